@@ -1,0 +1,17 @@
+namespace LlmTasks;
+
+/// <summary>Every error id the engine raises, in one place so they stay unique and documented.</summary>
+public static class ErrorIds
+{
+    public const string UnknownProvider = "LlmTaskUnknownProvider";
+    public const string InvalidModel = "LlmTaskInvalidModel";
+    public const string EmptyPrompt = "LlmTaskEmptyPrompt";
+    public const string InvalidMessage = "LlmTaskInvalidMessage";
+    public const string InvalidTimeout = "LlmTaskInvalidTimeout";
+    public const string InvalidOption = "LlmTaskInvalidOption";
+    public const string StoreCorrupt = "LlmTaskStoreCorrupt";
+    public const string StoreReadOnly = "LlmTaskStoreReadOnly";
+    public const string StoreTooNew = "LlmTaskStoreSchemaTooNew";
+    public const string StoreUnavailable = "LlmTaskStoreUnavailable";
+    public const string StoreLocationUnknown = "LlmTaskStoreLocationUnknown";
+}

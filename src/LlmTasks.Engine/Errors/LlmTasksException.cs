@@ -1,0 +1,38 @@
+namespace LlmTasks;
+
+/// <summary>
+/// A failure the user can act on. <see cref="ErrorId"/> is stable (it becomes the ErrorRecord's
+/// FullyQualifiedErrorId) and <see cref="Category"/> maps onto PowerShell's ErrorCategory.
+/// </summary>
+public class LlmTasksException : Exception
+{
+    public LlmTasksException(string errorId, LlmErrorCategory category, string message, Exception? inner = null)
+        : base(message, inner)
+    {
+        ErrorId = errorId;
+        Category = category;
+    }
+
+    public string ErrorId { get; }
+    public LlmErrorCategory Category { get; }
+    /// <summary>What the error is about (a path, a model string, a task), for the ErrorRecord's TargetObject.</summary>
+    public object? Target { get; init; }
+}
+
+/// <summary>The engine's own names for the PowerShell ErrorCategory values it uses (the engine has no PowerShell reference).</summary>
+public enum LlmErrorCategory
+{
+    NotSpecified,
+    InvalidArgument,
+    InvalidData,
+    InvalidOperation,
+    ObjectNotFound,
+    PermissionDenied,
+    ReadError,
+    WriteError,
+    ResourceUnavailable,
+    OperationTimeout,
+    InvalidResult,
+    OperationStopped,
+    NotInstalled,
+}

@@ -1,0 +1,38 @@
+namespace LlmTasks.Execution;
+
+/// <summary>Checks a request before it is stored, so a bad one never becomes a task.</summary>
+internal static class RequestValidator
+{
+    public static void Validate(LlmTaskRequest request)
+    {
+        if (request.Messages.Count == 0 || request.Messages.All(m => string.IsNullOrWhiteSpace(m.Content)))
+        {
+            throw new LlmTasksException(ErrorIds.EmptyPrompt, LlmErrorCategory.InvalidArgument,
+                "The prompt is empty. Give -Prompt some text, or -Messages with at least one non-empty message.");
+        }
+
+        if (!request.Messages.Any(m => m.Role == LlmRole.User && !string.IsNullOrWhiteSpace(m.Content)))
+        {
+            throw new LlmTasksException(ErrorIds.EmptyPrompt, LlmErrorCategory.InvalidArgument,
+                "The messages have no user message with text: a model needs at least one.");
+        }
+
+        if (request.TimeoutSec is { } timeout && (timeout <= 0 || double.IsNaN(timeout) || double.IsInfinity(timeout)))
+        {
+            throw new LlmTasksException(ErrorIds.InvalidTimeout, LlmErrorCategory.InvalidArgument,
+                $"-TimeoutSec must be a positive number of seconds; got {timeout}.") { Target = timeout };
+        }
+
+        if (request.Temperature is { } temperature && (temperature < 0 || temperature > 2 || double.IsNaN(temperature)))
+        {
+            throw new LlmTasksException(ErrorIds.InvalidOption, LlmErrorCategory.InvalidArgument,
+                $"-Temperature must be between 0 and 2; got {temperature}.") { Target = temperature };
+        }
+
+        if (request.MaxTokens is { } maxTokens && maxTokens <= 0)
+        {
+            throw new LlmTasksException(ErrorIds.InvalidOption, LlmErrorCategory.InvalidArgument,
+                $"-MaxTokens must be a positive number; got {maxTokens}.") { Target = maxTokens };
+        }
+    }
+}

@@ -1,0 +1,166 @@
+using System.Threading.Channels;
+using LlmTasks.Storage;
+
+namespace LlmTasks.Execution;
+
+/// <summary>
+/// The one thread that writes a manager's results to the store. Writes queue up while a
+/// transaction runs and go into the next one together, so a thousand fast completions cost a
+/// handful of commits. Between batches it runs the manager's periodic work (claims, heartbeats).
+/// A dedicated thread, because SQLite calls block: they never hold a thread-pool thread.
+/// </summary>
+internal sealed class StoreWorker : IDisposable
+{
+    private const int MaxBatch = 2048;
+
+    private readonly TaskStore _store;
+    private readonly Channel<PendingWrite> _writes = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Action _periodic;
+    private readonly TimeSpan _interval;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Thread _thread;
+
+    public StoreWorker(TaskStore store, TimeSpan interval, Action periodic)
+    {
+        _store = store;
+        _interval = interval;
+        _periodic = periodic;
+        _thread = new Thread(Run) { IsBackground = true, Name = "LlmTasks store worker" };
+    }
+
+    /// <summary>Raised on the worker thread, after commit, with the tasks that reached a terminal state.</summary>
+    public event Action<IReadOnlyList<LlmTask>>? Finished;
+
+    /// <summary>Raised on the worker thread when periodic work or a batch fails; the worker keeps going.</summary>
+    public event Action<Exception>? Faulted;
+
+    public void Start() => _thread.Start();
+
+    /// <summary>Queues a write; the task completes with the row as written, or null when the write did not apply.</summary>
+    public Task<LlmTask?> Submit(StoreWrite write)
+    {
+        var pending = new PendingWrite(write);
+        if (!_writes.Writer.TryWrite(pending))
+        {
+            pending.Completion.TrySetException(new ObjectDisposedException(nameof(StoreWorker), "The task manager is shutting down."));
+        }
+
+        return pending.Completion.Task;
+    }
+
+    private void Run()
+    {
+        var nextTick = DateTime.UtcNow;
+        Task<bool>? readable = null;
+        var batch = new List<PendingWrite>(MaxBatch);
+        while (true)
+        {
+            var wait = nextTick - DateTime.UtcNow;
+            if (wait <= TimeSpan.Zero)
+            {
+                Guard(_periodic);
+                nextTick = DateTime.UtcNow + _interval;
+                continue;
+            }
+
+            readable ??= _writes.Reader.WaitToReadAsync().AsTask();
+            if (!readable.Wait(wait))
+            {
+                continue;
+            }
+
+            var more = readable.Result;
+            readable = null;
+            Drain(batch);
+            if (!more)
+            {
+                return; // completed: everything queued has been written
+            }
+        }
+    }
+
+    private void Drain(List<PendingWrite> batch)
+    {
+        while (true)
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && _writes.Reader.TryRead(out var item))
+            {
+                batch.Add(item);
+            }
+
+            if (batch.Count == 0)
+            {
+                return;
+            }
+
+            Apply(batch);
+        }
+    }
+
+    private void Apply(List<PendingWrite> batch)
+    {
+        LlmTask?[] results;
+        try
+        {
+            results = _store.Apply(batch.Select(p => p.Write).ToArray());
+        }
+        catch (Exception e)
+        {
+            foreach (var pending in batch)
+            {
+                pending.Completion.TrySetException(e);
+            }
+
+            Faulted?.Invoke(e);
+            return;
+        }
+
+        List<LlmTask>? finished = null;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (results[i] is { } task && task.State.IsTerminal())
+            {
+                (finished ??= []).Add(task);
+            }
+        }
+
+        if (finished is not null)
+        {
+            Guard(() => Finished?.Invoke(finished));
+        }
+
+        for (var i = 0; i < batch.Count; i++)
+        {
+            batch[i].Completion.TrySetResult(results[i]);
+        }
+    }
+
+    private void Guard(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception e)
+        {
+            Faulted?.Invoke(e);
+        }
+    }
+
+    /// <summary>Stops periodic work, writes everything already queued, and ends the thread.</summary>
+    public void Dispose()
+    {
+        if (_writes.Writer.TryComplete() && _thread.IsAlive)
+        {
+            _thread.Join(TimeSpan.FromSeconds(10));
+        }
+
+        _stop.Dispose();
+    }
+
+    private sealed record PendingWrite(StoreWrite Write)
+    {
+        public TaskCompletionSource<LlmTask?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

@@ -1,0 +1,319 @@
+using System.Collections.Concurrent;
+using LlmTasks.Providers;
+using LlmTasks.Storage;
+
+namespace LlmTasks.Execution;
+
+/// <summary>
+/// Runs the tasks of one store in this process: tasks started here, and work left in the store
+/// by processes that exited or died. Calls run as async work on provider lanes under a global
+/// limit; no thread per task. Results reach the store through one <see cref="StoreWorker"/>.
+/// </summary>
+public sealed class TaskManager : IDisposable
+{
+    private readonly TaskStore _store;
+    private readonly ProviderRegistry _providers;
+    private readonly TaskManagerOptions _options;
+    private readonly ConcurrencyGate _global;
+    private readonly ConcurrentDictionary<string, ProviderLane> _lanes = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<long, ActiveTask> _active = new();
+    private readonly ConcurrentDictionary<Task, byte> _runs = new();
+    private readonly StoreWorker _worker;
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly object _shutdownLock = new();
+    private long _lastHeartbeatMs;
+    private int _running;
+    private bool _disposed;
+
+    private TaskManager(TaskStore store, ProviderRegistry providers, TaskManagerOptions options)
+    {
+        _store = store;
+        _providers = providers;
+        _options = options;
+        _global = new ConcurrencyGate(options.Concurrency);
+        Owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
+        var interval = TimeSpan.FromTicks(Math.Min(options.PollInterval.Ticks, options.HeartbeatInterval.Ticks));
+        _worker = new StoreWorker(store, interval, Periodic);
+        _worker.Finished += tasks => TasksFinished?.Invoke(tasks);
+        _worker.Faulted += e => Faulted?.Invoke(e);
+    }
+
+    /// <summary>Opens the store and starts running: the first periodic pass picks up unclaimed work at once.</summary>
+    public static TaskManager Open(string storePath, TaskManagerOptions? options = null, ProviderRegistry? providers = null)
+    {
+        options ??= new TaskManagerOptions();
+        var store = TaskStore.Open(storePath, options.Store);
+        var manager = new TaskManager(store, providers ?? ProviderRegistry.CreateDefault(), options);
+        manager._worker.Start();
+        return manager;
+    }
+
+    /// <summary>This process's identity on leases: machine:pid:random.</summary>
+    public string Owner { get; }
+
+    public TaskStore Store => _store;
+
+    public string StorePath => _store.Path;
+
+    public ProviderRegistry Providers => _providers;
+
+    /// <summary>Calls at once in this process; changing it applies to queued work at once.</summary>
+    public int Concurrency
+    {
+        get => _global.Limit;
+        set => _global.SetLimit(value);
+    }
+
+    /// <summary>Tasks this process holds and has not started yet.</summary>
+    public int QueuedCount => Math.Max(0, _active.Count - Volatile.Read(ref _running));
+
+    public int RunningCount => Volatile.Read(ref _running);
+
+    /// <summary>Raised (on a background thread, after commit) with tasks that reached a terminal state here. Handlers must be quick.</summary>
+    public event Action<IReadOnlyList<LlmTask>>? TasksFinished;
+
+    /// <summary>Raised when background store work fails (a locked or full disk, say); the manager keeps going.</summary>
+    public event Action<Exception>? Faulted;
+
+    internal bool Holds(long id) => _active.ContainsKey(id);
+
+    /// <summary>Validates, stores and queues a task; returns it as stored (Pending). Well under a millisecond.</summary>
+    public LlmTask Start(LlmTaskRequest request)
+    {
+        RequestValidator.Validate(request);
+        var (model, provider) = request.MockResponse is null
+            ? _providers.Resolve(request.Model)
+            : (ModelId.Parse(request.Model, _providers.Names), null);
+        if (_store.IsReadOnly)
+        {
+            throw StoreErrors.ReadOnly(_store.Path, "the file is write-protected");
+        }
+
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var task = _store.Insert(request, model.Provider, Owner, _store.NowMs + (long)_options.Lease.TotalMilliseconds);
+        Enqueue(new ActiveTask(task, model.Provider, model, provider, null));
+        return task;
+    }
+
+    /// <summary>
+    /// Stops tasks: Pending ones (held by any process) become Cancelled at once; Running ones are
+    /// cancelled here if this process runs them, else flagged for the process that does.
+    /// </summary>
+    public StopResult Stop(IReadOnlyCollection<long> ids)
+    {
+        if (ids.Count == 0)
+        {
+            return new StopResult([], []);
+        }
+
+        var cancelled = _store.CancelPending(ids, "Stopped by Stop-LlmTask before it started.");
+        foreach (var task in cancelled)
+        {
+            if (_active.TryRemove(task.Id, out var held))
+            {
+                held.Cancel(CancelReason.User);
+            }
+        }
+
+        if (cancelled.Count > 0)
+        {
+            TasksFinished?.Invoke(cancelled);
+        }
+
+        var stopped = cancelled.Select(t => t.Id).ToHashSet();
+        var rest = ids.Where(id => !stopped.Contains(id)).ToArray();
+        if (rest.Length > 0)
+        {
+            _store.RequestCancel(rest);
+            foreach (var id in rest)
+            {
+                if (_active.TryGetValue(id, out var running))
+                {
+                    running.Cancel(CancelReason.User);
+                }
+            }
+        }
+
+        return new StopResult(cancelled, rest.Where(id => !_active.ContainsKey(id)).ToArray());
+    }
+
+    /// <summary>Waits for tasks (this process's or any other's) to finish; see <see cref="TaskWatcher"/>.</summary>
+    public TaskWatcher Watch(IEnumerable<long> ids) => new(this, ids);
+
+    private void Enqueue(ActiveTask task)
+    {
+        _active[task.Id] = task;
+        var lane = _lanes.GetOrAdd(task.Lane, name => new ProviderLane(name, ProviderLimit(name, task.Provider), _global, RunTracked, _shutdown.Token));
+        lane.Enqueue(task);
+    }
+
+    private int? ProviderLimit(string name, IChatClientProvider? provider) =>
+        _options.ProviderLimits.TryGetValue(name, out var limit) ? limit : provider?.DefaultConcurrency;
+
+    private Task RunTracked(ActiveTask task, Action release)
+    {
+        var run = RunAsync(task, release);
+        _runs.TryAdd(run, 0);
+        _ = run.ContinueWith(t => _runs.TryRemove(t, out _), TaskScheduler.Default);
+        return run;
+    }
+
+    private async Task RunAsync(ActiveTask task, Action release)
+    {
+        Interlocked.Increment(ref _running);
+        try
+        {
+            var started = await _worker.Submit(new MarkRunning(task.Id, Owner, _store.NowMs + (long)_options.Lease.TotalMilliseconds)).ConfigureAwait(false);
+            if (started is null)
+            {
+                // Cancelled while queued, or taken over by another process: not ours to run.
+                ReportIfFinishedElsewhere(task.Id);
+                return;
+            }
+
+            var request = task.Task.Request;
+            var timeout = request.TimeoutSec is { } s ? TimeSpan.FromSeconds(s) : (TimeSpan?)null;
+            var token = task.BeginRun(_shutdown.Token, timeout);
+            var startedAt = started.StartedAt is { } at ? UnixTime.Ms(at) : _store.NowMs;
+            var (attempt, state) = await ModelCall.RunAsync(task, request, startedAt, token).ConfigureAwait(false);
+            await _worker.Submit(new FinishAttempt(task.Id, Owner, attempt, state)).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // The store refused the write (disk full, locked past the busy timeout …). The task keeps
+            // its lease until it expires, then another pass (here or elsewhere) runs it again.
+            Faulted?.Invoke(e);
+        }
+        finally
+        {
+            task.EndRun();
+            _active.TryRemove(task.Id, out _);
+            Interlocked.Decrement(ref _running);
+            release();
+        }
+    }
+
+    private void ReportIfFinishedElsewhere(long id)
+    {
+        if (_store.Get(id) is { } task && task.State.IsTerminal())
+        {
+            TasksFinished?.Invoke([task]);
+        }
+    }
+
+    /// <summary>On the store worker thread: renew leases, pass on cancellations, take over unclaimed work.</summary>
+    private void Periodic()
+    {
+        if (_shutdown.IsCancellationRequested || _store.IsReadOnly)
+        {
+            return;
+        }
+
+        var now = _store.NowMs;
+        var leaseMs = (long)_options.Lease.TotalMilliseconds;
+        if (!_active.IsEmpty && now - _lastHeartbeatMs >= _options.HeartbeatInterval.TotalMilliseconds)
+        {
+            _lastHeartbeatMs = now;
+            foreach (var id in _store.RenewLeases(Owner, _active.Keys.ToArray(), leaseMs))
+            {
+                if (_active.TryGetValue(id, out var task))
+                {
+                    task.Cancel(CancelReason.User);
+                }
+            }
+        }
+
+        if (!_options.ClaimStoreWork)
+        {
+            return;
+        }
+
+        var room = Math.Max(2 * _global.Limit, 32) - QueuedCount;
+        var claim = _store.Claim(Owner, room, leaseMs, _options.RecoveryLimit);
+        foreach (var task in claim.Claimed)
+        {
+            Enqueue(Route(task));
+        }
+
+        if (claim.GivenUp.Count > 0)
+        {
+            TasksFinished?.Invoke(claim.GivenUp);
+        }
+    }
+
+    private ActiveTask Route(LlmTask task)
+    {
+        try
+        {
+            var request = task.Request;
+            if (request.MockResponse is not null)
+            {
+                var id = ModelId.Parse(request.Model, _providers.Names);
+                return new ActiveTask(task, id.Provider, id, null, null);
+            }
+
+            var (model, provider) = _providers.Resolve(request.Model);
+            return new ActiveTask(task, model.Provider, model, provider, null);
+        }
+        catch (Exception e)
+        {
+            return new ActiveTask(task, "unroutable", null, null, e);
+        }
+    }
+
+    /// <summary>
+    /// Shuts down: running calls are interrupted and their tasks go back to Pending with an
+    /// Interrupted attempt; queued tasks lose their lease. The next process on the store resumes them.
+    /// </summary>
+    public void Dispose()
+    {
+        lock (_shutdownLock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+        }
+
+        foreach (var task in _active.Values)
+        {
+            task.Cancel(CancelReason.Shutdown);
+        }
+
+        _shutdown.Cancel();
+        foreach (var lane in _lanes.Values)
+        {
+            lane.Complete();
+        }
+
+        try
+        {
+            Task.WaitAll(_runs.Keys.ToArray(), TimeSpan.FromSeconds(5));
+        }
+        catch (AggregateException)
+        {
+            // Run failures were reported through Faulted already.
+        }
+
+        _worker.Dispose();
+        try
+        {
+            if (!_store.IsReadOnly)
+            {
+                _store.Release(Owner);
+            }
+        }
+        catch (LlmTasksException e)
+        {
+            Faulted?.Invoke(e); // the leases expire on their own
+        }
+
+        _store.Dispose();
+        _shutdown.Dispose();
+    }
+}
+
+/// <summary>What Stop did: tasks cancelled at once, and running tasks of other processes that were asked to stop.</summary>
+public sealed record StopResult(IReadOnlyList<LlmTask> Cancelled, IReadOnlyList<long> RequestedElsewhere);

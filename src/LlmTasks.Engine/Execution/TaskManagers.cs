@@ -1,0 +1,75 @@
+using LlmTasks.Storage;
+
+namespace LlmTasks.Execution;
+
+/// <summary>
+/// The task managers of this process, one per store file. Every runspace of the process shares
+/// them, so the throttle limit is sticky for the session (as ThreadJob's is). They shut down when
+/// the process exits or the module is removed, handing unfinished work back to the store.
+/// </summary>
+public static class TaskManagers
+{
+    private static readonly object Lock = new();
+    private static readonly Dictionary<string, TaskManager> Managers = new(OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
+    private static int? _concurrency;
+
+    static TaskManagers()
+    {
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => ShutdownAll();
+    }
+
+    /// <summary>Options for managers opened from now on (tests and hosts may change them first).</summary>
+    public static TaskManagerOptions Options { get; set; } = new();
+
+    /// <summary>The manager for a store (explicit path, $env:LLMTASKS_STORE or the default), opened on first use.</summary>
+    public static TaskManager Get(string? storePath = null)
+    {
+        var path = StoreLocation.Resolve(storePath);
+        lock (Lock)
+        {
+            if (!Managers.TryGetValue(path, out var manager))
+            {
+                var options = _concurrency is { } n ? Options with { Concurrency = n } : Options;
+                manager = TaskManager.Open(path, options);
+                Managers[path] = manager;
+            }
+
+            return manager;
+        }
+    }
+
+    /// <summary>Opens the manager of the default store only if that store file exists (module import: resume left-over work).</summary>
+    public static TaskManager? ResumeDefaultStore()
+    {
+        var path = StoreLocation.Resolve();
+        return File.Exists(path) ? Get(path) : null;
+    }
+
+    /// <summary>The session's throttle limit: applies to every open manager and to managers opened later.</summary>
+    public static void SetConcurrency(int limit)
+    {
+        lock (Lock)
+        {
+            _concurrency = limit;
+            foreach (var manager in Managers.Values)
+            {
+                manager.Concurrency = limit;
+            }
+        }
+    }
+
+    public static void ShutdownAll()
+    {
+        TaskManager[] all;
+        lock (Lock)
+        {
+            all = [.. Managers.Values];
+            Managers.Clear();
+        }
+
+        foreach (var manager in all)
+        {
+            manager.Dispose();
+        }
+    }
+}

@@ -1,0 +1,159 @@
+using System.Collections.Concurrent;
+using LlmTasks.Storage;
+
+namespace LlmTasks.Execution;
+
+/// <summary>A watched task that finished, or (Task null) that was removed from the store while watched.</summary>
+public sealed record WatchEvent(long Id, LlmTask? Task);
+
+/// <summary>
+/// Waits for a set of tasks to finish, wherever they run. Tasks this process runs are reported
+/// the moment their result is committed; tasks of other processes are found by polling the store's
+/// finished-since index. A full re-read now and then catches removed tasks and anything missed.
+/// Not thread-safe: one consumer (a cmdlet's pipeline thread) calls <see cref="Next"/>.
+/// </summary>
+public sealed class TaskWatcher : IDisposable
+{
+    private static readonly TimeSpan RemotePoll = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan FullCheck = TimeSpan.FromSeconds(5);
+    private const long WatermarkSlackMs = 2000;
+
+    private readonly TaskManager _manager;
+    private readonly HashSet<long> _watched;
+    private readonly HashSet<long> _remaining;
+    private readonly ConcurrentQueue<WatchEvent> _events = new();
+    private readonly SemaphoreSlim _signal = new(0);
+    private long _watermarkMs;
+    private DateTime _nextPoll;
+    private DateTime _nextFullCheck;
+
+    internal TaskWatcher(TaskManager manager, IEnumerable<long> ids)
+    {
+        _manager = manager;
+        _watched = ids.ToHashSet();
+        _remaining = [.. _watched];
+        _watermarkMs = manager.Store.NowMs - WatermarkSlackMs;
+        manager.TasksFinished += OnFinished;
+        FullRecheck();
+    }
+
+    public int Remaining => _remaining.Count;
+
+    public IReadOnlyCollection<long> RemainingIds => _remaining;
+
+    /// <summary>
+    /// Blocks until a watched task finishes (returned once each), the timeout passes (null), or the
+    /// token is cancelled (OperationCanceledException). With nothing left to wait for it returns null at once.
+    /// </summary>
+    public WatchEvent? Next(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = timeout == Timeout.InfiniteTimeSpan ? DateTime.MaxValue : DateTime.UtcNow + timeout;
+        while (_remaining.Count > 0)
+        {
+            while (_events.TryDequeue(out var e))
+            {
+                if (_remaining.Remove(e.Id))
+                {
+                    return e;
+                }
+            }
+
+            var now = DateTime.UtcNow;
+            if (now >= _nextFullCheck)
+            {
+                FullRecheck();
+                continue;
+            }
+
+            if (now >= _nextPoll)
+            {
+                PollRemote();
+                continue;
+            }
+
+            if (now >= deadline)
+            {
+                return null;
+            }
+
+            var until = Min(deadline, Min(_nextPoll, _nextFullCheck));
+            _signal.Wait(until - now, cancellationToken);
+        }
+
+        return null;
+    }
+
+    private void OnFinished(IReadOnlyList<LlmTask> tasks)
+    {
+        var any = false;
+        foreach (var task in tasks)
+        {
+            if (_watched.Contains(task.Id))
+            {
+                _events.Enqueue(new WatchEvent(task.Id, task));
+                any = true;
+            }
+        }
+
+        if (any)
+        {
+            _signal.Release();
+        }
+    }
+
+    /// <summary>Finished-since poll, only while some remaining task is not run by this process.</summary>
+    private void PollRemote()
+    {
+        _nextPoll = DateTime.UtcNow + RemotePoll;
+        if (_remaining.All(_manager.Holds))
+        {
+            return;
+        }
+
+        var since = _watermarkMs;
+        foreach (var task in _manager.Store.FinishedSince(since))
+        {
+            if (task.CompletedAt is { } completed)
+            {
+                _watermarkMs = Math.Max(_watermarkMs, UnixTime.Ms(completed) - WatermarkSlackMs);
+            }
+
+            if (_remaining.Contains(task.Id))
+            {
+                _events.Enqueue(new WatchEvent(task.Id, task));
+            }
+        }
+    }
+
+    /// <summary>Reads every remaining task: finished ones are reported, missing ones as removed.</summary>
+    private void FullRecheck()
+    {
+        _nextFullCheck = DateTime.UtcNow + FullCheck;
+        _nextPoll = DateTime.UtcNow + RemotePoll;
+        if (_remaining.Count == 0)
+        {
+            return;
+        }
+
+        var found = _manager.Store.Query(new TaskQuery { Ids = _remaining.ToArray() }).ToDictionary(t => t.Id);
+        foreach (var id in _remaining)
+        {
+            if (!found.TryGetValue(id, out var task))
+            {
+                _events.Enqueue(new WatchEvent(id, null));
+            }
+            else if (task.State.IsTerminal())
+            {
+                _events.Enqueue(new WatchEvent(id, task));
+            }
+        }
+    }
+
+    private static DateTime Min(DateTime a, DateTime b) => a < b ? a : b;
+
+    public void Dispose()
+    {
+        _manager.TasksFinished -= OnFinished;
+        _signal.Dispose();
+    }
+}

@@ -1,0 +1,22 @@
+using Microsoft.Extensions.AI;
+
+namespace LlmTasks.Providers;
+
+/// <summary>
+/// Turns the model part of a model string into an <see cref="IChatClient"/>. One provider per
+/// prefix (openai, anthropic, max, mock …). Providers read their configuration (keys, base URLs)
+/// when a task runs, never when it is stored.
+/// </summary>
+public interface IChatClientProvider
+{
+    /// <summary>The prefix in model strings, lower case.</summary>
+    string Name { get; }
+
+    /// <summary>How many calls to this provider may run at once in one process; null: only the global limit applies.</summary>
+    int? DefaultConcurrency { get; }
+
+    /// <summary>Throws an <see cref="LlmTasksException"/> when the model cannot be served, before the task is stored.</summary>
+    void Validate(ModelId model);
+
+    IChatClient CreateClient(ModelId model);
+}

@@ -1,0 +1,34 @@
+using LlmTasks.Providers.Mock;
+
+namespace LlmTasks.Providers;
+
+/// <summary>The providers a task manager can route model strings to, by prefix.</summary>
+public sealed class ProviderRegistry
+{
+    private readonly Dictionary<string, IChatClientProvider> _providers;
+
+    public ProviderRegistry(IEnumerable<IChatClientProvider> providers)
+    {
+        _providers = providers.ToDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
+    }
+
+    /// <summary>Every provider this build of the engine ships.</summary>
+    public static ProviderRegistry CreateDefault() => new([new MockProvider()]);
+
+    public IReadOnlyCollection<string> Names => _providers.Keys;
+
+    /// <summary>Parses and validates a model string; a clear error names the known prefixes.</summary>
+    public (ModelId Model, IChatClientProvider Provider) Resolve(string? model)
+    {
+        var id = ModelId.Parse(model, Names);
+        if (!_providers.TryGetValue(id.Provider, out var provider))
+        {
+            throw new LlmTasksException(ErrorIds.UnknownProvider, LlmErrorCategory.InvalidArgument,
+                $"Unknown provider '{id.Provider}' in model '{model}'. Known prefixes: {string.Join(", ", Names.Select(n => n + "/"))}.")
+            { Target = model };
+        }
+
+        provider.Validate(id);
+        return (id, provider);
+    }
+}

@@ -1,0 +1,64 @@
+namespace LlmTasks.Storage;
+
+/// <summary>
+/// Forward-only schema migrations. Each runs once, in its own transaction, and records its
+/// version in schema_version. Never edit a shipped migration: add the next one.
+/// </summary>
+internal static class SchemaMigrations
+{
+    public static readonly IReadOnlyList<(int Version, string Description, string Sql)> All =
+    [
+        (1, "tasks and attempts", """
+            CREATE TABLE tasks (
+                id               INTEGER PRIMARY KEY AUTOINCREMENT,
+                instance_id      TEXT    NOT NULL UNIQUE,
+                name             TEXT COLLATE NOCASE,
+                state            TEXT    NOT NULL,
+                model            TEXT    NOT NULL,
+                provider         TEXT    NOT NULL,
+                prompt           TEXT    NOT NULL,
+                request_json     TEXT    NOT NULL,
+                output           TEXT,
+                error            TEXT,
+                error_kind       TEXT,
+                attempts         INTEGER NOT NULL DEFAULT 0,
+                input_tokens     INTEGER,
+                output_tokens    INTEGER,
+                cost_nanousd     INTEGER,
+                created_at       INTEGER NOT NULL,
+                started_at       INTEGER,
+                completed_at     INTEGER,
+                lease_owner      TEXT,
+                lease_expires_at INTEGER,
+                cancel_requested INTEGER NOT NULL DEFAULT 0,
+                recoveries       INTEGER NOT NULL DEFAULT 0
+            );
+            CREATE INDEX ix_tasks_state_id   ON tasks (state, id);
+            CREATE INDEX ix_tasks_name       ON tasks (name) WHERE name IS NOT NULL;
+            CREATE INDEX ix_tasks_created    ON tasks (created_at);
+            CREATE INDEX ix_tasks_completed  ON tasks (completed_at) WHERE completed_at IS NOT NULL;
+            CREATE INDEX ix_tasks_lease      ON tasks (lease_owner) WHERE lease_owner IS NOT NULL;
+            CREATE INDEX ix_tasks_claimable  ON tasks (lease_expires_at, id) WHERE state IN ('Pending', 'Running');
+
+            CREATE TABLE attempts (
+                id            INTEGER PRIMARY KEY,
+                task_id       INTEGER NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+                number        INTEGER NOT NULL,
+                outcome       TEXT    NOT NULL,
+                request_json  TEXT,
+                output        TEXT,
+                error         TEXT,
+                error_kind    TEXT,
+                started_at    INTEGER NOT NULL,
+                latency_ms    REAL,
+                input_tokens  INTEGER,
+                output_tokens INTEGER,
+                cost_nanousd  INTEGER,
+                owner         TEXT
+            );
+            CREATE INDEX ix_attempts_task ON attempts (task_id, number);
+            """),
+    ];
+
+    public static int Latest => All[^1].Version;
+}

@@ -1,0 +1,38 @@
+using Microsoft.Data.Sqlite;
+
+namespace LlmTasks.Storage;
+
+/// <summary>Turns SQLite failures into errors that say what is wrong with the store and what to do.</summary>
+internal static class StoreErrors
+{
+    private const int SqliteCorrupt = 11;
+    private const int SqliteNotADatabase = 26;
+    private const int SqliteReadOnly = 8;
+    private const int SqliteCantOpen = 14;
+    private const int SqlitePermission = 3;
+    private const int SqliteFull = 13;
+
+    public static LlmTasksException FromSqlite(string path, SqliteException e) => (e.SqliteErrorCode & 0xFF) switch
+    {
+        SqliteCorrupt or SqliteNotADatabase => new LlmTasksException(ErrorIds.StoreCorrupt, LlmErrorCategory.InvalidData,
+            $"The task store '{path}' is not a valid LlmTasks database ({e.Message.TrimEnd('.')}). It was left as it is; move it aside or pass another -StorePath.", e) { Target = path },
+        SqliteReadOnly or SqlitePermission => ReadOnly(path, e.Message.TrimEnd('.'), e),
+        SqliteCantOpen => Unavailable(path, e),
+        SqliteFull => new LlmTasksException(ErrorIds.StoreUnavailable, LlmErrorCategory.WriteError,
+            $"The task store '{path}' could not be written: the disk is full. Nothing was changed.", e) { Target = path },
+        _ => new LlmTasksException(ErrorIds.StoreUnavailable, LlmErrorCategory.ResourceUnavailable,
+            $"The task store '{path}' failed: {e.Message}", e) { Target = path },
+    };
+
+    public static LlmTasksException ReadOnly(string path, string why, Exception? inner = null) =>
+        new(ErrorIds.StoreReadOnly, LlmErrorCategory.PermissionDenied,
+            $"The task store '{path}' is read-only ({why}): tasks can be listed but not started, changed or removed.", inner) { Target = path };
+
+    public static LlmTasksException TooNew(string path, int version) =>
+        new(ErrorIds.StoreTooNew, LlmErrorCategory.InvalidData,
+            $"The task store '{path}' has schema version {version}, newer than this module knows ({SchemaMigrations.Latest}). Update the LlmTasks module; the store was not changed.") { Target = path };
+
+    public static LlmTasksException Unavailable(string path, Exception inner) =>
+        new(ErrorIds.StoreUnavailable, LlmErrorCategory.ResourceUnavailable,
+            $"The task store '{path}' cannot be opened: {inner.Message}", inner) { Target = path };
+}

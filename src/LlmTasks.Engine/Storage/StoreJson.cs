@@ -1,0 +1,63 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace LlmTasks.Storage;
+
+/// <summary>The JSON form of a request as stored in tasks.request_json and attempts.request_json.</summary>
+internal static class StoreJson
+{
+    public static string Serialize(LlmTaskRequest request) =>
+        JsonSerializer.Serialize(StoredRequest.From(request), StoreJsonContext.Default.StoredRequest);
+
+    public static LlmTaskRequest Deserialize(string json) =>
+        (JsonSerializer.Deserialize(json, StoreJsonContext.Default.StoredRequest)
+            ?? throw new JsonException("The stored request is empty.")).ToRequest();
+
+    public static string SerializeMessages(IReadOnlyList<LlmMessage> messages) =>
+        JsonSerializer.Serialize(messages.Select(StoredMessage.From).ToArray(), StoreJsonContext.Default.StoredMessageArray);
+}
+
+internal sealed record StoredMessage(string Role, string Content)
+{
+    public static StoredMessage From(LlmMessage m) => new(m.Role.ToString().ToLowerInvariant(), m.Content);
+
+    public LlmMessage ToMessage() => new(Enum.Parse<LlmRole>(Role, ignoreCase: true), Content);
+}
+
+internal sealed record StoredRequest
+{
+    public required string Model { get; init; }
+    public required StoredMessage[] Messages { get; init; }
+    public string? Name { get; init; }
+    public double? Temperature { get; init; }
+    public int? MaxTokens { get; init; }
+    public double? TimeoutSec { get; init; }
+    public string? MockResponse { get; init; }
+
+    public static StoredRequest From(LlmTaskRequest r) => new()
+    {
+        Model = r.Model,
+        Messages = r.Messages.Select(StoredMessage.From).ToArray(),
+        Name = r.Name,
+        Temperature = r.Temperature,
+        MaxTokens = r.MaxTokens,
+        TimeoutSec = r.TimeoutSec,
+        MockResponse = r.MockResponse,
+    };
+
+    public LlmTaskRequest ToRequest() => new()
+    {
+        Model = Model,
+        Messages = Messages.Select(m => m.ToMessage()).ToArray(),
+        Name = Name,
+        Temperature = Temperature,
+        MaxTokens = MaxTokens,
+        TimeoutSec = TimeoutSec,
+        MockResponse = MockResponse,
+    };
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(StoredRequest))]
+[JsonSerializable(typeof(StoredMessage[]))]
+internal sealed partial class StoreJsonContext : JsonSerializerContext;

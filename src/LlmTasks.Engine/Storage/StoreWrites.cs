@@ -1,0 +1,29 @@
+namespace LlmTasks.Storage;
+
+/// <summary>One write the task manager hands the store; many are applied in one transaction.</summary>
+internal abstract record StoreWrite(long TaskId);
+
+/// <summary>Pending → Running, only if this owner still holds the task and nobody cancelled it.</summary>
+internal sealed record MarkRunning(long TaskId, string Owner, long LeaseExpiresMs) : StoreWrite(TaskId);
+
+/// <summary>
+/// Records a finished model call and, when <see cref="FinalState"/> is set, the task's result.
+/// Applied only while this owner holds the task (Running): a late duplicate becomes a Discarded attempt.
+/// With <see cref="FinalState"/> null the task goes back to Pending (an interrupted call on shutdown).
+/// </summary>
+internal sealed record FinishAttempt(long TaskId, string Owner, AttemptRecord Attempt, LlmTaskState? FinalState) : StoreWrite(TaskId);
+
+/// <summary>What one model call sent and got.</summary>
+internal sealed record AttemptRecord
+{
+    public required LlmAttemptOutcome Outcome { get; init; }
+    public string? Output { get; init; }
+    public string? Error { get; init; }
+    public string? ErrorKind { get; init; }
+    public required long StartedAtMs { get; init; }
+    public double? LatencyMs { get; init; }
+    public long? InputTokens { get; init; }
+    public long? OutputTokens { get; init; }
+    public decimal? CostUsd { get; init; }
+    public string? RequestJson { get; init; }
+}

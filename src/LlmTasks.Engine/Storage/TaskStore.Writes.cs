@@ -1,0 +1,213 @@
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace LlmTasks.Storage;
+
+public sealed partial class TaskStore
+{
+    private readonly Dictionary<string, SqliteCommand> _prepared = new(StringComparer.Ordinal);
+
+    /// <summary>Adds a Pending task, leased to <paramref name="owner"/> (the process that will run it) when given.</summary>
+    internal LlmTask Insert(LlmTaskRequest request, string provider, string? owner, long? leaseExpiresMs)
+    {
+        var instanceId = Guid.NewGuid();
+        var now = NowMs;
+        var requestJson = StoreJson.Serialize(request);
+        var id = Write((connection, transaction) =>
+        {
+            var command = Prepared(connection, transaction, """
+                INSERT INTO tasks (instance_id, name, state, model, provider, prompt, request_json, created_at, lease_owner, lease_expires_at)
+                VALUES ($iid, $name, 'Pending', $model, $provider, $prompt, $request, $now, $owner, $expires)
+                RETURNING id
+                """);
+            Bind(command, "$iid", instanceId.ToString("D"));
+            Bind(command, "$name", request.Name);
+            Bind(command, "$model", request.Model);
+            Bind(command, "$provider", provider);
+            Bind(command, "$prompt", request.Prompt);
+            Bind(command, "$request", requestJson);
+            Bind(command, "$now", now);
+            Bind(command, "$owner", owner);
+            Bind(command, "$expires", leaseExpiresMs);
+            return (long)command.ExecuteScalar()!;
+        });
+
+        return new LlmTask
+        {
+            Id = id,
+            InstanceId = instanceId,
+            Name = request.Name,
+            State = LlmTaskState.Pending,
+            Model = request.Model,
+            Prompt = request.Prompt,
+            Request = request,
+            CreatedAt = UnixTime.Local(now),
+            Owner = owner,
+            LeaseExpiresAt = UnixTime.Local(leaseExpiresMs),
+            StorePath = Path,
+        };
+    }
+
+    /// <summary>Applies the writes in order in one transaction; each result is the task as written, or null when the write did not apply.</summary>
+    internal LlmTask?[] Apply(IReadOnlyList<StoreWrite> writes) => Write((connection, transaction) =>
+    {
+        var applied = new LlmTask?[writes.Count];
+        var now = NowMs;
+        for (var i = 0; i < writes.Count; i++)
+        {
+            applied[i] = writes[i] switch
+            {
+                MarkRunning run => ApplyMarkRunning(connection, transaction, run, now),
+                FinishAttempt finish => ApplyFinish(connection, transaction, finish, now),
+                _ => throw new ArgumentOutOfRangeException(nameof(writes), writes[i], "Unknown store write."),
+            };
+        }
+
+        return applied;
+    });
+
+    private LlmTask? ApplyMarkRunning(SqliteConnection connection, SqliteTransaction transaction, MarkRunning run, long now)
+    {
+        var command = Prepared(connection, transaction, $"""
+            UPDATE tasks SET state = 'Running', started_at = $now, lease_expires_at = $expires
+            WHERE id = $id AND state = 'Pending' AND lease_owner = $owner AND cancel_requested = 0
+            RETURNING {TaskColumns}
+            """);
+        Bind(command, "$now", now);
+        Bind(command, "$expires", run.LeaseExpiresMs);
+        Bind(command, "$id", run.TaskId);
+        Bind(command, "$owner", run.Owner);
+        return ReadTasks(command).FirstOrDefault();
+    }
+
+    private LlmTask? ApplyFinish(SqliteConnection connection, SqliteTransaction transaction, FinishAttempt finish, long now)
+    {
+        var attempt = finish.Attempt;
+        var command = finish.FinalState is { } state
+            ? Prepared(connection, transaction, $"""
+                UPDATE tasks SET state = $state, output = $output, error = $error, error_kind = $kind,
+                    attempts = attempts + 1,
+                    input_tokens = CASE WHEN $in IS NULL THEN input_tokens ELSE coalesce(input_tokens, 0) + $in END,
+                    output_tokens = CASE WHEN $out IS NULL THEN output_tokens ELSE coalesce(output_tokens, 0) + $out END,
+                    cost_nanousd = CASE WHEN $cost IS NULL THEN cost_nanousd ELSE coalesce(cost_nanousd, 0) + $cost END,
+                    completed_at = $now, lease_owner = NULL, lease_expires_at = NULL
+                WHERE id = $id AND state = 'Running' AND lease_owner = $owner
+                RETURNING {TaskColumns}
+                """)
+            : Prepared(connection, transaction, $"""
+                UPDATE tasks SET state = 'Pending', started_at = NULL, attempts = attempts + 1,
+                    input_tokens = CASE WHEN $in IS NULL THEN input_tokens ELSE coalesce(input_tokens, 0) + $in END,
+                    output_tokens = CASE WHEN $out IS NULL THEN output_tokens ELSE coalesce(output_tokens, 0) + $out END,
+                    cost_nanousd = CASE WHEN $cost IS NULL THEN cost_nanousd ELSE coalesce(cost_nanousd, 0) + $cost END,
+                    lease_owner = NULL, lease_expires_at = NULL
+                WHERE id = $id AND state = 'Running' AND lease_owner = $owner
+                RETURNING {TaskColumns}
+                """);
+        if (finish.FinalState is { } final)
+        {
+            Bind(command, "$state", final.ToString());
+            Bind(command, "$output", attempt.Output);
+            Bind(command, "$error", attempt.Error);
+            Bind(command, "$kind", attempt.ErrorKind);
+            Bind(command, "$now", now);
+        }
+
+        Bind(command, "$in", attempt.InputTokens);
+        Bind(command, "$out", attempt.OutputTokens);
+        Bind(command, "$cost", NanoUsd.FromUsd(attempt.CostUsd));
+        Bind(command, "$id", finish.TaskId);
+        Bind(command, "$owner", finish.Owner);
+        var written = ReadTasks(command).FirstOrDefault();
+        object? number = written?.Attempts is { } attempts ? (long)attempts : null;
+        if (written is null)
+        {
+            // Someone else holds or finished the task: keep the call on record, change nothing else.
+            var count = Prepared(connection, transaction, "UPDATE tasks SET attempts = attempts + 1 WHERE id = $id RETURNING attempts");
+            Bind(count, "$id", finish.TaskId);
+            number = count.ExecuteScalar();
+            attempt = attempt with { Outcome = LlmAttemptOutcome.Discarded };
+        }
+
+        if (number is long n)
+        {
+            InsertAttempt(connection, transaction, finish.TaskId, (int)n, attempt, finish.Owner);
+        }
+
+        return written;
+    }
+
+    private void InsertAttempt(SqliteConnection connection, SqliteTransaction transaction, long taskId, int number, AttemptRecord attempt, string? owner)
+    {
+        var command = Prepared(connection, transaction, """
+            INSERT INTO attempts (task_id, number, outcome, request_json, output, error, error_kind, started_at,
+                                  latency_ms, input_tokens, output_tokens, cost_nanousd, owner)
+            VALUES ($task, $number, $outcome, $request, $output, $error, $kind, $started, $latency, $in, $out, $cost, $owner)
+            """);
+        Bind(command, "$task", taskId);
+        Bind(command, "$number", number);
+        Bind(command, "$outcome", attempt.Outcome.ToString());
+        Bind(command, "$request", attempt.RequestJson);
+        Bind(command, "$output", attempt.Output);
+        Bind(command, "$error", attempt.Error);
+        Bind(command, "$kind", attempt.ErrorKind);
+        Bind(command, "$started", attempt.StartedAtMs);
+        Bind(command, "$latency", attempt.LatencyMs);
+        Bind(command, "$in", attempt.InputTokens);
+        Bind(command, "$out", attempt.OutputTokens);
+        Bind(command, "$cost", NanoUsd.FromUsd(attempt.CostUsd));
+        Bind(command, "$owner", owner);
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>Cancels the given tasks that are still Pending (whoever holds them); returns them as they now are.</summary>
+    internal IReadOnlyList<LlmTask> CancelPending(IReadOnlyCollection<long> ids, string reason) => Write((connection, transaction) =>
+    {
+        var command = Prepared(connection, transaction, $"""
+            UPDATE tasks SET state = 'Cancelled', completed_at = $now, error = $reason, error_kind = 'Cancelled',
+                lease_owner = NULL, lease_expires_at = NULL
+            WHERE id IN (SELECT value FROM json_each($ids)) AND state = 'Pending'
+            RETURNING {TaskColumns}
+            """);
+        Bind(command, "$now", NowMs);
+        Bind(command, "$reason", reason);
+        Bind(command, "$ids", JsonSerializer.Serialize(ids));
+        return (IReadOnlyList<LlmTask>)ReadTasks(command);
+    });
+
+    /// <summary>Flags Running tasks for cancellation; the process running each one sees the flag at its next heartbeat.</summary>
+    internal int RequestCancel(IReadOnlyCollection<long> ids) => Write((connection, transaction) =>
+    {
+        var command = Prepared(connection, transaction, """
+            UPDATE tasks SET cancel_requested = 1
+            WHERE id IN (SELECT value FROM json_each($ids)) AND state IN ('Pending', 'Running')
+            """);
+        Bind(command, "$ids", JsonSerializer.Serialize(ids));
+        return command.ExecuteNonQuery();
+    });
+
+    /// <summary>Deletes tasks and their attempts.</summary>
+    public int Delete(IReadOnlyCollection<long> ids) => Write((connection, transaction) =>
+    {
+        var command = Prepared(connection, transaction, "DELETE FROM tasks WHERE id IN (SELECT value FROM json_each($ids))");
+        Bind(command, "$ids", JsonSerializer.Serialize(ids));
+        return command.ExecuteNonQuery();
+    });
+
+    /// <summary>A command on the write connection, prepared once and reused (called under the write lock).</summary>
+    private SqliteCommand Prepared(SqliteConnection connection, SqliteTransaction transaction, string sql)
+    {
+        if (!_prepared.TryGetValue(sql, out var command))
+        {
+            command = connection.CreateCommand();
+            command.CommandText = sql;
+            _prepared[sql] = command;
+        }
+
+        command.Transaction = transaction;
+        command.Parameters.Clear();
+        return command;
+    }
+
+    private static void Bind(SqliteCommand command, string name, object? value) =>
+        command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+}

@@ -1,0 +1,32 @@
+namespace LlmTasks;
+
+/// <summary>How one model call of a task ended.</summary>
+public enum LlmAttemptOutcome
+{
+    Succeeded,
+    Failed,
+    Cancelled,
+    /// <summary>The process running the call stopped (exited or crashed) before it ended.</summary>
+    Interrupted,
+    /// <summary>The call ended after another process had already recorded the task's result; it was not applied.</summary>
+    Discarded,
+}
+
+/// <summary>One model call made for a task: what was sent, what came back, how long it took.</summary>
+public sealed record LlmAttempt
+{
+    public long TaskId { get; init; }
+    public int Number { get; init; }
+    public LlmAttemptOutcome Outcome { get; init; }
+    public string? Output { get; init; }
+    public string? Error { get; init; }
+    public string? ErrorKind { get; init; }
+    public DateTime StartedAt { get; init; }
+    public TimeSpan? Latency { get; init; }
+    public long? InputTokens { get; init; }
+    public long? OutputTokens { get; init; }
+    public decimal? CostUsd { get; init; }
+    public string? Owner { get; init; }
+    /// <summary>The messages and options sent, as JSON.</summary>
+    public string? RequestJson { get; init; }
+}

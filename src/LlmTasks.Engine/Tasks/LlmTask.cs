@@ -1,0 +1,52 @@
+namespace LlmTasks;
+
+/// <summary>
+/// A snapshot of one task as the store held it when the object was made. It does not change
+/// as the task runs: pipe it to Get-LlmTask (or call Refresh()) for the current state, or to
+/// Wait-LlmTask for the finished one.
+/// </summary>
+public sealed record LlmTask
+{
+    public long Id { get; init; }
+    public Guid InstanceId { get; init; }
+    public string? Name { get; init; }
+    public LlmTaskState State { get; init; }
+    public required string Model { get; init; }
+    public string Prompt { get; init; } = string.Empty;
+    public string? Output { get; init; }
+    public string? Error { get; init; }
+    /// <summary>A short classification of the error: Timeout, ProviderError, Interrupted, Cancelled …</summary>
+    public string? ErrorKind { get; init; }
+    public int Attempts { get; init; }
+    public long? InputTokens { get; init; }
+    public long? OutputTokens { get; init; }
+    public decimal? CostUsd { get; init; }
+    public DateTime CreatedAt { get; init; }
+    public DateTime? StartedAt { get; init; }
+    public DateTime? CompletedAt { get; init; }
+    /// <summary>The process (owner id) holding the task's lease while it is Pending in its queue or Running.</summary>
+    public string? Owner { get; init; }
+    public DateTime? LeaseExpiresAt { get; init; }
+    public bool CancelRequested { get; init; }
+    public required string StorePath { get; init; }
+
+    private readonly string? _requestJson;
+    private LlmTaskRequest? _request;
+
+    /// <summary>The request as stored: messages and options (parsed on first use).</summary>
+    public LlmTaskRequest Request
+    {
+        get => _request ??= Storage.StoreJson.Deserialize(_requestJson ?? throw new InvalidOperationException("The task has no request."));
+        init => _request = value;
+    }
+
+    internal string? RequestJson { init => _requestJson = value; }
+
+    public TimeSpan? Duration => StartedAt is { } started
+        ? (CompletedAt ?? (State == LlmTaskState.Running ? DateTime.Now : started)) - started
+        : null;
+
+    public bool IsFinished => State.IsTerminal();
+
+    public override string ToString() => $"LlmTask {Id} ({State})";
+}

@@ -1,0 +1,67 @@
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using LlmTasks.Host;
+
+// Usage: LlmTasks.Host [-File] <script.ps1> [arguments…]
+//        LlmTasks.Host -Command '<script text>'
+// Runs the script in the PowerShell engine with the LlmTasks module imported and prints what it
+// writes as pwsh would (the module's table and list views included). Exit code 1 when it wrote errors.
+if (args.Length == 0 || args[0] is "-h" or "--help" or "-?")
+{
+    Console.Error.WriteLine("usage: LlmTasks.Host [-File] <script.ps1> [args…] | -Command '<script>'");
+    return 2;
+}
+
+var modulePath = ModuleLocator.Find();
+if (modulePath is null)
+{
+    Console.Error.WriteLine($"Cannot find the built module (out/LlmTasks/LlmTasks.psd1). Build first: dotnet build Engine.sln -c Release, or set ${ModuleLocator.Variable}.");
+    return 2;
+}
+
+var host = new ScriptHost();
+var state = InitialSessionState.CreateDefault2();
+state.ImportPSModule(modulePath);
+using var runspace = RunspaceFactory.CreateRunspace(host, state);
+runspace.Open();
+using var shell = PowerShell.Create(runspace);
+if (Console.IsOutputRedirected)
+{
+    // Plain text when piped to a file or another program, as pwsh does.
+    shell.AddScript("$PSStyle.OutputRendering = 'PlainText'").Invoke();
+    shell.Commands.Clear();
+}
+
+if (args[0].Equals("-Command", StringComparison.OrdinalIgnoreCase) || args[0].Equals("-c", StringComparison.OrdinalIgnoreCase))
+{
+    shell.AddScript(string.Join(' ', args.Skip(1)));
+}
+else
+{
+    var rest = args[0].Equals("-File", StringComparison.OrdinalIgnoreCase) ? args.Skip(1).ToArray() : args;
+    shell.AddCommand(Path.GetFullPath(rest[0]));
+    foreach (var argument in rest.Skip(1))
+    {
+        shell.AddArgument(argument);
+    }
+}
+
+shell.Commands.Commands[0].MergeMyResults(PipelineResultTypes.Error, PipelineResultTypes.Output);
+shell.AddCommand("Out-Default");
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    shell.BeginStop(null, null);
+};
+
+try
+{
+    shell.Invoke();
+}
+catch (RuntimeException e)
+{
+    Console.Error.WriteLine(e.ErrorRecord?.ToString() ?? e.Message);
+    return 1;
+}
+
+return shell.HadErrors || host.ExitCode is > 0 ? Math.Max(1, host.ExitCode ?? 1) : 0;

@@ -1,0 +1,206 @@
+using System.Collections;
+using System.Management.Automation;
+using LlmTasks.Execution;
+using LlmTasks.PowerShell.Internal;
+
+namespace LlmTasks.PowerShell.Commands;
+
+/// <summary>
+/// Starts model calls as durable tasks. Each piped prompt is one task; the task object is written
+/// at once (use -Wait to get the finished task instead).
+/// </summary>
+[Cmdlet(VerbsLifecycle.Start, "LlmTask", DefaultParameterSetName = PromptSet)]
+[OutputType(typeof(LlmTask))]
+public sealed class StartLlmTaskCommand : LlmTaskCommandBase
+{
+    private const string PromptSet = "Prompt";
+    private const string MessagesSet = "Messages";
+    public const string DefaultModelVariable = "LLMTASKS_DEFAULT_MODEL";
+
+    private readonly List<LlmTask> _started = [];
+    private TaskManager? _manager;
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = PromptSet)]
+    [AllowEmptyString]
+    public string Prompt { get; set; } = string.Empty;
+
+    /// <summary>The conversation: hashtables with role (system, user, assistant) and content.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = MessagesSet)]
+    [ValidateNotNullOrEmpty]
+    public Hashtable[] Messages { get; set; } = [];
+
+    /// <summary>provider/model, e.g. openai/gpt-4o-mini or mock/echo; default $env:LLMTASKS_DEFAULT_MODEL.</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(Completers.ModelCompleter))]
+    public string? Model { get; set; }
+
+    [Parameter]
+    public string? System { get; set; }
+
+    [Parameter]
+    public string? Name { get; set; }
+
+    [Parameter]
+    public double? Temperature { get; set; }
+
+    [Parameter]
+    public int? MaxTokens { get; set; }
+
+    /// <summary>Time allowed for each model call, in seconds.</summary>
+    [Parameter]
+    public double? TimeoutSec { get; set; }
+
+    /// <summary>Answer with this text, offline, whatever the model (LiteLLM's mock_response).</summary>
+    [Parameter]
+    public string? MockResponse { get; set; }
+
+    /// <summary>Model calls at once in this session (sticky, as ThreadJob's is); default 8.</summary>
+    [Parameter]
+    [ValidateRange(1, 1024)]
+    public int ThrottleLimit { get; set; }
+
+    /// <summary>Wait for the tasks and write them finished, in input order.</summary>
+    [Parameter]
+    public SwitchParameter Wait { get; set; }
+
+    protected override void BeginProcessing()
+    {
+        if (MyInvocation.BoundParameters.ContainsKey(nameof(ThrottleLimit)))
+        {
+            TaskManagers.SetConcurrency(ThrottleLimit);
+        }
+
+        _manager = Manager();
+    }
+
+    protected override void ProcessRecord()
+    {
+        LlmTaskRequest request;
+        try
+        {
+            request = BuildRequest();
+        }
+        catch (LlmTasksException e)
+        {
+            WriteError(e);
+            return;
+        }
+
+        try
+        {
+            var task = _manager!.Start(request);
+            if (Wait)
+            {
+                _started.Add(task);
+            }
+            else
+            {
+                WriteObject(task);
+            }
+        }
+        catch (LlmTasksException e)
+        {
+            WriteError(e);
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        if (!Wait || _started.Count == 0)
+        {
+            return;
+        }
+
+        // Write each task as soon as it and every task before it have finished: input order, streamed.
+        var finished = new Dictionary<long, LlmTask>();
+        var next = 0;
+        using var waiter = new TaskWaiter(this, _manager!, _started.Select(t => t.Id).ToArray(), "Waiting for LLM tasks");
+        foreach (var e in waiter.Finished(Timeout.InfiniteTimeSpan, PipelineStopping))
+        {
+            if (e.Task is null)
+            {
+                WriteError(ErrorRecords.Create(ErrorRecords.Removed, ErrorCategory.ObjectNotFound,
+                    $"Task {e.Id} was removed from the store while waiting for it.", e.Id));
+                _started.RemoveAll(t => t.Id == e.Id);
+            }
+            else
+            {
+                finished[e.Id] = e.Task;
+            }
+
+            while (next < _started.Count && finished.Remove(_started[next].Id, out var done))
+            {
+                WriteObject(done);
+                next++;
+            }
+        }
+    }
+
+    private LlmTaskRequest BuildRequest()
+    {
+        var model = Model ?? Environment.GetEnvironmentVariable(DefaultModelVariable);
+        if (string.IsNullOrWhiteSpace(model))
+        {
+            throw new LlmTasksException(ErrorRecords.NoModel, LlmErrorCategory.InvalidArgument,
+                $"No model given: pass -Model provider/model (for example -Model mock/echo) or set ${DefaultModelVariable}.");
+        }
+
+        var messages = new List<LlmMessage>();
+        if (!string.IsNullOrEmpty(System))
+        {
+            messages.Add(new LlmMessage(LlmRole.System, System));
+        }
+
+        if (ParameterSetName == MessagesSet)
+        {
+            messages.AddRange(Messages.Select(MessageFrom));
+        }
+        else
+        {
+            messages.Add(new LlmMessage(LlmRole.User, Prompt));
+        }
+
+        return new LlmTaskRequest
+        {
+            Model = model.Trim(),
+            Messages = messages,
+            Name = Name,
+            Temperature = Temperature,
+            MaxTokens = MaxTokens,
+            TimeoutSec = TimeoutSec,
+            MockResponse = MockResponse,
+        };
+    }
+
+    private static LlmMessage MessageFrom(Hashtable message, int index)
+    {
+        string? Value(string key)
+        {
+            foreach (DictionaryEntry entry in message)
+            {
+                if (string.Equals(entry.Key?.ToString(), key, StringComparison.OrdinalIgnoreCase))
+                {
+                    return LanguagePrimitives.ConvertTo<string>(entry.Value);
+                }
+            }
+
+            return null;
+        }
+
+        var role = Value("role");
+        var content = Value("content");
+        if (!Enum.TryParse<LlmRole>(role, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed) || int.TryParse(role, out _))
+        {
+            throw new LlmTasksException(ErrorIds.InvalidMessage, LlmErrorCategory.InvalidArgument,
+                $"Message {index + 1} has role '{role}': use system, user or assistant, as in @{{role='user'; content='…'}}.") { Target = message };
+        }
+
+        if (content is null)
+        {
+            throw new LlmTasksException(ErrorIds.InvalidMessage, LlmErrorCategory.InvalidArgument,
+                $"Message {index + 1} has no content: write it as @{{role='{role}'; content='…'}}.") { Target = message };
+        }
+
+        return new LlmMessage(parsed, content);
+    }
+}

@@ -1,0 +1,65 @@
+using System.Management.Automation;
+using LlmTasks.PowerShell.Internal;
+using LlmTasks.Execution;
+using LlmTasks.Storage;
+
+namespace LlmTasks.PowerShell.Commands;
+
+/// <summary>
+/// Cancels Pending and Running tasks. Pending tasks are Cancelled at once; a running call in this
+/// session is cancelled and waited for (a few seconds at most); a call running in another process
+/// is flagged and stops at that process's next heartbeat.
+/// </summary>
+[Cmdlet(VerbsLifecycle.Stop, "LlmTask", DefaultParameterSetName = IdSet, SupportsShouldProcess = true)]
+[OutputType(typeof(LlmTask))]
+public sealed class StopLlmTaskCommand : TaskSelectionCommandBase
+{
+    private static readonly TimeSpan LocalStopWait = TimeSpan.FromSeconds(10);
+
+    /// <summary>Write the tasks after stopping them.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (var (manager, tasks) in SelectTasks())
+        {
+            var targets = tasks.Where(t => !t.State.IsTerminal() && ShouldProcess($"Task {ErrorRecords.Describe(t)}", "Stop")).ToList();
+            if (targets.Count == 0)
+            {
+                if (PassThru)
+                {
+                    WriteObject(tasks.Where(t => t.State.IsTerminal()), enumerateCollection: true);
+                }
+
+                continue;
+            }
+
+            StopResult result;
+            try
+            {
+                result = manager.Stop(targets.Select(t => t.Id).ToArray());
+            }
+            catch (LlmTasksException e)
+            {
+                WriteError(e);
+                continue;
+            }
+
+            // Calls this session runs stop quickly: wait for them so the state written is final.
+            var local = targets.Select(t => t.Id).Except(result.Cancelled.Select(t => t.Id)).Except(result.RequestedElsewhere).ToArray();
+            if (local.Length > 0)
+            {
+                using var waiter = new TaskWaiter(this, manager, local, "Stopping LLM tasks");
+                foreach (var _ in waiter.Finished(LocalStopWait, PipelineStopping))
+                {
+                }
+            }
+
+            if (PassThru)
+            {
+                WriteObject(manager.Store.Query(new TaskQuery { Ids = tasks.Select(t => t.Id).ToArray() }), enumerateCollection: true);
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+using System.Management.Automation;
+using LlmTasks.Execution;
+using LlmTasks.PowerShell.Internal;
+using LlmTasks.Storage;
+
+namespace LlmTasks.PowerShell.Commands;
+
+/// <summary>
+/// The identity parameter sets the job-like cmdlets share, as Wait-Job and Stop-Job have them:
+/// task objects from the pipeline, or -Id, -Name (wildcards), -InstanceId; ids bind by property name.
+/// </summary>
+public abstract class TaskSelectionCommandBase : LlmTaskCommandBase
+{
+    protected const string InputObjectSet = "InputObject";
+    protected const string IdSet = "Id";
+    protected const string NameSet = "Name";
+    protected const string InstanceIdSet = "InstanceId";
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = InputObjectSet)]
+    [ValidateNotNull]
+    public LlmTask[] InputObject { get; set; } = [];
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
+    public long[] Id { get; set; } = [];
+
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completers.TaskNameCompleter))]
+    public string[] Name { get; set; } = [];
+
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = InstanceIdSet)]
+    public Guid[] InstanceId { get; set; } = [];
+
+    /// <summary>
+    /// The tasks this record names, read fresh from their store, grouped by store. Ids, instance ids
+    /// and names without wildcards that match nothing get an ObjectNotFound error each.
+    /// </summary>
+    protected IEnumerable<(TaskManager Manager, IReadOnlyList<LlmTask> Tasks)> SelectTasks()
+    {
+        if (ParameterSetName == InputObjectSet)
+        {
+            foreach (var group in InputObject.GroupBy(t => t.StorePath))
+            {
+                var manager = Manager(group.Key);
+                var requested = group.Select(t => t.Id).ToArray();
+                var found = manager.Store.Query(new TaskQuery { Ids = requested });
+                ReportMissing(requested.Except(found.Select(t => t.Id)).Select(id => $"Id {id}"), manager);
+                yield return (manager, found);
+            }
+
+            yield break;
+        }
+
+        var store = Manager();
+        switch (ParameterSetName)
+        {
+            case IdSet:
+            {
+                var found = store.Store.Query(new TaskQuery { Ids = Id });
+                ReportMissing(Id.Except(found.Select(t => t.Id)).Select(id => $"Id {id}"), store);
+                yield return (store, found);
+                break;
+            }
+
+            case InstanceIdSet:
+            {
+                var found = store.Store.Query(new TaskQuery { InstanceIds = InstanceId });
+                ReportMissing(InstanceId.Except(found.Select(t => t.InstanceId)).Select(id => $"InstanceId {id}"), store);
+                yield return (store, found);
+                break;
+            }
+
+            case NameSet:
+            {
+                var found = store.Store.Query(new TaskQuery { Names = Name });
+                var missing = Name.Where(n => !WildcardPattern.ContainsWildcardCharacters(n)
+                                              && !found.Any(t => string.Equals(t.Name, n, StringComparison.OrdinalIgnoreCase)));
+                ReportMissing(missing.Select(n => $"Name '{n}'"), store);
+                yield return (store, found);
+                break;
+            }
+        }
+    }
+
+    private void ReportMissing(IEnumerable<string> missing, TaskManager manager)
+    {
+        foreach (var what in missing)
+        {
+            WriteError(ErrorRecords.Create(ErrorRecords.NotFound, ErrorCategory.ObjectNotFound,
+                $"No task with {what} in the store '{manager.StorePath}'.", what));
+        }
+    }
+}

@@ -1,0 +1,17 @@
+using System.Collections;
+using System.Management.Automation;
+using System.Management.Automation.Language;
+
+namespace LlmTasks.PowerShell.Completers;
+
+/// <summary>Completes -Name with the task names in the store.</summary>
+public sealed class TaskNameCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        var prefix = wordToComplete.Trim('\'', '"');
+        return StoreCompletion.Values(fakeBoundParameters, store => store.DistinctNames(prefix))
+            .Select(name => StoreCompletion.Result(name));
+    }
+}

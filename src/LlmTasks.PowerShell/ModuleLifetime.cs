@@ -1,0 +1,37 @@
+using System.Management.Automation;
+using System.Runtime.CompilerServices;
+using LlmTasks.Execution;
+
+namespace LlmTasks.PowerShell;
+
+/// <summary>
+/// On import: route the engine into its own load context, then resume work left in the default
+/// store by earlier sessions. On Remove-Module: hand this process's unfinished work back to the store.
+/// </summary>
+public sealed class ModuleLifetime : IModuleAssemblyInitializer, IModuleAssemblyCleanup
+{
+    public void OnImport()
+    {
+        EngineLoadContext.Register();
+        ResumeDefaultStore();
+    }
+
+    public void OnRemove(PSModuleInfo psModuleInfo) => ShutdownEngine();
+
+    // Kept out of line so that the engine assembly is first touched after the resolver is registered.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ResumeDefaultStore()
+    {
+        try
+        {
+            TaskManagers.ResumeDefaultStore();
+        }
+        catch (LlmTasksException)
+        {
+            // A broken default store must not break Import-Module; the first cmdlet that uses it reports the error.
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ShutdownEngine() => TaskManagers.ShutdownAll();
+}
