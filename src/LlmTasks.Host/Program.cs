@@ -25,12 +25,6 @@ state.ImportPSModule(modulePath);
 using var runspace = RunspaceFactory.CreateRunspace(host, state);
 runspace.Open();
 using var shell = PowerShell.Create(runspace);
-if (Console.IsOutputRedirected)
-{
-    // Plain text when piped to a file or another program, as pwsh does.
-    shell.AddScript("$PSStyle.OutputRendering = 'PlainText'").Invoke();
-    shell.Commands.Clear();
-}
 
 if (args[0].Equals("-Command", StringComparison.OrdinalIgnoreCase) || args[0].Equals("-c", StringComparison.OrdinalIgnoreCase))
 {

@@ -12,13 +12,18 @@ internal sealed class ScriptHostUserInterface : PSHostUserInterface
 
     public override PSHostRawUserInterface RawUI => _raw;
 
-    public override void Write(string value) => Console.Out.Write(value);
+    public override bool SupportsVirtualTerminal => !Console.IsOutputRedirected;
 
-    public override void Write(ConsoleColor foregroundColor, ConsoleColor backgroundColor, string value) => Console.Out.Write(value);
+    public override void Write(string value) => Console.Out.Write(Styled(value));
 
-    public override void WriteLine(string value) => Console.Out.WriteLine(value);
+    public override void Write(ConsoleColor foregroundColor, ConsoleColor backgroundColor, string value) => Console.Out.Write(Styled(value));
 
-    public override void WriteErrorLine(string value) => Console.Error.WriteLine(value);
+    public override void WriteLine(string value) => Console.Out.WriteLine(Styled(value));
+
+    public override void WriteErrorLine(string value) => Console.Error.WriteLine(GetOutputString(value, !Console.IsErrorRedirected));
+
+    // $PSStyle.OutputRendering decides; escape sequences are dropped where the output is not a terminal.
+    private string Styled(string value) => GetOutputString(value, SupportsVirtualTerminal);
 
     public override void WriteWarningLine(string message) => Console.Error.WriteLine("WARNING: " + message);
 

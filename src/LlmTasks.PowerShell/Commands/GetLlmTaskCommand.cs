@@ -6,7 +6,7 @@ namespace LlmTasks.PowerShell.Commands;
 
 /// <summary>
 /// Gets tasks from the store as they are now, oldest first. Without arguments: every task.
-/// Piping tasks in re-reads them (their InstanceId binds by property name).
+/// Piping task objects in re-reads them; objects with an Id or InstanceId property bind by property name.
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "LlmTask", DefaultParameterSetName = StateSet)]
 [OutputType(typeof(LlmTask))]
@@ -16,6 +16,12 @@ public sealed class GetLlmTaskCommand : LlmTaskCommandBase
     private const string IdSet = "Id";
     private const string NameSet = "Name";
     private const string InstanceIdSet = "InstanceId";
+    private const string InputObjectSet = "InputObject";
+
+    /// <summary>Task objects to read again as they are now.</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectSet)]
+    [ValidateNotNull]
+    public LlmTask[] InputObject { get; set; } = [];
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
     public long[] Id { get; set; } = [];
@@ -46,6 +52,23 @@ public sealed class GetLlmTaskCommand : LlmTaskCommandBase
 
     protected override void ProcessRecord()
     {
+        if (ParameterSetName == InputObjectSet)
+        {
+            foreach (var group in InputObject.GroupBy(t => t.StorePath))
+            {
+                var ids = group.Select(t => t.Id).ToArray();
+                var current = Manager(group.Key).Store.Query(new TaskQuery { Ids = ids });
+                WriteObject(current, enumerateCollection: true);
+                foreach (var id in ids.Except(current.Select(t => t.Id)))
+                {
+                    WriteError(ErrorRecords.Create(ErrorRecords.NotFound, ErrorCategory.ObjectNotFound,
+                        $"Task {id} is no longer in the store '{group.Key}'.", id));
+                }
+            }
+
+            return;
+        }
+
         var manager = Manager();
         var bound = MyInvocation.BoundParameters;
         var query = new TaskQuery

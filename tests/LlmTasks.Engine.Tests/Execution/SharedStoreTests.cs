@@ -1,0 +1,175 @@
+using LlmTasks.Execution;
+using LlmTasks.Storage;
+using LlmTasks.Tests.Doubles;
+using Microsoft.Data.Sqlite;
+
+namespace LlmTasks.Tests.Execution;
+
+/// <summary>Two managers on one file stand for two processes: each has its own owner id, connection and leases.</summary>
+public sealed class SharedStoreTests : IDisposable
+{
+    private readonly TempStore _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    private void Sql(string sql, params (string Name, object Value)[] parameters)
+    {
+        using var connection = new SqliteConnection($"Data Source={_temp.Path};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        command.ExecuteNonQuery();
+    }
+
+    [Fact]
+    public void Pending_work_left_by_a_process_that_exited_is_run_by_the_next_one()
+    {
+        var blocked = new ScriptedProvider { Behaviour = async (p, ct) => { await Task.Delay(Timeout.Infinite, ct); return p; } };
+        var first = Managers.Open(_temp.Path, new TaskManagerOptions { Concurrency = 2 }, blocked);
+        var ids = Enumerable.Range(0, 10).Select(i => first.Start(Managers.Request($"p{i}", "test/x")).Id).ToList();
+        SpinWait.SpinUntil(() => blocked.Calls == 2, TimeSpan.FromSeconds(30));
+        first.Dispose(); // shutdown: the 2 running calls are interrupted, all 10 go back to Pending, unleased
+
+        using var store = TaskStore.Open(_temp.Path);
+        Assert.All(store.Query(new TaskQuery { Ids = ids }), t => Assert.Equal((LlmTaskState.Pending, (string?)null), (t.State, t.Owner)));
+
+        var echo = new ScriptedProvider();
+        using var second = Managers.Open(_temp.Path, echo);
+        var done = Managers.WaitAll(second, ids);
+        Assert.All(done, t => Assert.Equal(LlmTaskState.Completed, t.State));
+        Assert.Equal(10, echo.Calls);
+
+        var interrupted = ids.Select(id => second.Store.GetAttempts(id)).Where(a => a.Count == 2).ToList();
+        Assert.Equal(2, interrupted.Count);
+        Assert.All(interrupted, a => Assert.Equal([LlmAttemptOutcome.Interrupted, LlmAttemptOutcome.Succeeded], a.Select(x => x.Outcome)));
+    }
+
+    [Fact]
+    public void Two_managers_sharing_unclaimed_work_run_each_task_exactly_once()
+    {
+        using (var seed = TaskStore.Open(_temp.Path))
+        {
+            for (var i = 0; i < 300; i++)
+            {
+                seed.Insert(Managers.Request($"t{i}", "test/x"), "test", owner: null, leaseExpiresMs: null);
+            }
+        }
+
+        var shared = new ScriptedProvider { Behaviour = async (p, ct) => { await Task.Delay(2, ct); return p; } };
+        using var a = Managers.Open(_temp.Path, shared);
+        using var b = Managers.Open(_temp.Path, shared);
+        var all = a.Store.Query(TaskQuery.All).Select(t => t.Id).ToList();
+        var done = Managers.WaitAll(a, all);
+
+        Assert.All(done, t => Assert.Equal(LlmTaskState.Completed, t.State));
+        Assert.Equal(300, shared.Calls);
+        Assert.Equal(300, shared.Prompts.Distinct().Count());
+        Assert.All(all, id => Assert.Single(a.Store.GetAttempts(id)));
+        var owners = all.Select(id => a.Store.GetAttempts(id).Single().Owner).Distinct().ToList();
+        Assert.Equal(2, owners.Count); // both processes took a share
+    }
+
+    [Fact]
+    public void A_running_task_whose_lease_expired_is_recovered_with_an_Interrupted_attempt()
+    {
+        long id;
+        using (var store = TaskStore.Open(_temp.Path))
+        {
+            id = store.Insert(Managers.Request("crashed mid-call"), "mock", "dead-host:1:x", 0).Id;
+        }
+
+        // What a process killed mid-call leaves behind: Running, leased by an owner that will never renew.
+        Sql("UPDATE tasks SET state = 'Running', started_at = 1, lease_expires_at = 1 WHERE id = $id", ("$id", id));
+
+        using var manager = Managers.Open(_temp.Path);
+        var done = Managers.WaitAll(manager, [id]).Single();
+        Assert.Equal((LlmTaskState.Completed, "crashed mid-call", 2), (done.State, done.Output, done.Attempts));
+        var attempts = manager.Store.GetAttempts(id);
+        Assert.Equal([LlmAttemptOutcome.Interrupted, LlmAttemptOutcome.Succeeded], attempts.Select(a => a.Outcome));
+        Assert.Equal("dead-host:1:x", attempts[0].Owner);
+    }
+
+    [Fact]
+    public void A_task_interrupted_more_often_than_the_recovery_limit_fails()
+    {
+        long id;
+        using (var store = TaskStore.Open(_temp.Path))
+        {
+            id = store.Insert(Managers.Request("poison"), "mock", "dead:1:x", 0).Id;
+        }
+
+        Sql("UPDATE tasks SET state = 'Running', started_at = 1, lease_expires_at = 1, recoveries = 3 WHERE id = $id", ("$id", id));
+        using var manager = Managers.Open(_temp.Path, new TaskManagerOptions { RecoveryLimit = 3 });
+        var done = Managers.WaitAll(manager, [id]).Single();
+        Assert.Equal((LlmTaskState.Failed, "Interrupted"), (done.State, done.ErrorKind));
+        Assert.Contains("recovery limit of 3", done.Error);
+    }
+
+    [Fact]
+    public void A_renewed_lease_keeps_a_long_call_from_being_taken_over()
+    {
+        var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var slow = new ScriptedProvider { Behaviour = (_, _) => release.Task };
+        var options = new TaskManagerOptions { Lease = TimeSpan.FromMilliseconds(300) };
+        using var owner = Managers.Open(_temp.Path, options, slow);
+        var id = owner.Start(Managers.Request("long", "test/x")).Id;
+        SpinWait.SpinUntil(() => slow.Calls == 1, TimeSpan.FromSeconds(30));
+
+        var other = new ScriptedProvider();
+        using var thief = Managers.Open(_temp.Path, options, other);
+        Thread.Sleep(1500); // five lease lengths: without renewal the other manager would take it
+
+        Assert.Equal(0, other.Calls);
+        Assert.Equal(LlmTaskState.Running, owner.Store.Get(id)!.State);
+        Assert.Equal(owner.Owner, owner.Store.Get(id)!.Owner);
+        release.SetResult("finished by the owner");
+        Assert.Equal("finished by the owner", Managers.WaitAll(owner, [id]).Single().Output);
+        Assert.Single(owner.Store.GetAttempts(id));
+    }
+
+    [Fact]
+    public void A_late_result_from_a_process_that_lost_its_lease_is_recorded_but_not_applied()
+    {
+        var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var stuck = new ScriptedProvider { Behaviour = (_, _) => release.Task };
+        using var late = Managers.Open(_temp.Path, new TaskManagerOptions { Lease = TimeSpan.FromHours(1) }, stuck);
+        var id = late.Start(Managers.Request("twice?", "test/x")).Id;
+        SpinWait.SpinUntil(() => slow(late, id), TimeSpan.FromSeconds(30));
+
+        // Time travel: the lease looks expired to everyone else (as after a long GC pause or a suspended laptop).
+        Sql("UPDATE tasks SET lease_expires_at = 1 WHERE id = $id", ("$id", id));
+        var rescuer = new ScriptedProvider { Behaviour = (_, _) => Task.FromResult("first result") };
+        using var other = Managers.Open(_temp.Path, rescuer);
+        var first = Managers.WaitAll(other, [id]).Single();
+        Assert.Equal("first result", first.Output);
+
+        release.SetResult("late duplicate");
+        SpinWait.SpinUntil(() => other.Store.GetAttempts(id).Count == 3, TimeSpan.FromSeconds(30));
+        var final = other.Store.Get(id)!;
+        Assert.Equal((LlmTaskState.Completed, "first result"), (final.State, final.Output));
+        Assert.Equal([LlmAttemptOutcome.Interrupted, LlmAttemptOutcome.Succeeded, LlmAttemptOutcome.Discarded],
+            other.Store.GetAttempts(id).Select(a => a.Outcome));
+
+        static bool slow(TaskManager m, long id) => m.Store.Get(id)!.State == LlmTaskState.Running;
+    }
+
+    [Fact]
+    public void Stop_from_another_process_reaches_a_running_call_at_the_next_heartbeat()
+    {
+        var provider = new ScriptedProvider { Behaviour = async (p, ct) => { await Task.Delay(Timeout.Infinite, ct); return p; } };
+        using var runner = Managers.Open(_temp.Path, new TaskManagerOptions { Lease = TimeSpan.FromMilliseconds(300) }, provider);
+        var id = runner.Start(Managers.Request("stop me", "test/x")).Id;
+        SpinWait.SpinUntil(() => provider.Calls == 1, TimeSpan.FromSeconds(30));
+
+        using var other = Managers.Open(_temp.Path, new TaskManagerOptions { ClaimStoreWork = false });
+        var result = other.Stop([id]);
+        Assert.Equal([id], result.RequestedElsewhere);
+        var done = Managers.WaitAll(other, [id]).Single();
+        Assert.Equal(LlmTaskState.Cancelled, done.State);
+    }
+}

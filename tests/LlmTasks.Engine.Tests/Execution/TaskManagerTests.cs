@@ -1,0 +1,146 @@
+using LlmTasks.Execution;
+using LlmTasks.Storage;
+using LlmTasks.Tests.Doubles;
+
+namespace LlmTasks.Tests.Execution;
+
+public sealed class TaskManagerTests : IDisposable
+{
+    private readonly TempStore _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public void Mock_echo_completes_with_the_prompt_usage_and_one_attempt()
+    {
+        using var manager = Managers.Open(_temp.Path);
+        var task = manager.Start(Managers.Request("hello there"));
+        Assert.Equal(LlmTaskState.Pending, task.State);
+
+        var done = Managers.WaitAll(manager, [task.Id]).Single();
+        Assert.Equal(LlmTaskState.Completed, done.State);
+        Assert.Equal("hello there", done.Output);
+        Assert.Equal(1, done.Attempts);
+        Assert.True(done.InputTokens > 0 && done.OutputTokens > 0);
+        Assert.NotNull(done.StartedAt);
+        Assert.NotNull(done.CompletedAt);
+        Assert.Null(done.Owner);
+
+        var attempt = Assert.Single(manager.Store.GetAttempts(task.Id));
+        Assert.Equal(LlmAttemptOutcome.Succeeded, attempt.Outcome);
+        Assert.Equal("hello there", attempt.Output);
+        Assert.Contains("hello there", attempt.RequestJson);
+        Assert.NotNull(attempt.Latency);
+    }
+
+    [Fact]
+    public void Mock_response_answers_any_model_offline_and_mock_fail_fails_with_a_kind()
+    {
+        using var manager = Managers.Open(_temp.Path);
+        var fixedTask = manager.Start(Managers.Request("q", "openai/gpt-4o-mini") with { MockResponse = "canned" });
+        var failing = manager.Start(Managers.Request("q", "mock/fail"));
+        var done = Managers.WaitAll(manager, [fixedTask.Id, failing.Id]).ToDictionary(t => t.Id);
+
+        Assert.Equal("canned", done[fixedTask.Id].Output);
+        Assert.Equal(LlmTaskState.Failed, done[failing.Id].State);
+        Assert.Equal("ProviderError", done[failing.Id].ErrorKind);
+        Assert.Contains("mock/fail", done[failing.Id].Error);
+        Assert.Equal(LlmAttemptOutcome.Failed, manager.Store.GetAttempts(failing.Id).Single().Outcome);
+    }
+
+    [Fact]
+    public void A_call_over_its_timeout_fails_as_Timeout()
+    {
+        using var manager = Managers.Open(_temp.Path);
+        var task = manager.Start(Managers.Request("slow", "mock/delay:5000") with { TimeoutSec = 0.2 });
+        var done = Managers.WaitAll(manager, [task.Id]).Single();
+        Assert.Equal(LlmTaskState.Failed, done.State);
+        Assert.Equal("Timeout", done.ErrorKind);
+        Assert.Contains("-TimeoutSec 0.2", done.Error);
+    }
+
+    [Theory]
+    [InlineData("nope/model", ErrorIds.UnknownProvider)]
+    [InlineData("no-prefix", ErrorIds.InvalidModel)]
+    [InlineData("mock/whatever", ErrorIds.InvalidModel)]
+    public void Bad_models_are_refused_before_anything_is_stored(string model, string errorId)
+    {
+        using var manager = Managers.Open(_temp.Path);
+        var error = Assert.Throws<LlmTasksException>(() => manager.Start(Managers.Request("x", model)));
+        Assert.Equal(errorId, error.ErrorId);
+        Assert.Equal(LlmErrorCategory.InvalidArgument, error.Category);
+        Assert.Empty(manager.Store.Query(TaskQuery.All));
+    }
+
+    [Fact]
+    public void Bad_requests_are_refused_with_their_own_ids()
+    {
+        using var manager = Managers.Open(_temp.Path);
+        Assert.Equal(ErrorIds.EmptyPrompt, Assert.Throws<LlmTasksException>(() => manager.Start(Managers.Request("  "))).ErrorId);
+        Assert.Equal(ErrorIds.InvalidTimeout, Assert.Throws<LlmTasksException>(() => manager.Start(Managers.Request("x") with { TimeoutSec = -1 })).ErrorId);
+        Assert.Equal(ErrorIds.InvalidOption, Assert.Throws<LlmTasksException>(() => manager.Start(Managers.Request("x") with { MaxTokens = 0 })).ErrorId);
+        Assert.Equal(ErrorIds.EmptyPrompt, Assert.Throws<LlmTasksException>(() => manager.Start(new LlmTaskRequest
+        {
+            Model = "mock/echo",
+            Messages = [new(LlmRole.System, "only a system message")],
+        })).ErrorId);
+        Assert.Empty(manager.Store.Query(TaskQuery.All));
+    }
+
+    [Fact]
+    public void The_global_limit_bounds_calls_at_once_and_can_change_while_work_queues()
+    {
+        var provider = new ScriptedProvider { Behaviour = async (p, ct) => { await Task.Delay(40, ct); return p; } };
+        using var manager = Managers.Open(_temp.Path, new TaskManagerOptions { Concurrency = 3 }, provider);
+        var ids = Enumerable.Range(0, 30).Select(i => manager.Start(Managers.Request($"p{i}", "test/x")).Id).ToList();
+        Managers.WaitAll(manager, ids);
+        Assert.Equal(30, provider.Calls);
+        Assert.InRange(provider.MaxInFlight, 2, 3);
+
+        var wider = new ScriptedProvider("wide") { Behaviour = async (p, ct) => { await Task.Delay(40, ct); return p; } };
+        using var second = Managers.Open(Path.Combine(_temp.Folder, "other.db"), new TaskManagerOptions { Concurrency = 1 }, wider);
+        var more = Enumerable.Range(0, 40).Select(i => second.Start(Managers.Request($"q{i}", "wide/x")).Id).ToList();
+        second.Concurrency = 10;
+        Managers.WaitAll(second, more);
+        Assert.True(wider.MaxInFlight > 3, $"raising the limit let only {wider.MaxInFlight} run at once");
+    }
+
+    [Fact]
+    public void A_provider_limit_holds_its_own_lane_without_blocking_other_providers()
+    {
+        var gate = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var slow = new ScriptedProvider("slow", concurrency: 1) { Behaviour = (_, _) => gate.Task };
+        using var manager = Managers.Open(_temp.Path, new TaskManagerOptions { Concurrency = 4 }, slow);
+        var slowIds = Enumerable.Range(0, 5).Select(i => manager.Start(Managers.Request($"s{i}", "slow/x")).Id).ToList();
+        var echoIds = Enumerable.Range(0, 20).Select(i => manager.Start(Managers.Request($"e{i}")).Id).ToList();
+
+        // The echo tasks finish while the slow provider is stuck at its limit of one.
+        Assert.Equal(20, Managers.WaitAll(manager, echoIds).Count(t => t.State == LlmTaskState.Completed));
+        Assert.Equal(1, slow.Calls);
+        gate.SetResult("done");
+        Managers.WaitAll(manager, slowIds);
+        Assert.Equal(1, slow.MaxInFlight);
+    }
+
+    [Fact]
+    public void Stop_cancels_pending_tasks_at_once_and_running_calls_through_their_token()
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var provider = new ScriptedProvider
+        {
+            Behaviour = async (p, ct) => { started.TrySetResult(); await Task.Delay(Timeout.Infinite, ct); return p; },
+        };
+        using var manager = Managers.Open(_temp.Path, new TaskManagerOptions { Concurrency = 1 }, provider);
+        var running = manager.Start(Managers.Request("runs", "test/x"));
+        var queued = manager.Start(Managers.Request("waits", "test/x"));
+        Assert.True(SpinWait.SpinUntil(() => started.Task.IsCompleted, TimeSpan.FromSeconds(30)));
+
+        var result = manager.Stop([running.Id, queued.Id]);
+        Assert.Equal([queued.Id], result.Cancelled.Select(t => t.Id));
+        var done = Managers.WaitAll(manager, [running.Id, queued.Id]).ToDictionary(t => t.Id);
+        Assert.All(done.Values, t => Assert.Equal(LlmTaskState.Cancelled, t.State));
+        Assert.Equal(LlmAttemptOutcome.Cancelled, manager.Store.GetAttempts(running.Id).Single().Outcome);
+        Assert.Empty(manager.Store.GetAttempts(queued.Id));
+        Assert.Equal(1, provider.Calls);
+    }
+}
