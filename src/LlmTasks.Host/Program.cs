@@ -26,7 +26,8 @@ using var runspace = RunspaceFactory.CreateRunspace(host, state);
 runspace.Open();
 using var shell = PowerShell.Create(runspace);
 
-if (args[0].Equals("-Command", StringComparison.OrdinalIgnoreCase) || args[0].Equals("-c", StringComparison.OrdinalIgnoreCase))
+var isCommand = args[0].Equals("-Command", StringComparison.OrdinalIgnoreCase) || args[0].Equals("-c", StringComparison.OrdinalIgnoreCase);
+if (isCommand)
 {
     shell.AddScript(string.Join(' ', args.Skip(1)));
 }
@@ -58,4 +59,15 @@ catch (RuntimeException e)
     return 1;
 }
 
-return shell.HadErrors || host.ExitCode is > 0 ? Math.Max(1, host.ExitCode ?? 1) : 0;
+// As pwsh: a script (-File) exits 0 unless it threw or set an exit code; -Command exits 1 when it wrote errors.
+if (host.ExitCode is { } exitCode)
+{
+    return exitCode;
+}
+
+if (runspace.SessionStateProxy.GetVariable("LASTEXITCODE") is int last && last != 0)
+{
+    return last;
+}
+
+return isCommand && shell.HadErrors ? 1 : 0;

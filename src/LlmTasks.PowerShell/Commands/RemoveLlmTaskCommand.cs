@@ -57,7 +57,8 @@ public sealed class RemoveLlmTaskCommand : TaskSelectionCommandBase
     private IEnumerable<(Execution.TaskManager, IReadOnlyList<LlmTask>)> Filtered()
     {
         var bound = MyInvocation.BoundParameters;
-        if (!bound.ContainsKey(nameof(State)) && !bound.ContainsKey(nameof(OlderThan)))
+        // An empty -State (say, from an empty variable) must never mean "every task".
+        if (State.Length == 0 && !bound.ContainsKey(nameof(OlderThan)))
         {
             ThrowTerminatingError(ErrorRecords.Create(ErrorRecords.NoFilter, ErrorCategory.InvalidArgument,
                 "Say which tasks to remove: -State, -OlderThan, -Id, -Name, -InstanceId, or task objects from the pipeline.", null));

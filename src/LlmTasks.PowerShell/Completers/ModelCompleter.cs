@@ -26,7 +26,7 @@ public sealed class ModelCompleter : IArgumentCompleter
         CommandAst commandAst, IDictionary fakeBoundParameters)
     {
         var prefix = wordToComplete.Trim('\'', '"');
-        var seen = StoreCompletion.Values(fakeBoundParameters, store => store.DistinctModels(prefix));
+        var seen = StoreCompletion.Values(commandName, fakeBoundParameters, store => store.DistinctModels(prefix));
         return seen.Select(m => (Model: m, Tip: "Used in this store"))
             .Concat(Known)
             .Where(m => m.Model.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))

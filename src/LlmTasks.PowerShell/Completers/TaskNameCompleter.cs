@@ -11,7 +11,7 @@ public sealed class TaskNameCompleter : IArgumentCompleter
         CommandAst commandAst, IDictionary fakeBoundParameters)
     {
         var prefix = wordToComplete.Trim('\'', '"');
-        return StoreCompletion.Values(fakeBoundParameters, store => store.DistinctNames(prefix))
+        return StoreCompletion.Values(commandName, fakeBoundParameters, store => store.DistinctNames(prefix))
             .Select(name => StoreCompletion.Result(name));
     }
 }

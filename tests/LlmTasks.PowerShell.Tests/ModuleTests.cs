@@ -1,0 +1,76 @@
+using System.Management.Automation.Language;
+
+namespace LlmTasks.PowerShell.Tests;
+
+public sealed class ModuleTests : IDisposable
+{
+    private readonly PowerShellSession _ps = new();
+
+    public void Dispose() => _ps.Dispose();
+
+    [Fact]
+    public void The_engine_and_its_dependencies_load_in_their_own_context_not_PowerShells()
+    {
+        var result = _ps.Run("""
+            $task = Start-LlmTask 'x' -Model mock/echo -Wait
+            $engine = [System.Runtime.Loader.AssemblyLoadContext]::GetLoadContext($task.GetType().Assembly)
+            $engine.Name
+            ($engine.Assemblies | ForEach-Object { $_.GetName().Name }) -join ','
+            @([System.Runtime.Loader.AssemblyLoadContext]::Default.Assemblies | Where-Object { $_.GetName().Name -in 'LlmTasks.Engine', 'Microsoft.Extensions.AI' }).Count
+            """).Ok();
+        Assert.Equal("LlmTasks.Engine", result.Output[0].ToString());
+        var isolated = result.Output[1].ToString().Split(',');
+        Assert.Contains("Microsoft.Data.Sqlite", isolated);
+        Assert.Contains("Microsoft.Extensions.AI.Abstractions", isolated);
+        Assert.Equal(0, (int)result.Output[2].BaseObject);
+    }
+
+    [Fact]
+    public void Model_completion_offers_providers_and_models_seen_in_the_store()
+    {
+        _ps.Run("Start-LlmTask 'x' -Model mock/delay:7 -Wait").Ok();
+        string[] Complete(string line) => _ps.Run("(TabExpansion2 -inputScript $args[0] -cursorColumn $args[0].Length).CompletionMatches.CompletionText", line)
+            .Ok().Output.Select(o => o.ToString()).ToArray();
+
+        var mock = Complete("Start-LlmTask -Model mock/");
+        Assert.Contains("mock/echo", mock);
+        Assert.Contains("mock/delay:7", mock);
+        Assert.DoesNotContain("openai/gpt-4o-mini", mock);
+        Assert.Contains("anthropic/claude-sonnet-4-5", Complete("Start-LlmTask -Model anth"));
+    }
+
+    [Fact]
+    public void Name_completion_offers_task_names_from_the_store()
+    {
+        _ps.Run("Start-LlmTask 'x' -Model mock/echo -Name 'nightly report' -Wait; Start-LlmTask 'y' -Model mock/echo -Name other -Wait").Ok();
+        var names = _ps.Run("(TabExpansion2 -inputScript $args[0] -cursorColumn $args[0].Length).CompletionMatches.CompletionText", "Get-LlmTask -Name nig").Ok();
+        Assert.Equal("'nightly report'", Assert.Single(names.Output).ToString());
+    }
+
+    [Fact]
+    public void The_manifest_exports_the_cmdlets_and_loads_the_views()
+    {
+        var commands = _ps.Run("(Get-Module LlmTasks).ExportedCmdlets.Keys").Ok();
+        Assert.Equal(["Get-LlmTask", "Receive-LlmTask", "Remove-LlmTask", "Start-LlmTask", "Stop-LlmTask", "Wait-LlmTask"],
+            commands.Output.Select(o => o.ToString()).Order());
+        var views = _ps.Run("$t = Start-LlmTask 'x' -Model mock/echo -Wait; $t.PSStandardMembers.DefaultDisplayPropertySet.ReferencedPropertyNames -join ','").Ok();
+        Assert.Equal("Id,Name,State,Model,Duration,Output", views.Output.Single().ToString());
+    }
+
+    [Fact]
+    public void Help_topic_and_pester_files_parse_without_errors()
+    {
+        var about = Path.Combine(Repo.Root, "module", "en-US", "about_LlmTasks.help.txt");
+        Assert.Contains("about_LlmTasks", File.ReadAllText(about));
+        var scripts = Directory.GetFiles(Path.Combine(Repo.Root, "tests", "Pester"), "*.ps1")
+            .Concat(Directory.GetFiles(Path.Combine(Repo.Root, "examples"), "*.ps1"))
+            .Append(Path.Combine(Repo.Root, "build.ps1"))
+            .ToList();
+        Assert.Contains(scripts, s => s.EndsWith(".Tests.ps1", StringComparison.Ordinal));
+        foreach (var script in scripts)
+        {
+            Parser.ParseFile(script, out _, out var errors);
+            Assert.True(errors.Length == 0, $"{script}: {string.Join("; ", errors.Select(e => $"{e.Extent.StartLineNumber}: {e.Message}"))}");
+        }
+    }
+}

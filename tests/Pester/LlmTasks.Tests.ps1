@@ -1,0 +1,72 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
+# Pester 5 tests for machines with pwsh and Pester: ./build.ps1 -Task Test runs them.
+# (CI machines have neither; the xunit suite hosts the PowerShell engine and parses this file.)
+
+BeforeAll {
+    $manifest = Join-Path $PSScriptRoot '../../out/LlmTasks/LlmTasks.psd1'
+    Import-Module $manifest -Force
+    $script:store = Join-Path ([System.IO.Path]::GetTempPath()) "llmtasks-pester-$([guid]::NewGuid()).db"
+    $PSDefaultParameterValues['*-LlmTask:StorePath'] = $script:store
+}
+
+AfterAll {
+    Remove-Module LlmTasks -ErrorAction SilentlyContinue
+    Remove-Item "$script:store*" -ErrorAction SilentlyContinue
+}
+
+Describe 'Start-LlmTask' {
+    It 'starts one task per piped prompt and returns them at once' {
+        $tasks = 'a', 'b' | Start-LlmTask -Model mock/echo
+        $tasks | Should -HaveCount 2
+        $tasks[0].PSObject.TypeNames[0] | Should -Be 'LlmTasks.LlmTask'
+    }
+
+    It 'waits and returns finished tasks in input order with -Wait' {
+        $done = 'slow', 'fast' | Start-LlmTask -Model mock/delay:100 -Wait
+        $done.Output | Should -Be @('slow', 'fast')
+        $done.State | Should -Be @('Completed', 'Completed')
+    }
+
+    It 'answers any model offline with -MockResponse' {
+        (Start-LlmTask 'q' -Model openai/gpt-4o-mini -MockResponse 'canned' -Wait).Output | Should -Be 'canned'
+    }
+
+    It 'refuses an unknown provider with its own error id' {
+        { Start-LlmTask 'q' -Model nope/x -ErrorAction Stop } |
+            Should -Throw -ErrorId 'LlmTaskUnknownProvider,LlmTasks.PowerShell.Commands.StartLlmTaskCommand'
+    }
+}
+
+Describe 'Wait-LlmTask' {
+    It 'writes a LlmTaskWaitTimeout error naming unfinished tasks' {
+        $task = Start-LlmTask 'x' -Model mock/delay:30000
+        { $task | Wait-LlmTask -Timeout 1 -ErrorAction Stop } |
+            Should -Throw -ErrorId 'LlmTaskWaitTimeout,LlmTasks.PowerShell.Commands.WaitLlmTaskCommand'
+        $task | Stop-LlmTask
+    }
+}
+
+Describe 'Receive-LlmTask' {
+    It 'writes the output of completed tasks' {
+        Start-LlmTask 'hello' -Model mock/echo -Wait | Receive-LlmTask | Should -Be 'hello'
+    }
+
+    It 'writes an InvalidResult error for a failed task' {
+        $failed = Start-LlmTask 'x' -Model mock/fail -Wait
+        $failed | Receive-LlmTask -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidResult'
+    }
+}
+
+Describe 'Get-LlmTask and Remove-LlmTask' {
+    It 'pipes failed tasks into Remove-LlmTask' {
+        Start-LlmTask 'x' -Model mock/fail -Name doomed -Wait | Out-Null
+        Get-LlmTask -State Failed | Remove-LlmTask
+        Get-LlmTask -State Failed | Should -BeNullOrEmpty
+    }
+
+    It 'reports a missing id as ObjectNotFound' {
+        Get-LlmTask -Id 987654 -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+    }
+}
