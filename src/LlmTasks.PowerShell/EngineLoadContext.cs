@@ -8,6 +8,12 @@ namespace LlmTasks.PowerShell;
 /// Microsoft.Extensions.AI, System.Text.Json …) from the module's deps/ folder into a context of
 /// their own, so they never clash with the versions PowerShell or other modules load. Only the
 /// engine assembly is handed to the default context; everything it needs resolves in here.
+/// <para>
+/// Rule for public types of this assembly (cmdlets, completers): no field or auto-property of an
+/// engine <em>value</em> type (enum, struct). Import-Module lists this assembly's exported types
+/// before it runs <see cref="ModuleLifetime.OnImport"/>, and laying out a class with such a field
+/// needs the engine before this resolver exists. Engine reference types (and arrays of enums) are fine.
+/// </para>
 /// </summary>
 internal sealed class EngineLoadContext : AssemblyLoadContext
 {

@@ -17,8 +17,9 @@ internal sealed class ActiveTask
     private readonly object _lock = new();
     private CancellationTokenSource? _cts;
 
-    public ActiveTask(LlmTask task, string lane, ModelId? model, IChatClientProvider? provider, Exception? resolveError)
+    public ActiveTask(LlmTask task, string lane, ModelId? model, IChatClientProvider? provider, Exception? resolveError, TaskSecrets? secrets = null)
     {
+        Secrets = secrets;
         Task = task;
         Lane = lane;
         Model = model;
@@ -33,6 +34,8 @@ internal sealed class ActiveTask
     public IChatClientProvider? Provider { get; }
     /// <summary>Why the model string could not be routed (a task stored by another version, say): the run fails with it.</summary>
     public Exception? ResolveError { get; }
+    /// <summary>Secrets given when the task was started in this process; never stored.</summary>
+    public TaskSecrets? Secrets { get; }
     public CancelReason Reason { get; private set; }
     public bool TimedOut { get; private set; }
 

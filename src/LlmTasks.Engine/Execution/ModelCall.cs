@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LlmTasks.Providers;
 using LlmTasks.Providers.Mock;
 using LlmTasks.Storage;
 using Microsoft.Extensions.AI;
@@ -8,7 +9,12 @@ namespace LlmTasks.Execution;
 /// <summary>Makes one model call for a task and describes how it ended, as an attempt and the task's next state.</summary>
 internal static class ModelCall
 {
-    public static async Task<(AttemptRecord Attempt, LlmTaskState? FinalState)> RunAsync(ActiveTask active, LlmTaskRequest request, long startedAtMs, CancellationToken token)
+    /// <summary>
+    /// Runs the call. <paramref name="recordTry"/> keeps each intermediate try (a transient failure
+    /// before a retry) as an attempt of its own; the returned attempt is the last one.
+    /// </summary>
+    public static async Task<(AttemptRecord Attempt, LlmTaskState? FinalState)> RunAsync(ActiveTask active, LlmTaskRequest request, long startedAtMs,
+        Func<long, AttemptRecord, Task> recordTry, CancellationToken token)
     {
         var clock = Stopwatch.StartNew();
         var requestJson = StoreJson.Serialize(request);
@@ -29,16 +35,27 @@ internal static class ModelCall
 
             var client = request.MockResponse is { } fixedText
                 ? MockChatClient.Respond(fixedText)
-                : active.Provider!.CreateClient(active.Model!.Value);
+                : active.Provider!.CreateClient(active.Model!.Value, new ProviderCallContext(active.Id, request, active.Secrets));
             using (client)
             {
                 var response = await client.GetResponseAsync(ToChatMessages(request), ToChatOptions(request, active), token).ConfigureAwait(false);
-                return (Record(LlmAttemptOutcome.Succeeded) with
+                var attempt = Record(LlmAttemptOutcome.Succeeded) with
                 {
                     Output = response.Text,
                     InputTokens = response.Usage?.InputTokenCount,
                     OutputTokens = response.Usage?.OutputTokenCount,
-                }, LlmTaskState.Completed);
+                    CostUsd = response.AdditionalProperties?.TryGetValue(ResponseProperties.CostUsd, out var cost) == true ? Convert.ToDecimal(cost, System.Globalization.CultureInfo.InvariantCulture) : null,
+                    DetailsJson = response.AdditionalProperties?.TryGetValue(ResponseProperties.Details, out var details) == true ? details as string : null,
+                };
+                if (!request.WantsJson)
+                {
+                    return (attempt, LlmTaskState.Completed);
+                }
+
+                var native = response.AdditionalProperties?.TryGetValue(ResponseProperties.StructuredOutput, out var structured) == true ? structured as string : null;
+                return StructuredAnswer.TryRead(native ?? response.Text, out var json, out var problem)
+                    ? (attempt with { StructuredOutput = json }, LlmTaskState.Completed)
+                    : (attempt with { Outcome = LlmAttemptOutcome.Failed, Error = problem, ErrorKind = "InvalidJson" }, LlmTaskState.Failed);
             }
         }
         catch (OperationCanceledException) when (active.Reason == CancelReason.User)
@@ -82,5 +99,9 @@ internal static class ModelCall
         ModelId = active.Model?.Model,
         Temperature = request.Temperature is { } t ? (float)t : null,
         MaxOutputTokens = request.MaxTokens,
+        StopSequences = request.StopSequences?.ToList(),
+        ResponseFormat = request.JsonSchema is { } schema
+            ? ChatResponseFormat.ForJsonSchema(System.Text.Json.JsonDocument.Parse(schema).RootElement.Clone(), "response")
+            : request.ResponseFormat == LlmResponseFormat.Json ? ChatResponseFormat.Json : null,
     };
 }

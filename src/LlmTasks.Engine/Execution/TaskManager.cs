@@ -77,8 +77,11 @@ public sealed class TaskManager : IDisposable
 
     internal bool Holds(long id) => _active.ContainsKey(id);
 
-    /// <summary>Validates, stores and queues a task; returns it as stored (Pending). Well under a millisecond.</summary>
-    public LlmTask Start(LlmTaskRequest request)
+    /// <summary>
+    /// Validates, stores and queues a task; returns it as stored (Pending). Well under a millisecond.
+    /// <paramref name="secrets"/> stay in this process's memory for the task's calls.
+    /// </summary>
+    public LlmTask Start(LlmTaskRequest request, TaskSecrets? secrets = null)
     {
         RequestValidator.Validate(request);
         var (model, provider) = request.MockResponse is null
@@ -91,7 +94,7 @@ public sealed class TaskManager : IDisposable
 
         ObjectDisposedException.ThrowIf(_disposed, this);
         var task = _store.Insert(request, model.Provider, Owner, _store.NowMs + (long)_options.Lease.TotalMilliseconds);
-        Enqueue(new ActiveTask(task, model.Provider, model, provider, null));
+        Enqueue(new ActiveTask(task, model.Provider, model, provider, null, secrets));
         return task;
     }
 
@@ -175,7 +178,7 @@ public sealed class TaskManager : IDisposable
             var timeout = request.TimeoutSec is { } s ? TimeSpan.FromSeconds(s) : (TimeSpan?)null;
             var token = task.BeginRun(_shutdown.Token, timeout);
             var startedAt = started.StartedAt is { } at ? UnixTime.Ms(at) : _store.NowMs;
-            var (attempt, state) = await ModelCall.RunAsync(task, request, startedAt, token).ConfigureAwait(false);
+            var (attempt, state) = await ModelCall.RunAsync(task, request, startedAt, RecordTry, token).ConfigureAwait(false);
             await _worker.Submit(new FinishAttempt(task.Id, Owner, attempt, state)).ConfigureAwait(false);
         }
         catch (Exception e)
@@ -192,6 +195,9 @@ public sealed class TaskManager : IDisposable
             release();
         }
     }
+
+    /// <summary>Keeps a call that failed before a retry as an attempt of its own (the task stays Running).</summary>
+    private Task RecordTry(long taskId, AttemptRecord attempt) => _worker.Submit(new RecordAttempt(taskId, Owner, attempt));
 
     private void ReportIfFinishedElsewhere(long id)
     {

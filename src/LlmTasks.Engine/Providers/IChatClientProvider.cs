@@ -18,5 +18,6 @@ public interface IChatClientProvider
     /// <summary>Throws an <see cref="LlmTasksException"/> when the model cannot be served, before the task is stored.</summary>
     void Validate(ModelId model);
 
-    IChatClient CreateClient(ModelId model);
+    /// <summary>A client for one call: per-task settings (base URL, key, options) come from the context.</summary>
+    IChatClient CreateClient(ModelId model, ProviderCallContext context);
 }

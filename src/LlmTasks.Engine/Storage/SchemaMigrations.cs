@@ -58,6 +58,11 @@ internal static class SchemaMigrations
             );
             CREATE INDEX ix_attempts_task ON attempts (task_id, number);
             """),
+        (2, "structured output and attempt details", """
+            ALTER TABLE tasks ADD COLUMN structured_output TEXT;
+            ALTER TABLE attempts ADD COLUMN structured_output TEXT;
+            ALTER TABLE attempts ADD COLUMN details TEXT;
+            """),
     ];
 
     public static int Latest => All[^1].Version;

@@ -33,6 +33,11 @@ internal sealed record StoredRequest
     public int? MaxTokens { get; init; }
     public double? TimeoutSec { get; init; }
     public string? MockResponse { get; init; }
+    public string[]? StopSequences { get; init; }
+    public LlmResponseFormat? ResponseFormat { get; init; }
+    public string? JsonSchema { get; init; }
+    public string? ApiBase { get; init; }
+    public Dictionary<string, string>? ProviderOptions { get; init; }
 
     public static StoredRequest From(LlmTaskRequest r) => new()
     {
@@ -43,6 +48,11 @@ internal sealed record StoredRequest
         MaxTokens = r.MaxTokens,
         TimeoutSec = r.TimeoutSec,
         MockResponse = r.MockResponse,
+        StopSequences = r.StopSequences?.ToArray(),
+        ResponseFormat = r.ResponseFormat == LlmResponseFormat.Text ? null : r.ResponseFormat,
+        JsonSchema = r.JsonSchema,
+        ApiBase = r.ApiBase,
+        ProviderOptions = r.ProviderOptions?.ToDictionary(p => p.Key, p => p.Value),
     };
 
     public LlmTaskRequest ToRequest() => new()
@@ -54,10 +64,15 @@ internal sealed record StoredRequest
         MaxTokens = MaxTokens,
         TimeoutSec = TimeoutSec,
         MockResponse = MockResponse,
+        StopSequences = StopSequences,
+        ResponseFormat = ResponseFormat ?? LlmResponseFormat.Text,
+        JsonSchema = JsonSchema,
+        ApiBase = ApiBase,
+        ProviderOptions = ProviderOptions,
     };
 }
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(StoredRequest))]
 [JsonSerializable(typeof(StoredMessage[]))]
 internal sealed partial class StoreJsonContext : JsonSerializerContext;

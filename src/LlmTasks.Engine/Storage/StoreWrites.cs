@@ -13,6 +13,9 @@ internal sealed record MarkRunning(long TaskId, string Owner, long LeaseExpiresM
 /// </summary>
 internal sealed record FinishAttempt(long TaskId, string Owner, AttemptRecord Attempt, LlmTaskState? FinalState) : StoreWrite(TaskId);
 
+/// <summary>A model call that ended without ending the task (a transient failure before a retry): counted and kept, task stays Running.</summary>
+internal sealed record RecordAttempt(long TaskId, string Owner, AttemptRecord Attempt) : StoreWrite(TaskId);
+
 /// <summary>What one model call sent and got.</summary>
 internal sealed record AttemptRecord
 {
@@ -26,4 +29,8 @@ internal sealed record AttemptRecord
     public long? OutputTokens { get; init; }
     public decimal? CostUsd { get; init; }
     public string? RequestJson { get; init; }
+    /// <summary>The parsed JSON answer when the task asked for JSON.</summary>
+    public string? StructuredOutput { get; init; }
+    /// <summary>Provider-specific facts about the call as a JSON object (retry delay, session id, permission denials …).</summary>
+    public string? DetailsJson { get; init; }
 }

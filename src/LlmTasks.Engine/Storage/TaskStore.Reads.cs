@@ -9,7 +9,7 @@ public sealed partial class TaskStore
 {
     internal const string TaskColumns =
         "id, instance_id, name, state, model, prompt, request_json, output, error, error_kind, attempts, " +
-        "input_tokens, output_tokens, cost_nanousd, created_at, started_at, completed_at, lease_owner, lease_expires_at, cancel_requested";
+        "input_tokens, output_tokens, cost_nanousd, created_at, started_at, completed_at, lease_owner, lease_expires_at, cancel_requested, structured_output";
 
     public LlmTask? Get(long id) => Query(new TaskQuery { Ids = [id] }).FirstOrDefault();
 
@@ -129,7 +129,7 @@ public sealed partial class TaskStore
         using var command = connection.CreateCommand();
         command.CommandText = """
             SELECT task_id, number, outcome, output, error, error_kind, started_at, latency_ms,
-                   input_tokens, output_tokens, cost_nanousd, owner, request_json
+                   input_tokens, output_tokens, cost_nanousd, owner, request_json, structured_output, details
             FROM attempts WHERE task_id = $id ORDER BY number, id
             """;
         command.Parameters.AddWithValue("$id", taskId);
@@ -152,6 +152,8 @@ public sealed partial class TaskStore
                 CostUsd = NullableDecimal(reader, 10),
                 Owner = NullableString(reader, 11),
                 RequestJson = NullableString(reader, 12),
+                StructuredOutput = NullableString(reader, 13),
+                DetailsJson = NullableString(reader, 14),
             });
         }
 
@@ -213,6 +215,7 @@ public sealed partial class TaskStore
         Owner = NullableString(r, 17),
         LeaseExpiresAt = UnixTime.Local(NullableLong(r, 18)),
         CancelRequested = r.GetInt64(19) != 0,
+        StructuredOutput = NullableString(r, 20),
         StorePath = Path,
     };
 

@@ -59,6 +59,7 @@ public sealed partial class TaskStore
             {
                 MarkRunning run => ApplyMarkRunning(connection, transaction, run, now),
                 FinishAttempt finish => ApplyFinish(connection, transaction, finish, now),
+                RecordAttempt record => ApplyRecord(connection, transaction, record),
                 _ => throw new ArgumentOutOfRangeException(nameof(writes), writes[i], "Unknown store write."),
             };
         }
@@ -85,7 +86,7 @@ public sealed partial class TaskStore
         var attempt = finish.Attempt;
         var command = finish.FinalState is { } state
             ? Prepared(connection, transaction, $"""
-                UPDATE tasks SET state = $state, output = $output, error = $error, error_kind = $kind,
+                UPDATE tasks SET state = $state, output = $output, structured_output = $structured, error = $error, error_kind = $kind,
                     attempts = attempts + 1,
                     input_tokens = CASE WHEN $in IS NULL THEN input_tokens ELSE coalesce(input_tokens, 0) + $in END,
                     output_tokens = CASE WHEN $out IS NULL THEN output_tokens ELSE coalesce(output_tokens, 0) + $out END,
@@ -107,6 +108,7 @@ public sealed partial class TaskStore
         {
             Bind(command, "$state", final.ToString());
             Bind(command, "$output", attempt.Output);
+            Bind(command, "$structured", attempt.StructuredOutput);
             Bind(command, "$error", attempt.Error);
             Bind(command, "$kind", attempt.ErrorKind);
             Bind(command, "$now", now);
@@ -136,12 +138,36 @@ public sealed partial class TaskStore
         return written;
     }
 
+    private LlmTask? ApplyRecord(SqliteConnection connection, SqliteTransaction transaction, RecordAttempt record)
+    {
+        var command = Prepared(connection, transaction, $"""
+            UPDATE tasks SET attempts = attempts + 1,
+                input_tokens = CASE WHEN $in IS NULL THEN input_tokens ELSE coalesce(input_tokens, 0) + $in END,
+                output_tokens = CASE WHEN $out IS NULL THEN output_tokens ELSE coalesce(output_tokens, 0) + $out END,
+                cost_nanousd = CASE WHEN $cost IS NULL THEN cost_nanousd ELSE coalesce(cost_nanousd, 0) + $cost END
+            WHERE id = $id AND state = 'Running' AND lease_owner = $owner
+            RETURNING {TaskColumns}
+            """);
+        Bind(command, "$in", record.Attempt.InputTokens);
+        Bind(command, "$out", record.Attempt.OutputTokens);
+        Bind(command, "$cost", NanoUsd.FromUsd(record.Attempt.CostUsd));
+        Bind(command, "$id", record.TaskId);
+        Bind(command, "$owner", record.Owner);
+        var written = ReadTasks(command).FirstOrDefault();
+        if (written is not null)
+        {
+            InsertAttempt(connection, transaction, record.TaskId, written.Attempts, record.Attempt, record.Owner);
+        }
+
+        return written;
+    }
+
     private void InsertAttempt(SqliteConnection connection, SqliteTransaction transaction, long taskId, int number, AttemptRecord attempt, string? owner)
     {
         var command = Prepared(connection, transaction, """
             INSERT INTO attempts (task_id, number, outcome, request_json, output, error, error_kind, started_at,
-                                  latency_ms, input_tokens, output_tokens, cost_nanousd, owner)
-            VALUES ($task, $number, $outcome, $request, $output, $error, $kind, $started, $latency, $in, $out, $cost, $owner)
+                                  latency_ms, input_tokens, output_tokens, cost_nanousd, owner, structured_output, details)
+            VALUES ($task, $number, $outcome, $request, $output, $error, $kind, $started, $latency, $in, $out, $cost, $owner, $structured, $details)
             """);
         Bind(command, "$task", taskId);
         Bind(command, "$number", number);
@@ -156,6 +182,8 @@ public sealed partial class TaskStore
         Bind(command, "$out", attempt.OutputTokens);
         Bind(command, "$cost", NanoUsd.FromUsd(attempt.CostUsd));
         Bind(command, "$owner", owner);
+        Bind(command, "$structured", attempt.StructuredOutput);
+        Bind(command, "$details", attempt.DetailsJson);
         command.ExecuteNonQuery();
     }
 

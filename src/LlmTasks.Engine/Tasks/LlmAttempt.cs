@@ -29,4 +29,7 @@ public sealed record LlmAttempt
     public string? Owner { get; init; }
     /// <summary>The messages and options sent, as JSON.</summary>
     public string? RequestJson { get; init; }
+    public string? StructuredOutput { get; init; }
+    /// <summary>Provider-specific facts about the call, as a JSON object (retry delay, session id, permission denials …).</summary>
+    public string? DetailsJson { get; init; }
 }

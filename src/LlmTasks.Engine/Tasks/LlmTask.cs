@@ -14,6 +14,8 @@ public sealed record LlmTask
     public required string Model { get; init; }
     public string Prompt { get; init; } = string.Empty;
     public string? Output { get; init; }
+    /// <summary>The answer as JSON text when the task asked for JSON (Receive-LlmTask writes it as an object).</summary>
+    public string? StructuredOutput { get; init; }
     public string? Error { get; init; }
     /// <summary>A short classification of the error: Timeout, ProviderError, Interrupted, Cancelled …</summary>
     public string? ErrorKind { get; init; }

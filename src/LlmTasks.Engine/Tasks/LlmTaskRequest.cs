@@ -16,6 +16,22 @@ public sealed record LlmTaskRequest
     /// <summary>When set, the task answers with this text without any network, whatever the model.</summary>
     public string? MockResponse { get; init; }
 
+    public IReadOnlyList<string>? StopSequences { get; init; }
+
+    /// <summary>Text (the default) or Json; a <see cref="JsonSchema"/> implies Json.</summary>
+    public LlmResponseFormat ResponseFormat { get; init; }
+
+    /// <summary>A JSON schema (as JSON text) the output must follow, sent with each provider's native structured-output feature.</summary>
+    public string? JsonSchema { get; init; }
+
+    /// <summary>Overrides the provider's base URL for this task (never a secret: keys travel in <see cref="TaskSecrets"/>).</summary>
+    public string? ApiBase { get; init; }
+
+    /// <summary>Provider-specific options (the Claude Code CLI's MCP config, allowed tools, working directory, max turns …), as plain values.</summary>
+    public IReadOnlyDictionary<string, string>? ProviderOptions { get; init; }
+
+    public bool WantsJson => ResponseFormat == LlmResponseFormat.Json || JsonSchema is not null;
+
     /// <summary>The last user message: what lists and previews show as the task's prompt.</summary>
     public string Prompt => Messages.LastOrDefault(m => m.Role == LlmRole.User)?.Content ?? string.Empty;
 }

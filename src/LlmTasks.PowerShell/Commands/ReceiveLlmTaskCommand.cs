@@ -4,12 +4,13 @@ using LlmTasks.PowerShell.Internal;
 namespace LlmTasks.PowerShell.Commands;
 
 /// <summary>
-/// Writes the results of finished tasks: the output text (with a TaskId note property). A task that
+/// Writes the results of finished tasks: the output text, or the parsed object when the task asked
+/// for JSON (each with a TaskId note property). A task that
 /// did not complete writes a non-terminating error carrying the task's error instead.
 /// Results stay in the store; receiving them again gives them again.
 /// </summary>
 [Cmdlet(VerbsCommunications.Receive, "LlmTask", DefaultParameterSetName = IdSet)]
-[OutputType(typeof(string))]
+[OutputType(typeof(string), typeof(PSObject))]
 public sealed class ReceiveLlmTaskCommand : TaskSelectionCommandBase
 {
     private readonly List<(Execution.TaskManager Manager, LlmTask Task)> _pending = [];
@@ -70,7 +71,9 @@ public sealed class ReceiveLlmTaskCommand : TaskSelectionCommandBase
             return;
         }
 
-        var output = new PSObject(task.Output ?? string.Empty);
+        var output = task.StructuredOutput is { } json
+            ? PSObject.AsPSObject(PowerShellJson.ToPowerShell(json) ?? string.Empty)
+            : new PSObject(task.Output ?? string.Empty);
         output.Properties.Add(new PSNoteProperty("TaskId", task.Id));
         WriteObject(output);
     }

@@ -1,5 +1,9 @@
 using System.Collections;
 using System.Management.Automation;
+using System.Globalization;
+using System.Net;
+using System.Security;
+using LlmTasks.Providers;
 using LlmTasks.Execution;
 using LlmTasks.PowerShell.Internal;
 
@@ -54,6 +58,53 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
     [Parameter]
     public string? MockResponse { get; set; }
 
+    /// <summary>Text at which the model stops writing.</summary>
+    [Parameter]
+    [Alias("Stop")]
+    [ValidateNotNullOrEmpty]
+    public string[]? StopSequence { get; set; }
+
+    /// <summary>Ask for JSON; the parsed answer becomes the task's structured result.</summary>
+    /// <remarks>A string, not the engine's enum: see <see cref="EngineLoadContext"/> on engine value types in cmdlet classes.</remarks>
+    [Parameter]
+    [ValidateSet("Text", "Json")]
+    public string ResponseFormat { get; set; } = "Text";
+
+    /// <summary>A JSON schema the answer must follow: JSON text, a hashtable, or the path of a .json file.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public object? JsonSchema { get; set; }
+
+    /// <summary>The provider's base URL for this task (over its environment variable).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ApiBase { get; set; }
+
+    /// <summary>The API key for this task: kept in this session's memory only, never stored or shown.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public SecureString? ApiKey { get; set; }
+
+    /// <summary>max/*: an MCP configuration for the Claude Code CLI, as a path or a hashtable ({ mcpServers = @{ … } }).</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public object? McpConfig { get; set; }
+
+    /// <summary>max/*: tools the CLI may use without asking (mcp__server__tool names).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? AllowedTools { get; set; }
+
+    /// <summary>max/*: the CLI's working directory (MCP file servers are scoped to it).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? WorkingDirectory { get; set; }
+
+    /// <summary>max/*: the most agent turns the CLI may take.</summary>
+    [Parameter]
+    [ValidateRange(1, 1000)]
+    public int MaxTurns { get; set; }
+
     /// <summary>Model calls at once in this session (sticky, as ThreadJob's is); default 8.</summary>
     [Parameter]
     [ValidateRange(1, 1024)]
@@ -88,7 +139,7 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
 
         try
         {
-            var task = _manager!.Start(request);
+            var task = _manager!.Start(request, ApiKey is null ? null : new TaskSecrets(new NetworkCredential(string.Empty, ApiKey).Password));
             if (Wait)
             {
                 _started.Add(task);
@@ -169,8 +220,50 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
             MaxTokens = MaxTokens,
             TimeoutSec = TimeoutSec,
             MockResponse = MockResponse,
+            StopSequences = StopSequence,
+            ResponseFormat = Enum.Parse<LlmResponseFormat>(ResponseFormat, ignoreCase: true),
+            JsonSchema = JsonSchema is null ? null : PowerShellJson.FromValue(JsonSchema, nameof(JsonSchema), ResolvePath),
+            ApiBase = ApiBase,
+            ProviderOptions = ProviderOptions(),
         };
     }
+
+    /// <summary>The max/* options, as the Claude Code provider reads them (ProviderOptionNames).</summary>
+    private Dictionary<string, string>? ProviderOptions()
+    {
+        var options = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (McpConfig is not null)
+        {
+            var value = McpConfig is PSObject wrapped ? wrapped.BaseObject : McpConfig;
+            if (value is string path && !path.TrimStart().StartsWith('{'))
+            {
+                options[ProviderOptionNames.McpConfigPath] = ResolvePath(path); // read when the task runs
+            }
+            else
+            {
+                options[ProviderOptionNames.McpConfigJson] = PowerShellJson.FromValue(value, nameof(McpConfig), ResolvePath);
+            }
+        }
+
+        if (AllowedTools is { Length: > 0 })
+        {
+            options[ProviderOptionNames.AllowedTools] = string.Join(',', AllowedTools);
+        }
+
+        if (WorkingDirectory is not null)
+        {
+            options[ProviderOptionNames.WorkingDirectory] = ResolvePath(WorkingDirectory);
+        }
+
+        if (MyInvocation.BoundParameters.ContainsKey(nameof(MaxTurns)))
+        {
+            options[ProviderOptionNames.MaxTurns] = MaxTurns.ToString(CultureInfo.InvariantCulture);
+        }
+
+        return options.Count == 0 ? null : options;
+    }
+
+    private string ResolvePath(string path) => SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
 
     private static LlmMessage MessageFrom(Hashtable message, int index)
     {

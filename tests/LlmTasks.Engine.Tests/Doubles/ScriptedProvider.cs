@@ -24,7 +24,7 @@ public sealed class ScriptedProvider(string name = "test", int? concurrency = nu
     {
     }
 
-    public IChatClient CreateClient(ModelId model) => new Client(this);
+    public IChatClient CreateClient(ModelId model, ProviderCallContext context) => new Client(this);
 
     private sealed class Client(ScriptedProvider owner) : IChatClient
     {

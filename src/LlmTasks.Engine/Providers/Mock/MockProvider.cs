@@ -16,7 +16,7 @@ public sealed class MockProvider : IChatClientProvider
 
     public void Validate(ModelId model) => _ = Behaviour(model);
 
-    public IChatClient CreateClient(ModelId model) => new MockChatClient(Behaviour(model));
+    public IChatClient CreateClient(ModelId model, ProviderCallContext context) => new MockChatClient(Behaviour(model));
 
     internal static MockBehaviour Behaviour(ModelId model)
     {

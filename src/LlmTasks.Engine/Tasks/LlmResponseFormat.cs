@@ -1,0 +1,7 @@
+namespace LlmTasks;
+
+public enum LlmResponseFormat
+{
+    Text,
+    Json,
+}
