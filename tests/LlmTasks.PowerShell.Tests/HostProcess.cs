@@ -9,6 +9,21 @@ internal static class HostProcess
 
     public static Result Run(string[] arguments, IDictionary<string, string?>? environment = null, int timeoutSeconds = 120)
     {
+        using var process = Start(arguments, environment);
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromSeconds(timeoutSeconds)))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"LlmTasks.Host did not finish within {timeoutSeconds} s: {string.Join(' ', arguments)}");
+        }
+
+        return new Result(process.ExitCode, output.Result, errors.Result);
+    }
+
+    /// <summary>Starts the host without waiting (stdin closed, output redirected): for kill and concurrency tests.</summary>
+    public static Process Start(string[] arguments, IDictionary<string, string?>? environment = null)
+    {
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -27,19 +42,17 @@ internal static class HostProcess
             start.Environment[name] = value;
         }
 
-        using var process = Process.Start(start)!;
+        var process = Process.Start(start)!;
         process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(timeoutSeconds)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"LlmTasks.Host did not finish within {timeoutSeconds} s: {string.Join(' ', arguments)}");
-        }
-
-        return new Result(process.ExitCode, output.Result, errors.Result);
+        return process;
     }
 
-    public static Result Command(string script, string storePath, int timeoutSeconds = 120) =>
-        Run(["-Command", script], new Dictionary<string, string?> { ["LLMTASKS_STORE"] = storePath }, timeoutSeconds);
+    public static Result Command(string script, string storePath, int timeoutSeconds = 120, IDictionary<string, string?>? environment = null) =>
+        Run(["-Command", script], WithStore(storePath, environment), timeoutSeconds);
+
+    public static Dictionary<string, string?> WithStore(string storePath, IDictionary<string, string?>? environment = null)
+    {
+        var all = new Dictionary<string, string?>(environment ?? new Dictionary<string, string?>()) { ["LLMTASKS_STORE"] = storePath };
+        return all;
+    }
 }

@@ -102,4 +102,21 @@ public sealed class StoreErrorTests : IDisposable
         _ps.Run("$null = $ExecutionContext.SessionState.Path.SetLocation($args[0]); Start-LlmTask 'here' -Model mock/echo -StorePath ./relative.db -Wait", _ps.Folder).Ok();
         Assert.True(File.Exists(Path.Combine(_ps.Folder, "relative.db")));
     }
+
+    [Fact]
+    public void A_10_MB_prompt_is_stored_run_and_read_back_whole()
+    {
+        var result = _ps.Run("""
+            $prompt = 'abcdefghij' * 1MB
+            $task = Start-LlmTask $prompt -Model mock/echo -Wait
+            $task.State
+            $task.Output.Length
+            ($task | Receive-LlmTask).Length
+            (Get-LlmTask -Id $task.Id).Prompt -eq $prompt
+            """).Ok();
+        Assert.Equal(["Completed", "10485760", "10485760", "True"], result.Output.Select(o => o.ToString()));
+        // The request is kept once per task, not again for each attempt.
+        var inspector = new StoreInspector(_ps.StorePath);
+        Assert.Equal(0, inspector.Scalar<long>("SELECT count(*) FROM attempts WHERE request_json IS NOT NULL"));
+    }
 }

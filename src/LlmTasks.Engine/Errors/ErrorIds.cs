@@ -13,5 +13,6 @@ public static class ErrorIds
     public const string StoreReadOnly = "LlmTaskStoreReadOnly";
     public const string StoreTooNew = "LlmTaskStoreSchemaTooNew";
     public const string StoreUnavailable = "LlmTaskStoreUnavailable";
+    public const string StoreFull = "LlmTaskStoreFull";
     public const string StoreLocationUnknown = "LlmTaskStoreLocationUnknown";
 }

@@ -17,7 +17,8 @@ internal static class ModelCall
         Func<long, AttemptRecord, Task> recordTry, CancellationToken token)
     {
         var clock = Stopwatch.StartNew();
-        var requestJson = StoreJson.Serialize(request);
+        // The first call sends the task's own request: the attempt row points at it instead of a second copy.
+        var requestJson = ReferenceEquals(request, active.Task.Request) ? null : StoreJson.Serialize(request);
         AttemptRecord Record(LlmAttemptOutcome outcome) => new()
         {
             Outcome = outcome,

@@ -8,9 +8,14 @@ public sealed record TaskManagerOptions
 {
     public const string LeaseVariable = "LLMTASKS_LEASE_SECONDS";
     public const string ProviderLimitsVariable = "LLMTASKS_PROVIDER_LIMITS";
+    public const string ThrottleLimitVariable = "LLMTASKS_THROTTLE_LIMIT";
 
-    /// <summary>How many model calls run at once in this process (Start-LlmTask -ThrottleLimit).</summary>
-    public int Concurrency { get; init; } = 8;
+    /// <summary>
+    /// How many model calls run at once in this process: $env:LLMTASKS_THROTTLE_LIMIT, else 8.
+    /// Start-LlmTask -ThrottleLimit changes it for the session.
+    /// </summary>
+    public int Concurrency { get; init; } =
+        int.TryParse(Environment.GetEnvironmentVariable(ThrottleLimitVariable), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? Math.Min(n, 1024) : 8;
 
     /// <summary>Per-provider limits (prefix → calls at once), over the providers' own defaults. $env:LLMTASKS_PROVIDER_LIMITS = 'max=2,openai=16'.</summary>
     public IReadOnlyDictionary<string, int> ProviderLimits { get; init; } = ParseLimits(Environment.GetEnvironmentVariable(ProviderLimitsVariable));

@@ -18,8 +18,8 @@ internal static class StoreErrors
             $"The task store '{path}' is not a valid LlmTasks database ({e.Message.TrimEnd('.')}). It was left as it is; move it aside or pass another -StorePath.", e) { Target = path },
         SqliteReadOnly or SqlitePermission => ReadOnly(path, e.Message.TrimEnd('.'), e),
         SqliteCantOpen => Unavailable(path, e),
-        SqliteFull => new LlmTasksException(ErrorIds.StoreUnavailable, LlmErrorCategory.WriteError,
-            $"The task store '{path}' could not be written: the disk is full. Nothing was changed.", e) { Target = path },
+        SqliteFull => new LlmTasksException(ErrorIds.StoreFull, LlmErrorCategory.WriteError,
+            $"The task store '{path}' is full (the disk, or the size set by ${StoreOptions.MaxSizeVariable}): this change was not written; everything stored before is intact. Free space or remove old tasks (Remove-LlmTask -OlderThan).", e) { Target = path },
         _ => new LlmTasksException(ErrorIds.StoreUnavailable, LlmErrorCategory.ResourceUnavailable,
             $"The task store '{path}' failed: {e.Message}", e) { Target = path },
     };

@@ -8,6 +8,7 @@ namespace LlmTasks.Storage;
 public sealed record StoreOptions
 {
     public const string SynchronousVariable = "LLMTASKS_SYNCHRONOUS";
+    public const string MaxSizeVariable = "LLMTASKS_MAX_STORE_MB";
 
     public StoreSynchronous Synchronous { get; init; } = FromEnvironment();
 
@@ -15,6 +16,13 @@ public sealed record StoreOptions
     public TimeSpan BusyTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// A cap on the store file's size (SQLite's max_page_count), or null for none. Writes past it fail
+    /// as a full disk does (LlmTaskStoreFull), and nothing already stored changes. $env:LLMTASKS_MAX_STORE_MB.
+    /// </summary>
+    public long? MaxSizeBytes { get; init; } =
+        long.TryParse(Environment.GetEnvironmentVariable(MaxSizeVariable), out var mb) && mb > 0 ? mb * 1024 * 1024 : null;
 
     public static StoreOptions Default { get; } = new();
 

@@ -128,9 +128,11 @@ public sealed partial class TaskStore
     {
         using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT task_id, number, outcome, output, error, error_kind, started_at, latency_ms,
-                   input_tokens, output_tokens, cost_nanousd, owner, request_json, structured_output, details
-            FROM attempts WHERE task_id = $id ORDER BY number, id
+            SELECT a.task_id, a.number, a.outcome, a.output, a.error, a.error_kind, a.started_at, a.latency_ms,
+                   a.input_tokens, a.output_tokens, a.cost_nanousd, a.owner, coalesce(a.request_json, t.request_json),
+                   a.structured_output, a.details
+            FROM attempts a JOIN tasks t ON t.id = a.task_id
+            WHERE a.task_id = $id ORDER BY a.number, a.id
             """;
         command.Parameters.AddWithValue("$id", taskId);
         using var reader = command.ExecuteReader();

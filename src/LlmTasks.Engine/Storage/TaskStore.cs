@@ -117,6 +117,13 @@ public sealed partial class TaskStore : IDisposable
             PRAGMA busy_timeout = {(long)options.BusyTimeout.TotalMilliseconds};
             PRAGMA foreign_keys = ON;
             """);
+        if (options.MaxSizeBytes is { } max)
+        {
+            using var pageSize = connection.CreateCommand();
+            pageSize.CommandText = "PRAGMA page_size";
+            var pages = Math.Max(1, max / Convert.ToInt64(pageSize.ExecuteScalar()));
+            Execute(connection, $"PRAGMA max_page_count = {pages};");
+        }
     }
 
     private static int SchemaVersion(SqliteConnection connection)

@@ -27,7 +27,7 @@ public sealed record LlmAttempt
     public long? OutputTokens { get; init; }
     public decimal? CostUsd { get; init; }
     public string? Owner { get; init; }
-    /// <summary>The messages and options sent, as JSON.</summary>
+    /// <summary>The messages and options sent, as JSON (stored once when it is the task's own request).</summary>
     public string? RequestJson { get; init; }
     public string? StructuredOutput { get; init; }
     /// <summary>Provider-specific facts about the call, as a JSON object (retry delay, session id, permission denials …).</summary>

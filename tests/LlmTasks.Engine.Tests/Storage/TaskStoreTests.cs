@@ -185,4 +185,34 @@ public sealed class TaskStoreTests : IDisposable
         Assert.Equal(evil, store.Query(new TaskQuery { Names = [evil] }).Single().Name);
         Assert.Equal(evil, store.Get(id)!.Prompt);
     }
+
+    [Fact]
+    public void A_full_store_refuses_the_write_with_its_own_error_and_keeps_what_it_had()
+    {
+        var small = new StoreOptions { MaxSizeBytes = 256 * 1024 };
+        var kept = new List<long>();
+        using var store = TaskStore.Open(_temp.Path, small);
+        var big = new string('x', 20_000);
+        LlmTasksException? full = null;
+        for (var i = 0; i < 100 && full is null; i++)
+        {
+            try
+            {
+                kept.Add(store.Insert(Request(big + i), "mock", null, null).Id);
+            }
+            catch (LlmTasksException e)
+            {
+                full = e;
+            }
+        }
+
+        Assert.NotNull(full);
+        Assert.Equal(ErrorIds.StoreFull, full.ErrorId);
+        Assert.Equal(LlmErrorCategory.WriteError, full.Category);
+        Assert.True(kept.Count > 2);
+        Assert.Equal(kept, store.Query(TaskQuery.All).Select(t => t.Id));
+        Assert.All(store.Query(TaskQuery.All), t => Assert.StartsWith(big, t.Prompt));
+        store.Delete([kept[0]]);
+        store.Insert(Request("fits again"), "mock", null, null); // space freed by retention is usable
+    }
 }

@@ -1,0 +1,118 @@
+using System.Diagnostics;
+
+namespace LlmTasks.PowerShell.Tests;
+
+/// <summary>
+/// The store's promise under crashes and concurrency, with real processes: a task accepted is never
+/// lost, never completed twice, and ends in a state that says why.
+/// </summary>
+public sealed class DurabilityTests : IDisposable
+{
+    private static readonly Dictionary<string, string?> ShortLease = new() { ["LLMTASKS_LEASE_SECONDS"] = "2", ["LLMTASKS_THROTTLE_LIMIT"] = "64" };
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "llmtasks-durability", Guid.NewGuid().ToString("N"));
+
+    public DurabilityTests() => Directory.CreateDirectory(_folder);
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    [Fact]
+    public async Task A_process_killed_with_SIGKILL_mid_run_loses_no_task_and_completes_none_twice()
+    {
+        var store = Path.Combine(_folder, "killed.db");
+        using (var doomed = HostProcess.Start(["-Command", """
+            $tasks = 1..1000 | ForEach-Object { "task $_" } | Start-LlmTask -Model mock/delay:200 -Name crash
+            "started $($tasks.Count)"
+            [System.Threading.Thread]::Sleep(600000)
+            """], HostProcess.WithStore(store, ShortLease)))
+        {
+            var started = await doomed.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(120));
+            Assert.Equal("started 1000", started);
+            await Task.Delay(1500); // some calls finished, 64 are mid-call, the rest queued
+            doomed.Kill(); // SIGKILL: no shutdown code runs, leases are left to expire
+            await doomed.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+
+        var inspector = new StoreInspector(store);
+        Assert.Equal(1000, inspector.Scalar<long>("SELECT count(*) FROM tasks"));
+        Assert.True(inspector.Scalar<long>("SELECT count(*) FROM tasks WHERE state = 'Running'") > 0, "the kill should catch calls mid-run");
+
+        var recovery = HostProcess.Command("""
+            $done = Get-LlmTask -Name crash | Wait-LlmTask -Timeout 300
+            "completed=$(@($done | Where-Object State -eq 'Completed').Count)"
+            """, store, timeoutSeconds: 360, environment: ShortLease);
+        Assert.True(recovery.ExitCode == 0, recovery.Errors);
+        Assert.Contains("completed=1000", recovery.Output);
+
+        Assert.Equal("ok", inspector.IntegrityCheck());
+        Assert.Equal(1000, inspector.Scalar<long>("SELECT count(*) FROM tasks WHERE state = 'Completed' AND output = prompt"));
+        // Exactly one successful call per task; interrupted calls are on record as such.
+        Assert.Equal(0, inspector.Scalar<long>("SELECT count(*) FROM (SELECT task_id FROM attempts WHERE outcome = 'Succeeded' GROUP BY task_id HAVING count(*) <> 1)"));
+        Assert.Equal(1000, inspector.Scalar<long>("SELECT count(DISTINCT task_id) FROM attempts WHERE outcome = 'Succeeded'"));
+        Assert.Equal(0, inspector.Scalar<long>("SELECT count(*) FROM attempts WHERE outcome = 'Discarded'"));
+        Assert.True(inspector.Scalar<long>("SELECT count(*) FROM attempts WHERE outcome = 'Interrupted'") > 0);
+        Assert.Equal(0, inspector.Scalar<long>("SELECT count(*) FROM tasks WHERE attempts <> (SELECT count(*) FROM attempts a WHERE a.task_id = tasks.id)"));
+    }
+
+    [Fact]
+    public async Task Four_processes_share_one_store_and_run_10000_tasks_exactly_once_without_lock_errors()
+    {
+        var store = Path.Combine(_folder, "shared.db");
+        // Two processes start their share slowly and leave early (handing unstarted work back to the
+        // store); two start theirs and stay until every task of the store is finished, taking over
+        // what the others left. Claims, inserts and batched completions all contend for one file.
+        const string leaver = """
+            $null = 1..2500 | ForEach-Object { "{0}-$_" -f $args[0] } | Start-LlmTask -Model mock/delay:5 -ThrottleLimit 4 -Name shared
+            [System.Threading.Thread]::Sleep(1500)
+            "left"
+            """;
+        const string stayer = """
+            $null = 1..2500 | ForEach-Object { "{0}-$_" -f $args[0] } | Start-LlmTask -Model mock/echo -ThrottleLimit 16 -Name shared
+            $deadline = [datetime]::UtcNow.AddMinutes(4)
+            while (@(Get-LlmTask -Name shared).Count -lt 10000 -and [datetime]::UtcNow -lt $deadline) { [System.Threading.Thread]::Sleep(200) }
+            $done = Get-LlmTask -Name shared | Wait-LlmTask -Timeout 240
+            "completed=$(@($done | Where-Object State -eq 'Completed').Count)"
+            """;
+        var processes = new[] { ("a", leaver), ("b", leaver), ("c", stayer), ("d", stayer) }
+            .Select(p => HostProcess.Start(["-Command", p.Item2.Replace("$args[0]", $"'{p.Item1}'")], HostProcess.WithStore(store, ShortLease)))
+            .ToList();
+        var outputs = processes.Select(p => (Out: p.StandardOutput.ReadToEndAsync(), Err: p.StandardError.ReadToEndAsync())).ToList();
+        try
+        {
+            await Task.WhenAll(processes.Select(p => p.WaitForExitAsync())).WaitAsync(TimeSpan.FromMinutes(5));
+        }
+        catch (TimeoutException)
+        {
+            processes.ForEach(p => p.Kill(entireProcessTree: true));
+            Assert.Fail("a process did not finish within 5 minutes");
+        }
+
+        for (var i = 0; i < processes.Count; i++)
+        {
+            var errors = await outputs[i].Err;
+            Assert.True(processes[i].ExitCode == 0, $"process {i}: {errors}");
+            Assert.DoesNotContain("locked", errors, StringComparison.OrdinalIgnoreCase);
+            Assert.True(string.IsNullOrWhiteSpace(errors), $"process {i} wrote errors: {errors}");
+            processes[i].Dispose();
+        }
+
+        Assert.Contains("completed=10000", await outputs[2].Out);
+        Assert.Contains("completed=10000", await outputs[3].Out);
+        var inspector = new StoreInspector(store);
+        Assert.Equal("ok", inspector.IntegrityCheck());
+        Assert.Equal(10000, inspector.Scalar<long>("SELECT count(*) FROM tasks WHERE state = 'Completed' AND output = prompt"));
+        Assert.Equal(10000, inspector.Scalar<long>("SELECT count(DISTINCT prompt) FROM tasks"));
+        Assert.Equal(10000, inspector.Scalar<long>("SELECT count(*) FROM attempts WHERE outcome = 'Succeeded'"));
+        Assert.Equal(10000, inspector.Scalar<long>("SELECT count(DISTINCT task_id) FROM attempts WHERE outcome = 'Succeeded'"));
+        Assert.Equal(0, inspector.Scalar<long>("SELECT count(*) FROM attempts WHERE outcome = 'Discarded'"));
+        Assert.True(inspector.Scalar<long>("SELECT count(DISTINCT owner) FROM attempts") >= 3, "work should spread over the processes");
+    }
+}
