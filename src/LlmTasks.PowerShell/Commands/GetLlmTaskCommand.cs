@@ -10,29 +10,9 @@ namespace LlmTasks.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "LlmTask", DefaultParameterSetName = StateSet)]
 [OutputType(typeof(LlmTask))]
-public sealed class GetLlmTaskCommand : LlmTaskCommandBase
+public sealed class GetLlmTaskCommand : TaskSelectionCommandBase
 {
     private const string StateSet = "State";
-    private const string IdSet = "Id";
-    private const string NameSet = "Name";
-    private const string InstanceIdSet = "InstanceId";
-    private const string InputObjectSet = "InputObject";
-
-    /// <summary>Task objects to read again as they are now.</summary>
-    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectSet)]
-    [ValidateNotNull]
-    public LlmTask[] InputObject { get; set; } = [];
-
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
-    public long[] Id { get; set; } = [];
-
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet)]
-    [ValidateNotNullOrEmpty]
-    [ArgumentCompleter(typeof(Completers.TaskNameCompleter))]
-    public string[] Name { get; set; } = [];
-
-    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = InstanceIdSet)]
-    public Guid[] InstanceId { get; set; } = [];
 
     [Parameter(ParameterSetName = StateSet)]
     public LlmTaskState[] State { get; set; } = [];
@@ -52,67 +32,30 @@ public sealed class GetLlmTaskCommand : LlmTaskCommandBase
 
     protected override void ProcessRecord()
     {
-        if (ParameterSetName == InputObjectSet)
-        {
-            foreach (var group in InputObject.GroupBy(t => t.StorePath))
-            {
-                var ids = group.Select(t => t.Id).ToArray();
-                var current = Manager(group.Key).Store.Query(new TaskQuery { Ids = ids });
-                WriteObject(current, enumerateCollection: true);
-                foreach (var id in ids.Except(current.Select(t => t.Id)))
-                {
-                    WriteError(ErrorRecords.Create(ErrorRecords.NotFound, ErrorCategory.ObjectNotFound,
-                        $"Task {id} is no longer in the store '{group.Key}'.", id));
-                }
-            }
-
-            return;
-        }
-
-        var manager = Manager();
         var bound = MyInvocation.BoundParameters;
-        var query = new TaskQuery
+        var filter = new TaskQuery
         {
-            Ids = ParameterSetName == IdSet ? Id : null,
-            InstanceIds = ParameterSetName == InstanceIdSet ? InstanceId : null,
-            Names = ParameterSetName == NameSet ? Name : null,
-            States = ParameterSetName == StateSet ? State : null,
             Newest = bound.ContainsKey(nameof(Newest)) ? Newest : null,
             After = bound.ContainsKey(nameof(After)) ? After : null,
             Before = bound.ContainsKey(nameof(Before)) ? Before : null,
         };
 
-        IReadOnlyList<LlmTask> tasks;
         try
         {
-            tasks = manager.Store.Query(query);
+            if (ParameterSetName == StateSet)
+            {
+                WriteObject(Manager().Store.Query(filter with { States = State }), enumerateCollection: true);
+                return;
+            }
+
+            foreach (var (_, tasks) in SelectTasks(filter == new TaskQuery() ? null : filter))
+            {
+                WriteObject(tasks, enumerateCollection: true);
+            }
         }
         catch (LlmTasksException e)
         {
             ThrowTerminatingError(ErrorRecords.From(e));
-            return;
-        }
-
-        WriteObject(tasks, enumerateCollection: true);
-        var filtered = bound.ContainsKey(nameof(Newest)) || bound.ContainsKey(nameof(After)) || bound.ContainsKey(nameof(Before));
-        if (filtered)
-        {
-            return; // a filter may rightly leave out a named task: that is not "not found"
-        }
-
-        var missing = ParameterSetName switch
-        {
-            IdSet => Id.Except(tasks.Select(t => t.Id)).Select(id => $"Id {id}"),
-            InstanceIdSet => InstanceId.Except(tasks.Select(t => t.InstanceId)).Select(id => $"InstanceId {id}"),
-            NameSet => Name.Where(n => !WildcardPattern.ContainsWildcardCharacters(n)
-                                       && !tasks.Any(t => string.Equals(t.Name, n, StringComparison.OrdinalIgnoreCase)))
-                           .Select(n => $"Name '{n}'"),
-            _ => [],
-        };
-        foreach (var what in missing)
-        {
-            WriteError(ErrorRecords.Create(ErrorRecords.NotFound, ErrorCategory.ObjectNotFound,
-                $"No task with {what} in the store '{manager.StorePath}'.", what));
         }
     }
 }

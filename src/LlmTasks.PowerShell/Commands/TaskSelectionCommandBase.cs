@@ -32,19 +32,23 @@ public abstract class TaskSelectionCommandBase : LlmTaskCommandBase
     public Guid[] InstanceId { get; set; } = [];
 
     /// <summary>
-    /// The tasks this record names, read fresh from their store, grouped by store. Ids, instance ids
-    /// and names without wildcards that match nothing get an ObjectNotFound error each.
+    /// The tasks this record names, read fresh from their store, grouped by store, narrowed by
+    /// <paramref name="filter"/>'s time and count limits when given. Ids, instance ids and names
+    /// without wildcards that match nothing get an ObjectNotFound error each (unless a filter may
+    /// rightly have left them out).
     /// </summary>
-    protected IEnumerable<(TaskManager Manager, IReadOnlyList<LlmTask> Tasks)> SelectTasks()
+    protected IEnumerable<(TaskManager Manager, IReadOnlyList<LlmTask> Tasks)> SelectTasks(TaskQuery? filter = null)
     {
+        var query = filter ?? TaskQuery.All;
+        var reportMissing = filter is null || filter == TaskQuery.All;
         if (ParameterSetName == InputObjectSet)
         {
             foreach (var group in InputObject.GroupBy(t => t.StorePath))
             {
                 var manager = Manager(group.Key);
                 var requested = group.Select(t => t.Id).ToArray();
-                var found = manager.Store.Query(new TaskQuery { Ids = requested });
-                ReportMissing(requested.Except(found.Select(t => t.Id)).Select(id => $"Id {id}"), manager);
+                var found = manager.Store.Query(query with { Ids = requested });
+                Missing(reportMissing, requested.Except(found.Select(t => t.Id)).Select(id => $"Id {id}"), manager);
                 yield return (manager, found);
             }
 
@@ -56,29 +60,37 @@ public abstract class TaskSelectionCommandBase : LlmTaskCommandBase
         {
             case IdSet:
             {
-                var found = store.Store.Query(new TaskQuery { Ids = Id });
-                ReportMissing(Id.Except(found.Select(t => t.Id)).Select(id => $"Id {id}"), store);
+                var found = store.Store.Query(query with { Ids = Id });
+                Missing(reportMissing, Id.Except(found.Select(t => t.Id)).Select(id => $"Id {id}"), store);
                 yield return (store, found);
                 break;
             }
 
             case InstanceIdSet:
             {
-                var found = store.Store.Query(new TaskQuery { InstanceIds = InstanceId });
-                ReportMissing(InstanceId.Except(found.Select(t => t.InstanceId)).Select(id => $"InstanceId {id}"), store);
+                var found = store.Store.Query(query with { InstanceIds = InstanceId });
+                Missing(reportMissing, InstanceId.Except(found.Select(t => t.InstanceId)).Select(id => $"InstanceId {id}"), store);
                 yield return (store, found);
                 break;
             }
 
             case NameSet:
             {
-                var found = store.Store.Query(new TaskQuery { Names = Name });
+                var found = store.Store.Query(query with { Names = Name });
                 var missing = Name.Where(n => !WildcardPattern.ContainsWildcardCharacters(n)
                                               && !found.Any(t => string.Equals(t.Name, n, StringComparison.OrdinalIgnoreCase)));
-                ReportMissing(missing.Select(n => $"Name '{n}'"), store);
+                Missing(reportMissing, missing.Select(n => $"Name '{n}'"), store);
                 yield return (store, found);
                 break;
             }
+        }
+    }
+
+    private void Missing(bool report, IEnumerable<string> missing, TaskManager manager)
+    {
+        if (report)
+        {
+            ReportMissing(missing, manager);
         }
     }
 
