@@ -28,6 +28,13 @@ public sealed class WaitStopTests : IDisposable
     }
 
     [Fact]
+    public void Wait_with_no_time_left_still_returns_the_tasks_already_finished()
+    {
+        var result = _ps.Run("$t = 'a', 'b' | Start-LlmTask -Model mock/echo -Wait; $t | Wait-LlmTask -Timeout 0").Ok();
+        Assert.Equal(2, result.Output.Count);
+    }
+
+    [Fact]
     public void Wait_Any_returns_the_first_task_to_finish()
     {
         var result = _ps.Run("""

@@ -35,12 +35,8 @@ internal sealed class TaskWaiter : IDisposable
         _sinceProgress.Start();
         while (_watcher.Remaining > 0)
         {
-            var left = deadline is { } d ? d - DateTime.UtcNow : ProgressEvery;
-            if (left <= TimeSpan.Zero)
-            {
-                yield break;
-            }
-
+            // Even with no time left, take what has already finished before giving up (Wait -Timeout 0).
+            var left = deadline is { } d ? Max(d - DateTime.UtcNow, TimeSpan.Zero) : ProgressEvery;
             WatchEvent? next;
             try
             {
@@ -56,8 +52,14 @@ internal sealed class TaskWaiter : IDisposable
             {
                 yield return next;
             }
+            else if (left == TimeSpan.Zero)
+            {
+                yield break;
+            }
         }
     }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     private void ShowProgress(bool force)
     {
