@@ -58,3 +58,22 @@ public sealed class RetryAndPricingTests
         Assert.Contains("ollama/", e.Message);
     }
 }
+
+public sealed class SchemaValidationTests : IDisposable
+{
+    private readonly LlmTasks.Tests.Doubles.TempStore _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Theory]
+    [InlineData("{not json")]
+    [InlineData("[1,2]")]
+    public void A_schema_that_is_not_a_json_object_is_refused_before_it_is_stored(string schema)
+    {
+        using var manager = LlmTasks.Tests.Doubles.Managers.Open(_temp.Path);
+        var e = Assert.Throws<LlmTasksException>(() => manager.Start(LlmTasks.Tests.Doubles.Managers.Request("q") with { JsonSchema = schema }));
+        Assert.Equal(ErrorIds.InvalidOption, e.ErrorId);
+        Assert.Contains("-JsonSchema", e.Message);
+        Assert.Empty(manager.Store.Query(new LlmTasks.Storage.TaskQuery()));
+    }
+}
