@@ -20,6 +20,37 @@ public sealed class RetryAndPricingTests
     }
 
     [Fact]
+    public async Task Backoff_runs_on_the_injected_clock_and_every_wait_is_capped()
+    {
+        var time = new FakeTimeProvider();
+        var options = new RetryOptions { MaxRetries = 3, BaseDelay = TimeSpan.FromMinutes(10), MaxDelay = TimeSpan.FromMinutes(15), AttemptTimeout = TimeSpan.FromHours(2), TimeProvider = time };
+        var delays = new List<TimeSpan>();
+        var pipeline = RetryPipeline.Build(options, CancellationToken.None, (_, failure, delay) =>
+        {
+            Assert.Equal("Overloaded", failure.Kind);
+            delays.Add(delay);
+            return default;
+        });
+        var calls = 0;
+        var run = pipeline.ExecuteAsync(async _ =>
+        {
+            await Task.Yield();
+            return ++calls < 4 ? throw new LlmTasks.Providers.Http.ProviderHttpException("anthropic/x", 529, "overloaded_error", "Overloaded", null, null, null) : "ok";
+        }).AsTask();
+        for (var i = 0; i < 500 && !run.IsCompleted; i++)
+        {
+            time.Advance(TimeSpan.FromMinutes(1));
+            await Task.Delay(2);
+        }
+
+        Assert.Equal("ok", await run);
+        Assert.Equal(4, calls);
+        Assert.Equal(3, delays.Count);
+        Assert.All(delays, d => Assert.InRange(d, TimeSpan.Zero, options.MaxDelay));
+        Assert.True(time.GetUtcNow() - new FakeTimeProvider().GetUtcNow() >= delays.Aggregate(TimeSpan.Zero, (a, b) => a + b) - TimeSpan.FromMinutes(1));
+    }
+
+    [Fact]
     public void Known_models_have_a_cost_and_dated_snapshots_share_it()
     {
         Assert.Equal(0.75m, ModelPrices.Cost(new ModelId("openai", "gpt-4o-mini"), 1_000_000, 1_000_000));
