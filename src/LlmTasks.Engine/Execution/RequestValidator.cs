@@ -29,10 +29,29 @@ internal static class RequestValidator
                 $"-Temperature must be between 0 and 2; got {temperature}.") { Target = temperature };
         }
 
+        if (request.JsonSchema is { } schema && !IsJsonObject(schema))
+        {
+            throw new LlmTasksException(ErrorIds.InvalidOption, LlmErrorCategory.InvalidArgument,
+                "-JsonSchema must be a JSON object (a JSON Schema), as text, a hashtable or a .json file.") { Target = schema };
+        }
+
         if (request.MaxTokens is { } maxTokens && maxTokens <= 0)
         {
             throw new LlmTasksException(ErrorIds.InvalidOption, LlmErrorCategory.InvalidArgument,
                 $"-MaxTokens must be a positive number; got {maxTokens}.") { Target = maxTokens };
+        }
+    }
+
+    private static bool IsJsonObject(string text)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(text);
+            return document.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
         }
     }
 }
