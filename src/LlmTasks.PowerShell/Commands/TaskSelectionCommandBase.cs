@@ -39,13 +39,9 @@ public abstract class TaskSelectionCommandBase : LlmTaskCommandBase
     {
         if (ParameterSetName == InputObjectSet)
         {
-            foreach (var group in InputObject.GroupBy(t => t.StorePath))
+            foreach (var selection in SelectTasks(InputObject))
             {
-                var manager = Manager(group.Key);
-                var requested = group.Select(t => t.Id).ToArray();
-                var found = manager.Store.Query(new TaskQuery { Ids = requested });
-                ReportMissing(requested.Except(found.Select(t => t.Id)).Select(id => $"Id {id}"), manager);
-                yield return (manager, found);
+                yield return selection;
             }
 
             yield break;
@@ -79,6 +75,22 @@ public abstract class TaskSelectionCommandBase : LlmTaskCommandBase
                 yield return (store, found);
                 break;
             }
+        }
+    }
+
+    /// <summary>
+    /// Piped task objects, read fresh with one query per store: a cmdlet that gathers its pipeline
+    /// input first (Wait-LlmTask) calls this once in EndProcessing instead of once per object.
+    /// </summary>
+    protected IEnumerable<(TaskManager Manager, IReadOnlyList<LlmTask> Tasks)> SelectTasks(IEnumerable<LlmTask> piped)
+    {
+        foreach (var group in piped.GroupBy(t => t.StorePath))
+        {
+            var manager = Manager(group.Key);
+            var requested = group.Select(t => t.Id).Distinct().ToArray();
+            var found = manager.Store.Query(new TaskQuery { Ids = requested });
+            ReportMissing(requested.Except(found.Select(t => t.Id)).Select(id => $"Id {id}"), manager);
+            yield return (manager, found);
         }
     }
 
