@@ -9,6 +9,8 @@ public static class ErrorIds
     public const string InvalidMessage = "LlmTaskInvalidMessage";
     public const string InvalidTimeout = "LlmTaskInvalidTimeout";
     public const string InvalidOption = "LlmTaskInvalidOption";
+    public const string MissingApiKey = "LlmTaskMissingApiKey";
+    public const string InvalidApiBase = "LlmTaskInvalidApiBase";
     public const string StoreCorrupt = "LlmTaskStoreCorrupt";
     public const string StoreReadOnly = "LlmTaskStoreReadOnly";
     public const string StoreTooNew = "LlmTaskStoreSchemaTooNew";

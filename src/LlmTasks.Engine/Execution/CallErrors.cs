@@ -1,15 +1,93 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using LlmTasks.Providers.Http;
 using LlmTasks.Providers.Mock;
+using Polly.Timeout;
 
 namespace LlmTasks.Execution;
 
-/// <summary>Names the cause of a failed call: the kind goes to ErrorKind, the message to Error.</summary>
-internal static class CallErrors
+/// <summary>
+/// Names the cause of a failed call: the kind goes to ErrorKind, the message to Error, and
+/// <see cref="CallFailure.Transient"/> decides whether the retry loop tries again.
+/// </summary>
+internal static partial class CallErrors
 {
-    public static (string Kind, string Message) Classify(Exception e) => e switch
+    public static CallFailure Classify(Exception e, TimeProvider time, CancellationToken token) => e switch
     {
-        LlmTasksException known => (known.ErrorId, known.Message),
-        MockProviderException => ("ProviderError", e.Message),
-        HttpRequestException http => ("ConnectionFailed", $"The connection to the provider failed: {http.Message}"),
-        _ => ("ProviderError", $"{e.GetType().Name}: {e.Message}"),
+        LlmTasksException known => new(known.ErrorId, known.Message),
+        MockProviderException => new("ProviderError", e.Message),
+        ProviderHttpException http => FromStatus(http, time),
+        TimeoutRejectedException timeout => new("Timeout", $"No answer within {timeout.Timeout.TotalSeconds:0.###} s (the time one try may take).", Transient: true),
+        OperationCanceledException when !token.IsCancellationRequested =>
+            new("Timeout", $"The provider's HTTP client gave up waiting for an answer ({Innermost(e).Message}).", Transient: true),
+        JsonException json => new("InvalidResponse", $"The provider's answer is not valid JSON ({json.Message}).", Status: 200),
+        _ when Find<HttpIOException>(e) is { HttpRequestError: HttpRequestError.ResponseEnded } ended =>
+            new("TruncatedStream", $"The provider's answer ended before it was complete ({ended.Message}).", Transient: true),
+        _ when Find<TimeoutException>(e) is { } timeout => new("Timeout", $"The provider did not answer in time ({timeout.Message}).", Transient: true),
+        _ when Find<SocketException>(e) is { } socket => new("ConnectionFailed", $"The connection to the provider failed: {socket.SocketErrorCode} ({socket.Message}).", Transient: true),
+        _ when Find<HttpRequestException>(e) is { } request => new("ConnectionFailed", $"The connection to the provider failed: {Innermost(request).Message}", Transient: true),
+        _ when Find<IOException>(e) is { } io => new("ConnectionFailed", $"The connection to the provider broke: {io.Message}", Transient: true),
+        _ => new("ProviderError", $"{e.GetType().Name}: {e.Message}"),
     };
+
+    private static CallFailure FromStatus(ProviderHttpException e, TimeProvider time)
+    {
+        var retryAfter = RetryAfter.Parse(e.RetryAfterMs, e.RetryAfter, time);
+        var said = string.IsNullOrWhiteSpace(e.ProviderMessage) ? string.Empty : $": {e.ProviderMessage}";
+        var type = e.ErrorType is null ? string.Empty : $" ({e.ErrorType})";
+        string Text(string what) => $"{e.Model} answered HTTP {e.Status} {what}{type}{said}";
+        var overloaded = e.Status == 529 || string.Equals(e.ErrorType, "overloaded_error", StringComparison.OrdinalIgnoreCase);
+        return e.Status switch
+        {
+            429 when Quota().IsMatch($"{e.ErrorType} {e.ProviderMessage}") =>
+                new("QuotaExceeded", Text("quota or billing limit reached, not retried"), Status: e.Status),
+            429 => new("RateLimited", Text("rate limited"), true, retryAfter, e.Status),
+            _ when overloaded => new("Overloaded", Text("overloaded"), true, retryAfter, e.Status),
+            408 => new("Timeout", Text("request timeout"), true, retryAfter, e.Status),
+            409 => new("ServerError", Text("conflict"), true, retryAfter, e.Status),
+            >= 500 => new("ServerError", Text("server error"), true, retryAfter, e.Status),
+            401 => new("AuthenticationFailed", Text("authentication failed: check the API key"), Status: e.Status),
+            403 => new("PermissionDenied", Text("permission denied"), Status: e.Status),
+            404 => new("NotFound", Text("not found: check the model name and base URL"), Status: e.Status),
+            _ => new("InvalidRequest", Text("invalid request"), Status: e.Status),
+        };
+    }
+
+    /// <summary>Removes the task's key, and anything shaped like an API key, from text that is stored or shown.</summary>
+    public static string Redact(string text, TaskSecrets? secrets)
+    {
+        if (secrets?.ApiKey is { Length: > 0 } key)
+        {
+            text = text.Replace(key, "***", StringComparison.Ordinal);
+        }
+
+        return KeyShaped().Replace(text, "${prefix}***");
+    }
+
+    private static T? Find<T>(Exception e)
+        where T : Exception
+    {
+        for (Exception? x = e; x is not null; x = x.InnerException)
+        {
+            if (x is T match)
+            {
+                return match;
+            }
+        }
+
+        return null;
+    }
+
+    private static Exception Innermost(Exception e) => e.InnerException is { } inner ? Innermost(inner) : e;
+
+    [GeneratedRegex(@"quota|billing|insufficient_quota|credit", RegexOptions.IgnoreCase)]
+    private static partial Regex Quota();
+
+    [GeneratedRegex(@"(?<prefix>\b(?:sk|pk|rk)-(?:ant-|proj-|or-)?)[A-Za-z0-9_\-]{8,}")]
+    private static partial Regex KeyShaped();
 }
+
+/// <summary>A classified failure: its kind, a message naming the cause, whether to retry, and the server's requested wait.</summary>
+internal sealed record CallFailure(string Kind, string Message, bool Transient = false, TimeSpan? RetryAfter = null, int? Status = null);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using LlmTasks.Providers;
 using LlmTasks.Providers.Mock;
+using LlmTasks.Providers.Pricing;
 using LlmTasks.Storage;
 using Microsoft.Extensions.AI;
 
@@ -14,16 +15,25 @@ internal static class ModelCall
     /// before a retry) as an attempt of its own; the returned attempt is the last one.
     /// </summary>
     public static async Task<(AttemptRecord Attempt, LlmTaskState? FinalState)> RunAsync(ActiveTask active, LlmTaskRequest request, long startedAtMs,
-        Func<long, AttemptRecord, Task> recordTry, CancellationToken token)
+        RetryOptions retry, Func<long, AttemptRecord, Task> recordTry, CancellationToken token)
     {
         var clock = Stopwatch.StartNew();
         var requestJson = StoreJson.Serialize(request);
+        var tryStarted = TimeSpan.Zero;
+        var tries = 0;
         AttemptRecord Record(LlmAttemptOutcome outcome) => new()
         {
             Outcome = outcome,
-            StartedAtMs = startedAtMs,
-            LatencyMs = clock.Elapsed.TotalMilliseconds,
+            StartedAtMs = startedAtMs + (long)tryStarted.TotalMilliseconds,
+            LatencyMs = (clock.Elapsed - tryStarted).TotalMilliseconds,
             RequestJson = requestJson,
+        };
+
+        AttemptRecord Failed(CallFailure failure, TimeSpan? retryDelay) => Record(LlmAttemptOutcome.Failed) with
+        {
+            Error = CallErrors.Redact(failure.Message, active.Secrets),
+            ErrorKind = failure.Kind,
+            DetailsJson = FailureDetails(failure, retryDelay, tries),
         };
 
         try
@@ -38,13 +48,26 @@ internal static class ModelCall
                 : active.Provider!.CreateClient(active.Model!.Value, new ProviderCallContext(active.Id, request, active.Secrets));
             using (client)
             {
-                var response = await client.GetResponseAsync(ToChatMessages(request), ToChatOptions(request, active), token).ConfigureAwait(false);
+                var messages = ToChatMessages(request);
+                var options = ToChatOptions(request, active);
+                var pipeline = RetryPipeline.Build(retry, token, async (_, failure, delay) =>
+                    await recordTry(active.Id, Failed(failure, delay)).ConfigureAwait(false));
+                var response = await pipeline.ExecuteAsync(async ct =>
+                {
+                    tryStarted = clock.Elapsed;
+                    tries++;
+                    return await client.GetResponseAsync(messages, options, ct).ConfigureAwait(false);
+                }, token).ConfigureAwait(false);
+                var inputTokens = response.Usage?.InputTokenCount;
+                var outputTokens = response.Usage?.OutputTokenCount;
                 var attempt = Record(LlmAttemptOutcome.Succeeded) with
                 {
                     Output = response.Text,
-                    InputTokens = response.Usage?.InputTokenCount,
-                    OutputTokens = response.Usage?.OutputTokenCount,
-                    CostUsd = response.AdditionalProperties?.TryGetValue(ResponseProperties.CostUsd, out var cost) == true ? Convert.ToDecimal(cost, System.Globalization.CultureInfo.InvariantCulture) : null,
+                    InputTokens = inputTokens,
+                    OutputTokens = outputTokens,
+                    CostUsd = response.AdditionalProperties?.TryGetValue(ResponseProperties.CostUsd, out var cost) == true
+                        ? Convert.ToDecimal(cost, System.Globalization.CultureInfo.InvariantCulture)
+                        : active.Model is { } model ? ModelPrices.Cost(model, inputTokens, outputTokens) : null,
                     DetailsJson = response.AdditionalProperties?.TryGetValue(ResponseProperties.Details, out var details) == true ? details as string : null,
                 };
                 if (!request.WantsJson)
@@ -70,20 +93,51 @@ internal static class ModelCall
                 ErrorKind = "Interrupted",
             }, null);
         }
-        catch (OperationCanceledException) when (active.TimedOut || !token.IsCancellationRequested)
+        catch (OperationCanceledException) when (active.TimedOut)
         {
             var limit = request.TimeoutSec is { } s ? $" within -TimeoutSec {s}" : string.Empty;
             return (Record(LlmAttemptOutcome.Failed) with
             {
-                Error = $"The call to {request.Model} did not finish{limit} (after {clock.Elapsed.TotalSeconds:0.###} s).",
+                Error = $"The call to {request.Model} did not finish{limit} (after {clock.Elapsed.TotalSeconds:0.###} s, {Math.Max(tries, 1)} tries).",
                 ErrorKind = "Timeout",
             }, LlmTaskState.Failed);
         }
         catch (Exception e)
         {
-            var (kind, message) = CallErrors.Classify(e);
-            return (Record(LlmAttemptOutcome.Failed) with { Error = message, ErrorKind = kind }, LlmTaskState.Failed);
+            var failure = CallErrors.Classify(e, retry.TimeProvider, token);
+            if (failure.Transient && tries > 1)
+            {
+                failure = failure with { Message = $"{failure.Message} (gave up after {tries} tries)" };
+            }
+
+            return (Failed(failure, null), LlmTaskState.Failed);
         }
+    }
+
+    /// <summary>What the attempt row keeps about a failure: HTTP status, whether it was retried and after how long.</summary>
+    private static string FailureDetails(CallFailure failure, TimeSpan? retryDelay, int tries)
+    {
+        var details = new System.Text.Json.Nodes.JsonObject
+        {
+            ["try"] = Math.Max(tries, 1),
+            ["transient"] = failure.Transient,
+        };
+        if (failure.Status is { } status)
+        {
+            details["status"] = status;
+        }
+
+        if (failure.RetryAfter is { } after)
+        {
+            details["retryAfterMs"] = (long)after.TotalMilliseconds;
+        }
+
+        if (retryDelay is { } delay)
+        {
+            details["retryDelayMs"] = (long)delay.TotalMilliseconds;
+        }
+
+        return details.ToJsonString();
     }
 
     private static List<ChatMessage> ToChatMessages(LlmTaskRequest request) =>
@@ -94,7 +148,7 @@ internal static class ModelCall
             _ => ChatRole.User,
         }, m.Content)).ToList();
 
-    private static ChatOptions ToChatOptions(LlmTaskRequest request, ActiveTask active) => new()
+    internal static ChatOptions ToChatOptions(LlmTaskRequest request, ActiveTask active) => new()
     {
         ModelId = active.Model?.Model,
         Temperature = request.Temperature is { } t ? (float)t : null,

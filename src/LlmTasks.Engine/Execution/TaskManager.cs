@@ -178,7 +178,7 @@ public sealed class TaskManager : IDisposable
             var timeout = request.TimeoutSec is { } s ? TimeSpan.FromSeconds(s) : (TimeSpan?)null;
             var token = task.BeginRun(_shutdown.Token, timeout);
             var startedAt = started.StartedAt is { } at ? UnixTime.Ms(at) : _store.NowMs;
-            var (attempt, state) = await ModelCall.RunAsync(task, request, startedAt, RecordTry, token).ConfigureAwait(false);
+            var (attempt, state) = await ModelCall.RunAsync(task, request, startedAt, _options.Retry, RecordTry, token).ConfigureAwait(false);
             await _worker.Submit(new FinishAttempt(task.Id, Owner, attempt, state)).ConfigureAwait(false);
         }
         catch (Exception e)

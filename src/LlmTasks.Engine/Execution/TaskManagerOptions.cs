@@ -27,6 +27,9 @@ public sealed record TaskManagerOptions
     /// <summary>Whether this manager takes over unclaimed work from the store (off for read-only use and some tests).</summary>
     public bool ClaimStoreWork { get; init; } = true;
 
+    /// <summary>The retry loop around each model call: how many tries, how long between them, how long one may take.</summary>
+    public RetryOptions Retry { get; init; } = new();
+
     public StoreOptions Store { get; init; } = StoreOptions.Default;
 
     internal TimeSpan HeartbeatInterval => TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(50).Ticks, Lease.Ticks / 3));

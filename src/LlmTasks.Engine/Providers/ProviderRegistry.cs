@@ -1,4 +1,7 @@
+using LlmTasks.Providers.Anthropic;
+using LlmTasks.Providers.Azure;
 using LlmTasks.Providers.Mock;
+using LlmTasks.Providers.OpenAICompatible;
 
 namespace LlmTasks.Providers;
 
@@ -13,7 +16,13 @@ public sealed class ProviderRegistry
     }
 
     /// <summary>Every provider this build of the engine ships.</summary>
-    public static ProviderRegistry CreateDefault() => new([new MockProvider()]);
+    public static ProviderRegistry CreateDefault() => new(
+    [
+        new MockProvider(),
+        .. OpenAICompatibleEndpoint.All.Select(e => new OpenAICompatibleProvider(e)),
+        new AzureOpenAIProvider(),
+        new AnthropicProvider(),
+    ]);
 
     public IReadOnlyCollection<string> Names => _providers.Keys;
 

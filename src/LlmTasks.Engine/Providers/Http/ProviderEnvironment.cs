@@ -1,0 +1,58 @@
+namespace LlmTasks.Providers.Http;
+
+/// <summary>
+/// Where an HTTP provider finds its base URL and key when a task runs: the task's own
+/// <c>-ApiBase</c> and <c>-ApiKey</c> first, then environment variables, then the provider's default.
+/// Tests pass their own variable lookup instead of the process environment.
+/// </summary>
+public sealed class ProviderEnvironment(Func<string, string?>? lookup = null)
+{
+    private readonly Func<string, string?> _lookup = lookup ?? Environment.GetEnvironmentVariable;
+
+    public static ProviderEnvironment Process { get; } = new();
+
+    /// <summary>The value of a variable, or null when it is unset or blank.</summary>
+    public string? Get(string variable) => _lookup(variable) is { } value && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;
+
+    /// <summary>The task's -ApiKey, else the variable; null when neither is set.</summary>
+    public string? Key(ProviderCallContext context, string variable) =>
+        context.Secrets?.ApiKey is { Length: > 0 } key ? key : Get(variable);
+
+    /// <summary>The task's -ApiKey, else the variable; a clear failure naming the variable when neither is set.</summary>
+    public string RequireKey(ProviderCallContext context, string variable, string provider) =>
+        Key(context, variable) ?? throw new LlmTasksException(ErrorIds.MissingApiKey, LlmErrorCategory.InvalidArgument,
+            $"No API key for {provider}/: set ${variable} (in the environment of the process that runs the task) or give Start-LlmTask -ApiKey.")
+        { Target = provider };
+
+    /// <summary>The task's -ApiBase, else the first variable that is set, else the default; it must be an absolute http(s) URL.</summary>
+    public Uri BaseUrl(ProviderCallContext context, string provider, string? fallback, params string[] variables)
+    {
+        var text = context.Request.ApiBase;
+        var source = "-ApiBase";
+        foreach (var variable in variables)
+        {
+            if (text is not null)
+            {
+                break;
+            }
+
+            text = Get(variable);
+            source = "$" + variable;
+        }
+
+        text ??= fallback;
+        if (text is null)
+        {
+            throw new LlmTasksException(ErrorIds.InvalidApiBase, LlmErrorCategory.InvalidArgument,
+                $"No endpoint for {provider}/: set ${string.Join(" or $", variables)} or give Start-LlmTask -ApiBase.") { Target = provider };
+        }
+
+        if (!Uri.TryCreate(text.Trim(), UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new LlmTasksException(ErrorIds.InvalidApiBase, LlmErrorCategory.InvalidArgument,
+                $"The base URL for {provider}/ from {source} is not an absolute http(s) URL: '{text}'.") { Target = text };
+        }
+
+        return uri;
+    }
+}

@@ -1,0 +1,217 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+
+namespace LlmTasks.Tests.Http;
+
+/// <summary>A request as it arrived on the socket.</summary>
+public sealed record RecordedRequest(string Method, string Target, IReadOnlyDictionary<string, string> Headers, string Body)
+{
+    /// <summary>The body parsed as JSON (never compare request bodies as strings: SDKs escape differently).</summary>
+    public JsonElement Json => JsonDocument.Parse(Body).RootElement.Clone();
+
+    public string? Header(string name) => Headers.TryGetValue(name, out var value) ? value : null;
+}
+
+/// <summary>What the server does with one request.</summary>
+public abstract record Reply
+{
+    public static Reply Json(int status, string body, params (string Name, string Value)[] headers) => new JsonReply(status, body, headers);
+
+    /// <summary>Closes the connection with a TCP reset, without answering.</summary>
+    public static Reply Reset() => new ResetReply();
+
+    /// <summary>Sends the headers and part of a body whose Content-Length promises more, then closes.</summary>
+    public static Reply Truncated(string body) => new TruncatedReply(body);
+
+    /// <summary>Never answers (until the server is disposed).</summary>
+    public static Reply Hang() => new HangReply();
+}
+
+public sealed record JsonReply(int Status, string Body, (string Name, string Value)[] Headers) : Reply;
+public sealed record ResetReply : Reply;
+public sealed record TruncatedReply(string Body) : Reply;
+public sealed record HangReply : Reply;
+
+/// <summary>
+/// A minimal HTTP/1.1 server on 127.0.0.1 over real sockets, one request per connection
+/// (it answers with Connection: close). The n-th request gets the n-th scripted reply; the last
+/// reply repeats.
+/// </summary>
+public sealed class LoopbackServer : IDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly ConcurrentQueue<RecordedRequest> _requests = new();
+    private Reply[] _script = [Reply.Json(200, "{}")];
+    private int _count;
+
+    public LoopbackServer()
+    {
+        _listener.Start();
+        _ = AcceptLoop();
+    }
+
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    /// <summary>http://127.0.0.1:port</summary>
+    public string Url => $"http://127.0.0.1:{Port}";
+
+    public IReadOnlyList<RecordedRequest> Requests => _requests.ToArray();
+
+    public LoopbackServer Script(params Reply[] replies)
+    {
+        _script = replies;
+        return this;
+    }
+
+    private async Task AcceptLoop()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await _listener.AcceptSocketAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+
+            _ = Task.Run(() => Serve(socket));
+        }
+    }
+
+    private async Task Serve(Socket socket)
+    {
+        var stream = new NetworkStream(socket, ownsSocket: true);
+        try
+        {
+            var request = await ReadRequest(stream).ConfigureAwait(false);
+            _requests.Enqueue(request);
+            var index = Interlocked.Increment(ref _count) - 1;
+            var reply = _script[Math.Min(index, _script.Length - 1)];
+            switch (reply)
+            {
+                case JsonReply json:
+                    await Write(stream, json.Status, Encoding.UTF8.GetBytes(json.Body), null, json.Headers).ConfigureAwait(false);
+                    break;
+                case TruncatedReply truncated:
+                    var bytes = Encoding.UTF8.GetBytes(truncated.Body);
+                    await Write(stream, 200, bytes, bytes.Length + 200, []).ConfigureAwait(false);
+                    break;
+                case ResetReply:
+                    socket.LingerState = new LingerOption(true, 0);
+                    socket.Close();
+                    return;
+                case HangReply:
+                    await Task.Delay(Timeout.Infinite, _stop.Token).ConfigureAwait(false);
+                    break;
+            }
+        }
+        catch (Exception)
+        {
+            // The client went away (a timeout test, say): nothing to answer.
+        }
+        finally
+        {
+            stream.Dispose();
+        }
+    }
+
+    private static async Task Write(NetworkStream stream, int status, byte[] body, int? declaredLength, (string Name, string Value)[] headers)
+    {
+        var head = new StringBuilder($"HTTP/1.1 {status} {Reason(status)}\r\nContent-Type: application/json\r\nContent-Length: {declaredLength ?? body.Length}\r\nConnection: close\r\n");
+        foreach (var (name, value) in headers)
+        {
+            head.Append(name).Append(": ").Append(value).Append("\r\n");
+        }
+
+        head.Append("\r\n");
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head.ToString())).ConfigureAwait(false);
+        await stream.WriteAsync(body).ConfigureAwait(false);
+        await stream.FlushAsync().ConfigureAwait(false);
+    }
+
+    private static string Reason(int status) => status switch
+    {
+        200 => "OK",
+        401 => "Unauthorized",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        529 => "Overloaded",
+        _ => "Status",
+    };
+
+    private static async Task<RecordedRequest> ReadRequest(NetworkStream stream)
+    {
+        var head = new List<byte>();
+        var one = new byte[1];
+        while (head.Count < 4 || head[^4] != '\r' || head[^3] != '\n' || head[^2] != '\r' || head[^1] != '\n')
+        {
+            await stream.ReadExactlyAsync(one).ConfigureAwait(false);
+            head.Add(one[0]);
+        }
+
+        var lines = Encoding.ASCII.GetString(head.ToArray()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        var first = lines[0].Split(' ');
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var line in lines.Skip(1))
+        {
+            var colon = line.IndexOf(':');
+            headers[line[..colon].Trim()] = line[(colon + 1)..].Trim();
+        }
+
+        var body = new MemoryStream();
+        if (headers.TryGetValue("Content-Length", out var length))
+        {
+            var buffer = new byte[int.Parse(length, System.Globalization.CultureInfo.InvariantCulture)];
+            await stream.ReadExactlyAsync(buffer).ConfigureAwait(false);
+            body.Write(buffer);
+        }
+        else if (headers.TryGetValue("Transfer-Encoding", out var encoding) && encoding.Contains("chunked", StringComparison.OrdinalIgnoreCase))
+        {
+            while (true)
+            {
+                var size = Convert.ToInt32((await ReadLine(stream).ConfigureAwait(false)).Split(';')[0], 16);
+                if (size == 0)
+                {
+                    await ReadLine(stream).ConfigureAwait(false);
+                    break;
+                }
+
+                var buffer = new byte[size];
+                await stream.ReadExactlyAsync(buffer).ConfigureAwait(false);
+                body.Write(buffer);
+                await ReadLine(stream).ConfigureAwait(false);
+            }
+        }
+
+        return new RecordedRequest(first[0], first[1], headers, Encoding.UTF8.GetString(body.ToArray()));
+    }
+
+    private static async Task<string> ReadLine(NetworkStream stream)
+    {
+        var text = new StringBuilder();
+        var one = new byte[1];
+        while (true)
+        {
+            await stream.ReadExactlyAsync(one).ConfigureAwait(false);
+            if (one[0] == '\n')
+            {
+                return text.ToString().TrimEnd('\r');
+            }
+
+            text.Append((char)one[0]);
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _listener.Stop();
+    }
+}

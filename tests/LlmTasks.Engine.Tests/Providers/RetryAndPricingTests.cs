@@ -1,0 +1,60 @@
+using LlmTasks.Execution;
+using LlmTasks.Providers;
+using LlmTasks.Providers.OpenAICompatible;
+using LlmTasks.Providers.Pricing;
+using Microsoft.Extensions.Time.Testing;
+
+namespace LlmTasks.Tests.Providers;
+
+public sealed class RetryAndPricingTests
+{
+    [Fact]
+    public void Retry_after_reads_milliseconds_seconds_and_http_dates()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2025, 1, 1, 12, 0, 0, TimeSpan.Zero));
+        Assert.Equal(TimeSpan.FromMilliseconds(250), RetryAfter.Parse("250", "9", time));
+        Assert.Equal(TimeSpan.FromSeconds(9), RetryAfter.Parse(null, "9", time));
+        Assert.Equal(TimeSpan.FromSeconds(30), RetryAfter.Parse(null, "Wed, 01 Jan 2025 12:00:30 GMT", time));
+        Assert.Equal(TimeSpan.Zero, RetryAfter.Parse(null, "Wed, 01 Jan 2025 11:00:00 GMT", time));
+        Assert.Null(RetryAfter.Parse("soon", "later", time));
+    }
+
+    [Fact]
+    public void Known_models_have_a_cost_and_dated_snapshots_share_it()
+    {
+        Assert.Equal(0.75m, ModelPrices.Cost(new ModelId("openai", "gpt-4o-mini"), 1_000_000, 1_000_000));
+        Assert.Equal(18m, ModelPrices.Cost(new ModelId("anthropic", "claude-sonnet-4-5-20250929"), 1_000_000, 1_000_000));
+        Assert.Null(ModelPrices.Cost(new ModelId("ollama", "gpt-4o-mini"), 10, 10));
+        Assert.Null(ModelPrices.Cost(new ModelId("openai", "gpt-4o-mini"), null, null));
+    }
+
+    [Fact]
+    public void Keys_are_redacted_from_error_text()
+    {
+        var text = CallErrors.Redact("bad key secret-1 and sk-proj-abcdefghijklmnop", new TaskSecrets("secret-1"));
+        Assert.DoesNotContain("secret-1", text);
+        Assert.DoesNotContain("abcdefghijklmnop", text);
+    }
+
+    [Theory]
+    [InlineData("localhost", "http://localhost:11434/v1")]
+    [InlineData("0.0.0.0:9999", "http://0.0.0.0:9999/v1")]
+    [InlineData("https://ollama.example:443", "https://ollama.example:443/v1")]
+    [InlineData("http://box:11434/v1", "http://box:11434/v1")]
+    public void OLLAMA_HOST_becomes_the_openai_compatible_base_url(string host, string expected) =>
+        Assert.Equal(expected, OpenAICompatibleEndpoint.FromHost(host));
+
+    [Fact]
+    public void The_default_registry_routes_every_documented_prefix_and_lists_them_for_unknown_ones()
+    {
+        var registry = ProviderRegistry.CreateDefault();
+        foreach (var prefix in new[] { "openai", "azure", "anthropic", "ollama", "vllm", "lmstudio", "openrouter", "litellm", "mock" })
+        {
+            Assert.Contains(prefix, registry.Names);
+        }
+
+        var e = Assert.Throws<LlmTasksException>(() => registry.Resolve("nope/x"));
+        Assert.Contains("anthropic/", e.Message);
+        Assert.Contains("ollama/", e.Message);
+    }
+}
