@@ -172,7 +172,7 @@ internal sealed record LlmTasksRoute(string Model, string Label, IReadOnlyList<s
         var answer = probe.Count > 0 ? probe[0].ToString() : string.Empty;
         if (answer == "ok")
         {
-            return new LlmTasksRoute("openai/bench", "LlmTasks: `Start-LlmTask -Model openai/bench -ApiBase … \| Wait-LlmTask`", []);
+            return new LlmTasksRoute("openai/bench", "LlmTasks: `Start-LlmTask -Model openai/bench -ApiBase … \\| Wait-LlmTask`", []);
         }
 
         throw new InvalidOperationException($"This build has no openai/ provider (Start-LlmTask said: {answer}); scenario 2 needs it.");
