@@ -43,13 +43,9 @@ public abstract class TaskSelectionCommandBase : LlmTaskCommandBase
         var reportMissing = filter is null || filter == TaskQuery.All;
         if (ParameterSetName == InputObjectSet)
         {
-            foreach (var group in InputObject.GroupBy(t => t.StorePath))
+            foreach (var selection in SelectTasks(InputObject, query, reportMissing))
             {
-                var manager = Manager(group.Key);
-                var requested = group.Select(t => t.Id).ToArray();
-                var found = manager.Store.Query(query with { Ids = requested });
-                Missing(reportMissing, requested.Except(found.Select(t => t.Id)).Select(id => $"Id {id}"), manager);
-                yield return (manager, found);
+                yield return selection;
             }
 
             yield break;
@@ -91,6 +87,22 @@ public abstract class TaskSelectionCommandBase : LlmTaskCommandBase
         if (report)
         {
             ReportMissing(missing, manager);
+        }
+    }
+
+    /// <summary>
+    /// Piped task objects, read fresh with one query per store: a cmdlet that gathers its pipeline
+    /// input first (Wait-LlmTask) calls this once in EndProcessing instead of once per object.
+    /// </summary>
+    protected IEnumerable<(TaskManager Manager, IReadOnlyList<LlmTask> Tasks)> SelectTasks(IEnumerable<LlmTask> piped, TaskQuery? filter = null, bool reportMissing = true)
+    {
+        foreach (var group in piped.GroupBy(t => t.StorePath))
+        {
+            var manager = Manager(group.Key);
+            var requested = group.Select(t => t.Id).Distinct().ToArray();
+            var found = manager.Store.Query((filter ?? TaskQuery.All) with { Ids = requested });
+            Missing(reportMissing, requested.Except(found.Select(t => t.Id)).Select(id => $"Id {id}"), manager);
+            yield return (manager, found);
         }
     }
 

@@ -12,6 +12,7 @@ namespace LlmTasks.PowerShell.Commands;
 public sealed class WaitLlmTaskCommand : TaskSelectionCommandBase
 {
     private readonly List<(Execution.TaskManager Manager, LlmTask Task)> _targets = [];
+    private readonly List<LlmTask> _piped = [];
 
     /// <summary>Return when any one task finishes.</summary>
     [Parameter]
@@ -25,6 +26,13 @@ public sealed class WaitLlmTaskCommand : TaskSelectionCommandBase
 
     protected override void ProcessRecord()
     {
+        if (ParameterSetName == InputObjectSet)
+        {
+            // Read piped tasks in one query per store at the end, not one query per object.
+            _piped.AddRange(InputObject);
+            return;
+        }
+
         foreach (var (manager, tasks) in SelectTasks())
         {
             _targets.AddRange(tasks.Select(t => (manager, t)));
@@ -33,6 +41,11 @@ public sealed class WaitLlmTaskCommand : TaskSelectionCommandBase
 
     protected override void EndProcessing()
     {
+        foreach (var (manager, tasks) in SelectTasks(_piped))
+        {
+            _targets.AddRange(tasks.Select(t => (manager, t)));
+        }
+
         var deadline = Timeout < 0 ? DateTime.MaxValue : DateTime.UtcNow.AddSeconds(Timeout);
         var unfinished = new List<LlmTask>();
         foreach (var group in _targets.DistinctBy(t => (t.Manager.StorePath, t.Task.Id)).GroupBy(t => t.Manager))

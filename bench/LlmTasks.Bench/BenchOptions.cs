@@ -1,0 +1,98 @@
+using System.Globalization;
+
+namespace LlmTasks.Bench;
+
+/// <summary>Counts and switches; every count has a flag so a quick run can shrink it (README: Performance).</summary>
+internal sealed record BenchOptions
+{
+    public static readonly string[] AllScenarios = ["overhead", "latency", "memory", "queries", "durability"];
+
+    public IReadOnlyList<string> Scenarios { get; init; } = AllScenarios;
+    /// <summary>Measured runs per scenario (after one warm-up run); tables show the median and min–max.</summary>
+    public int Runs { get; init; } = 5;
+    public int Tasks { get; init; } = 10_000;
+    public int HttpTasks { get; init; } = 1_000;
+    public int Concurrency { get; init; } = 64;
+    public int LatencyMs { get; init; } = 50;
+    public int Pending { get; init; } = 10_000;
+    public int Completed { get; init; } = 50_000;
+    public int Batch { get; init; } = 5_000;
+    public int StoreTasks { get; init; } = 100_000;
+    public int QueryRuns { get; init; } = 30;
+    /// <summary>Where the report goes; null: docs/benchmarks.md in the repository.</summary>
+    public string? Out { get; init; }
+    public bool Write { get; init; } = true;
+
+    // Internal: one scenario in a child process.
+    public string? Worker { get; init; }
+    public string? ResultFile { get; init; }
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var o = new BenchOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var name = args[i].TrimStart('-').ToLowerInvariant();
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"--{name} needs a value.");
+            int Int() => int.Parse(Value(), NumberStyles.None, CultureInfo.InvariantCulture);
+            o = name switch
+            {
+                "scenarios" or "scenario" => o with { Scenarios = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Check).ToArray() },
+                "runs" => o with { Runs = Int() },
+                "tasks" => o with { Tasks = Int() },
+                "http-tasks" => o with { HttpTasks = Int() },
+                "concurrency" => o with { Concurrency = Int() },
+                "latency-ms" => o with { LatencyMs = Int() },
+                "pending" => o with { Pending = Int() },
+                "completed" => o with { Completed = Int() },
+                "batch" => o with { Batch = Int() },
+                "store-tasks" => o with { StoreTasks = Int() },
+                "query-runs" => o with { QueryRuns = Int() },
+                "out" => o with { Out = Value() },
+                "no-write" => o with { Write = false },
+                "quick" => o with { Runs = 2, Tasks = 1_000, HttpTasks = 200, Pending = 1_000, Completed = 5_000, Batch = 1_000, StoreTasks = 10_000, QueryRuns = 10 },
+                "worker" => o with { Worker = Value() },
+                "result" => o with { ResultFile = Value() },
+                "help" or "h" or "?" => throw new HelpRequested(),
+                _ => throw new ArgumentException($"Unknown option '{args[i]}'. Try --help."),
+            };
+        }
+
+        return o;
+    }
+
+    private static string Check(string scenario) => AllScenarios.Contains(scenario)
+        ? scenario
+        : throw new ArgumentException($"Unknown scenario '{scenario}': use {string.Join(", ", AllScenarios)}.");
+
+    /// <summary>The flags that reproduce these counts in a child process.</summary>
+    public IEnumerable<string> CountArgs() =>
+    [
+        "--runs", I(Runs), "--tasks", I(Tasks), "--http-tasks", I(HttpTasks), "--concurrency", I(Concurrency),
+        "--latency-ms", I(LatencyMs), "--pending", I(Pending), "--completed", I(Completed), "--batch", I(Batch),
+        "--store-tasks", I(StoreTasks), "--query-runs", I(QueryRuns),
+    ];
+
+    private static string I(int n) => n.ToString(CultureInfo.InvariantCulture);
+
+    public const string Help = """
+        LlmTasks.Bench: runs the benchmark scenarios and writes docs/benchmarks.md.
+
+          dotnet run --project bench/LlmTasks.Bench -c Release [-- options]
+
+        --scenarios a,b     overhead, latency, memory, queries, durability (default: all)
+        --runs N            measured runs per scenario after one warm-up (default 5)
+        --tasks N           scenarios 1 and 5: mock/echo tasks per run (10000)
+        --http-tasks N      scenario 2: tasks per run (1000)
+        --concurrency N     scenario 2: calls at once (64)
+        --latency-ms N      scenario 2: the endpoint's delay (50)
+        --pending N         scenario 3: queued tasks (10000)
+        --completed N       scenario 3: completed tasks for the flat-heap check (50000), in --batch N (5000)
+        --store-tasks N     scenario 4: tasks in the store (100000)
+        --query-runs N      scenario 4: timed queries of each kind (30)
+        --quick             small counts for a smoke run
+        --out PATH          the report (default docs/benchmarks.md); --no-write prints it only
+        """;
+}
+
+internal sealed class HelpRequested : Exception;

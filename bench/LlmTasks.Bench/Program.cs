@@ -1,0 +1,232 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using LlmTasks.Bench;
+using LlmTasks.Bench.Scenarios;
+
+BenchOptions options;
+try
+{
+    options = BenchOptions.Parse(args);
+}
+catch (HelpRequested)
+{
+    Console.WriteLine(BenchOptions.Help);
+    return 0;
+}
+catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+
+if (options.Worker is { } worker)
+{
+    return Worker.Run(worker, options);
+}
+
+return Orchestrator.Run(options, args);
+
+/// <summary>Runs each scenario in a child process of its own (a clean heap, its own store settings) and writes the report.</summary>
+internal static class Orchestrator
+{
+    public static int Run(BenchOptions o, string[] args)
+    {
+        if (!File.Exists(Repo.ModuleManifest))
+        {
+            Console.Error.WriteLine($"The module is not built at {Repo.ModuleManifest}: run dotnet build Engine.sln -c Release first (dotnet run builds it).");
+            return 2;
+        }
+
+        var work = new Workspace(Path.Combine(Repo.Root, "out", "bench", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss")));
+        var clock = Stopwatch.StartNew();
+        var results = new List<ScenarioResult>();
+        var loadStart = Machine.LoadAverage();
+        try
+        {
+            ScenarioResult? normal = null;
+            foreach (var scenario in BenchOptions.AllScenarios.Where(o.Scenarios.Contains))
+            {
+                if (scenario == "durability")
+                {
+                    normal ??= Child("overhead", o, work, "Normal");
+                    var full = Child("overhead", o, work, "Full");
+                    results.Add(Durability(o, normal, full));
+                    continue;
+                }
+
+                var result = Child(scenario, o, work, "Normal");
+                if (scenario == "overhead")
+                {
+                    normal = result;
+                }
+
+                results.Add(result);
+            }
+        }
+        finally
+        {
+            work.Delete();
+        }
+
+        var report = Render(o, args, results, loadStart, clock.Elapsed);
+        Console.WriteLine();
+        Console.WriteLine(report);
+        if (o.Write)
+        {
+            var path = o.Out ?? Path.Combine(Repo.Root, "docs", "benchmarks.md");
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            File.WriteAllText(path, report);
+            Console.Error.WriteLine($"Wrote {path}");
+        }
+
+        return 0;
+    }
+
+    private static ScenarioResult Child(string scenario, BenchOptions o, Workspace work, string synchronous)
+    {
+        Console.Error.WriteLine($"== {scenario} (synchronous={synchronous}), load {Machine.LoadAverage()}");
+        var resultFile = Path.Combine(work.Folder, $"{scenario}-{synchronous}.json");
+        var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet")
+        {
+            start.ArgumentList.Add(typeof(Orchestrator).Assembly.Location);
+        }
+
+        foreach (var a in new[] { "--worker", scenario, "--result", resultFile }.Concat(o.CountArgs()))
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        start.Environment["LLMTASKS_SYNCHRONOUS"] = synchronous;
+        // Importing the module resumes the default store: point it into the workspace, away from the user's own.
+        start.Environment["LLMTASKS_STORE"] = Path.Combine(work.Folder, $"default-{scenario}-{synchronous}.db");
+        start.Environment["LLMTASKS_DEFAULT_MODEL"] = null;
+        var loadBefore = Machine.LoadAverage();
+        var clock = Stopwatch.StartNew();
+        using var child = Process.Start(start)!;
+        child.WaitForExit();
+        if (child.ExitCode != 0 || !File.Exists(resultFile))
+        {
+            throw new InvalidOperationException($"Scenario {scenario} failed (exit code {child.ExitCode}).");
+        }
+
+        var result = JsonSerializer.Deserialize<ScenarioResult>(File.ReadAllText(resultFile))!;
+        result.LoadBefore = loadBefore;
+        result.LoadAfter = Machine.LoadAverage();
+        result.Seconds = clock.Elapsed.TotalSeconds;
+        return result;
+    }
+
+    private static ScenarioResult Durability(BenchOptions o, ScenarioResult normal, ScenarioResult full)
+    {
+        var result = new ScenarioResult
+        {
+            Title = $"Durability cost: scenario 1 at synchronous=NORMAL (the default) and FULL",
+            LoadBefore = normal.LoadBefore,
+            LoadAfter = full.LoadAfter,
+            Seconds = full.Seconds,
+        };
+        var table = new Table
+        {
+            Caption = $"{Format.Int(o.Tasks)} mock/echo tasks as in scenario 1; `$env:LLMTASKS_SYNCHRONOUS` set for the whole process. Store on {FileSystemOf(Repo.Root)}. " +
+                      $"Load average {normal.LoadBefore} (NORMAL) and {full.LoadBefore} (FULL) at the start.",
+            Columns = ["synchronous", "start ms", "completion ms", "total ms", "tasks/s", "vs NORMAL"],
+        };
+        var normalTotal = Stats.Of(normal.Samples["total_ms"]).Median;
+        foreach (var (name, r) in new[] { ("NORMAL (default)", normal), ("FULL (fsync per commit)", full) })
+        {
+            var total = Stats.Of(r.Samples["total_ms"]);
+            table.Add(name, Stats.Of(r.Samples["start_ms"]).Show("0"), Stats.Of(r.Samples["completion_ms"]).Show("0"), total.Show("0"),
+                Stats.Of(r.Samples["total_ms"].Select(x => o.Tasks / (x / 1000)).ToArray()).Show("0"), Format.N(total.Median / normalTotal, "0.00") + "× the time");
+        }
+
+        result.Tables.Add(table);
+        result.Targets.AddRange(full.Targets);
+        return result;
+    }
+
+    private static string FileSystemOf(string path)
+    {
+        try
+        {
+            var mounts = File.ReadAllLines("/proc/mounts").Select(l => l.Split(' ')).Where(p => p.Length > 2 && path.StartsWith(p[1], StringComparison.Ordinal))
+                .OrderByDescending(p => p[1].Length).FirstOrDefault();
+            return mounts is null ? "an unknown file system" : $"{mounts[2]} ({mounts[0]})";
+        }
+        catch (IOException)
+        {
+            return "an unknown file system";
+        }
+    }
+
+    private static string Render(BenchOptions o, string[] args, List<ScenarioResult> results, string loadStart, TimeSpan elapsed)
+    {
+        var md = new StringBuilder();
+        md.AppendLine("# Benchmarks").AppendLine();
+        md.AppendLine("Written by `bench/LlmTasks.Bench` (see README, Performance). Every number is a median of several runs with the min–max in brackets.").AppendLine();
+        md.AppendLine("## Machine and run").AppendLine();
+        md.AppendLine("| | |").AppendLine("|---|---|");
+        foreach (var (k, v) in Machine.Describe())
+        {
+            md.AppendLine($"| {k} | {v} |");
+        }
+
+        md.AppendLine($"| Command | `dotnet run --project bench/LlmTasks.Bench -c Release{(args.Length > 0 ? " -- " + string.Join(' ', args) : string.Empty)}` |");
+        md.AppendLine($"| Counts | {string.Join(' ', o.CountArgs())} |");
+        md.AppendLine($"| Date (UTC) | {DateTime.UtcNow:yyyy-MM-dd HH:mm} |");
+        md.AppendLine($"| Load average (1/5/15 min) | {loadStart} at the start, {Machine.LoadAverage()} at the end |");
+        md.AppendLine($"| Duration | {elapsed.TotalSeconds:0} s |").AppendLine();
+
+        md.AppendLine("## Targets").AppendLine();
+        md.AppendLine("| what | measured | target | met |").AppendLine("|---|---|---|---|");
+        foreach (var t in results.SelectMany(r => r.Targets))
+        {
+            md.AppendLine($"| {t.What} | {t.Measured} | {t.Target} | {(t.Met ? "yes" : "**no**")} |");
+        }
+
+        md.AppendLine();
+        var number = 0;
+        foreach (var r in results)
+        {
+            md.AppendLine($"## {++number}. {r.Title}").AppendLine();
+            md.AppendLine($"Load average {r.LoadBefore} before, {r.LoadAfter} after ({r.Seconds:0} s).").AppendLine();
+            foreach (var table in r.Tables)
+            {
+                table.Render(md);
+            }
+
+            foreach (var note in r.Notes)
+            {
+                md.AppendLine(note).AppendLine();
+            }
+        }
+
+        return md.ToString();
+    }
+}
+
+/// <summary>One scenario in this (child) process; the result goes to the file the parent named.</summary>
+internal static class Worker
+{
+    public static int Run(string scenario, BenchOptions o)
+    {
+        var work = new Workspace(Path.GetDirectoryName(o.ResultFile) ?? Path.GetTempPath());
+        work = new Workspace(Path.Combine(work.Folder, scenario + "-" + Environment.ProcessId));
+        var result = scenario switch
+        {
+            "overhead" => EngineOverhead.Run(o, work),
+            "latency" => LatencyBound.Run(o, work),
+            "memory" => Memory.Run(o, work),
+            "queries" => Queries.Run(o, work),
+            _ => throw new ArgumentException($"No worker for '{scenario}'."),
+        };
+
+        if (o.ResultFile is { } file)
+        {
+            File.WriteAllText(file, JsonSerializer.Serialize(result));
+        }
+
+        return 0;
+    }
+}
