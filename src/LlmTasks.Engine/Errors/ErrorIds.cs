@@ -9,6 +9,7 @@ public static class ErrorIds
     public const string InvalidMessage = "LlmTaskInvalidMessage";
     public const string InvalidTimeout = "LlmTaskInvalidTimeout";
     public const string InvalidOption = "LlmTaskInvalidOption";
+    public const string InvalidVerification = "LlmTaskInvalidVerification";
     public const string StoreCorrupt = "LlmTaskStoreCorrupt";
     public const string StoreReadOnly = "LlmTaskStoreReadOnly";
     public const string StoreTooNew = "LlmTaskStoreSchemaTooNew";
