@@ -58,7 +58,7 @@ public sealed class GetLlmTaskCommand : LlmTaskCommandBase
             {
                 var ids = group.Select(t => t.Id).ToArray();
                 var current = Manager(group.Key).Store.Query(new TaskQuery { Ids = ids });
-                WriteObject(current, enumerateCollection: true);
+                WriteTasks(Manager(group.Key), current);
                 foreach (var id in ids.Except(current.Select(t => t.Id)))
                 {
                     WriteError(ErrorRecords.Create(ErrorRecords.NotFound, ErrorCategory.ObjectNotFound,
@@ -93,7 +93,7 @@ public sealed class GetLlmTaskCommand : LlmTaskCommandBase
             return;
         }
 
-        WriteObject(tasks, enumerateCollection: true);
+        WriteTasks(manager, tasks);
         var filtered = bound.ContainsKey(nameof(Newest)) || bound.ContainsKey(nameof(After)) || bound.ContainsKey(nameof(Before));
         if (filtered)
         {
@@ -113,6 +113,25 @@ public sealed class GetLlmTaskCommand : LlmTaskCommandBase
         {
             WriteError(ErrorRecords.Create(ErrorRecords.NotFound, ErrorCategory.ObjectNotFound,
                 $"No task with {what} in the store '{manager.StorePath}'.", what));
+        }
+    }
+
+    /// <summary>
+    /// Writes the tasks with the results of their latest verified attempt as Checks and FailedChecks
+    /// (note properties: one store read for all of them).
+    /// </summary>
+    private void WriteTasks(Execution.TaskManager manager, IReadOnlyList<LlmTask> tasks)
+    {
+        var checks = tasks.Count == 0 ? new Dictionary<long, IReadOnlyList<Verification.LlmCheckResult>>() : manager.Store.GetChecks(tasks.Select(t => t.Id).ToArray());
+        foreach (var task in tasks)
+        {
+            var latest = checks.TryGetValue(task.Id, out var all) && all.Count > 0
+                ? all.Where(c => c.Attempt == all.Max(x => x.Attempt)).ToArray()
+                : [];
+            var output = PSObject.AsPSObject(task);
+            output.Properties.Add(new PSNoteProperty("Checks", latest));
+            output.Properties.Add(new PSNoteProperty("FailedChecks", latest.Where(c => !c.Passed).ToArray()));
+            WriteObject(output);
         }
     }
 }
