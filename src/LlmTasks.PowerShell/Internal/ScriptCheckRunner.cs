@@ -54,8 +54,10 @@ internal sealed class ScriptCheckRunner : IScriptCheckRunner, IDisposable
         {
             if (_pool is null)
             {
-                _pool = RunspaceFactory.CreateRunspacePool(1, Math.Max(2, Environment.ProcessorCount), InitialSessionState.CreateDefault2(), null);
-                _pool.Open();
+                var pool = RunspaceFactory.CreateRunspacePool(InitialSessionState.CreateDefault2());
+                pool.SetMaxRunspaces(Math.Max(2, Environment.ProcessorCount));
+                pool.Open();
+                _pool = pool;
             }
 
             return _pool;
