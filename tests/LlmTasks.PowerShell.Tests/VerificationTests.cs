@@ -131,4 +131,17 @@ public sealed class VerificationTests : IDisposable
             """).Ok();
         Assert.Equal(["False", "True", "LlmTask", "2", "True"], result.Output.Select(o => o.ToString()));
     }
+
+    [Fact]
+    public void The_seed_cases_run_offline_and_all_complete()
+    {
+        var script = Path.Combine(Repo.Root, "examples", "seed-cases.ps1");
+        var result = _ps.Run("& $args[0] -StorePath $args[1]", script, _ps.StorePath).Ok();
+        var lines = result.Output.Select(o => o.ToString()).ToArray();
+        Assert.Equal(9, lines.Length);
+        Assert.All(lines.Take(8), l => Assert.Contains(" Completed ", l));
+        Assert.Contains("attempts=3 apple river cloud", lines[7]); // two answers failed the word count, the third passed
+        Assert.Contains("attempts=2", lines[3]); // the code answer plus its judge call
+        Assert.Equal("5 mcp files: file check passed", lines[8]);
+    }
 }
