@@ -17,6 +17,9 @@
         'Receive-LlmTask'
         'Stop-LlmTask'
         'Remove-LlmTask'
+        'Invoke-LlmVerification'
+        'Approve-LlmTask'
+        'Restart-LlmTask'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

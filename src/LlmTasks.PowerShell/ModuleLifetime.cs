@@ -13,6 +13,7 @@ public sealed class ModuleLifetime : IModuleAssemblyInitializer, IModuleAssembly
     public void OnImport()
     {
         EngineLoadContext.Register();
+        RegisterVerificationServices();
         ResumeDefaultStore();
     }
 
@@ -33,5 +34,14 @@ public sealed class ModuleLifetime : IModuleAssemblyInitializer, IModuleAssembly
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ShutdownEngine() => TaskManagers.ShutdownAll();
+    private static void ShutdownEngine()
+    {
+        TaskManagers.ShutdownAll();
+        (Verification.VerificationServices.Default.ScriptRunner as IDisposable)?.Dispose();
+    }
+
+    /// <summary>The PowerShell parser for Code checks and a module-owned runspace pool for script-block checks.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void RegisterVerificationServices() =>
+        Verification.VerificationServices.Default = new(new Internal.PowerShellCodeParser(), new Internal.ScriptCheckRunner());
 }

@@ -70,3 +70,31 @@ Describe 'Get-LlmTask and Remove-LlmTask' {
         $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
     }
 }
+
+Describe 'Verification' {
+    It 'answers $true/$false with -Quiet in an if' {
+        $s = @{ type = 'object'; required = @('a') }
+        $ok = if ('{"a":1}' | Invoke-LlmVerification -Verify @{ Type = 'JsonSchema'; Schema = $s } -Quiet) { 'yes' } else { 'no' }
+        $ok | Should -Be 'yes'
+    }
+
+    It 're-asks until the third answer passes' {
+        $t = Start-LlmTask 'Generate exactly 3 random words' -Model mock/sequence -MockResponse 'one', 'one two', 'red green blue' `
+            -Verify @{ Type = 'Length'; Words = $true; Min = 3; Max = 3 } -MaxAttempts 3 -Wait
+        $t.State | Should -Be 'Completed'
+        $t.Attempts | Should -Be 3
+    }
+
+    It 'ends in NeedsReview with the reasons, and Approve-LlmTask completes it' {
+        $t = Start-LlmTask 'three words' -Model mock/sequence -MockResponse 'one', 'two words' `
+            -Verify @{ Type = 'Length'; Words = $true; Min = 3; Max = 3 } -MaxAttempts 2 -Wait
+        $t.State | Should -Be 'NeedsReview'
+        ($t | Get-LlmTask).FailedChecks[0].Reason | Should -Match '2 words'
+        ($t | Approve-LlmTask -Reason 'ok' -PassThru).State | Should -Be 'Completed'
+    }
+
+    It 'refuses a bad spec before any call' {
+        { Start-LlmTask 'q' -Model mock/echo -Verify @{ Type = 'Regex'; Pattern = '(' } -ErrorAction Stop } |
+            Should -Throw -ErrorId 'LlmTaskInvalidVerification,LlmTasks.PowerShell.Commands.StartLlmTaskCommand'
+    }
+}

@@ -11,6 +11,7 @@ public static class ErrorIds
     public const string InvalidOption = "LlmTaskInvalidOption";
     public const string MissingApiKey = "LlmTaskMissingApiKey";
     public const string InvalidApiBase = "LlmTaskInvalidApiBase";
+    public const string InvalidVerification = "LlmTaskInvalidVerification";
     public const string StoreCorrupt = "LlmTaskStoreCorrupt";
     public const string StoreReadOnly = "LlmTaskStoreReadOnly";
     public const string StoreTooNew = "LlmTaskStoreSchemaTooNew";

@@ -84,6 +84,11 @@ public sealed class TaskManager : IDisposable
     public LlmTask Start(LlmTaskRequest request, TaskSecrets? secrets = null)
     {
         RequestValidator.Validate(request);
+        if (request.Verification is { } plan)
+        {
+            Verification.CheckFactory.Validate(plan, _providers);
+        }
+
         var (model, provider) = request.MockResponse is null
             ? _providers.Resolve(request.Model)
             : (ModelId.Parse(request.Model, _providers.Names), null);
@@ -140,6 +145,27 @@ public sealed class TaskManager : IDisposable
         return new StopResult(cancelled, rest.Where(id => !_active.ContainsKey(id)).ToArray());
     }
 
+    /// <summary>
+    /// Runs Failed, NeedsReview and Cancelled tasks again in this process as a new attempt series
+    /// (earlier attempts and check results stay). Returns the tasks restarted (Pending).
+    /// </summary>
+    public IReadOnlyList<LlmTask> Restart(IReadOnlyCollection<long> ids)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_store.IsReadOnly)
+        {
+            throw StoreErrors.ReadOnly(_store.Path, "the file is write-protected");
+        }
+
+        var restarted = _store.Restart(ids, Owner, _store.NowMs + (long)_options.Lease.TotalMilliseconds);
+        foreach (var task in restarted)
+        {
+            Enqueue(Route(task));
+        }
+
+        return restarted;
+    }
+
     /// <summary>Waits for tasks (this process's or any other's) to finish; see <see cref="TaskWatcher"/>.</summary>
     public TaskWatcher Watch(IEnumerable<long> ids) => new(this, ids);
 
@@ -176,9 +202,10 @@ public sealed class TaskManager : IDisposable
 
             var request = task.Task.Request;
             var timeout = request.TimeoutSec is { } s ? TimeSpan.FromSeconds(s) : (TimeSpan?)null;
-            var token = task.BeginRun(_shutdown.Token, timeout);
             var startedAt = started.StartedAt is { } at ? UnixTime.Ms(at) : _store.NowMs;
-            var (attempt, state) = await ModelCall.RunAsync(task, request, startedAt, _options.Retry, RecordTry, token).ConfigureAwait(false);
+            var (attempt, state) = request.Verification is null
+                ? await ModelCall.RunAsync(task, request, startedAt, _options.Retry, RecordTry, task.BeginRun(_shutdown.Token, timeout)).ConfigureAwait(false)
+                : await new TaskRun(task, _providers, _options.Retry, RecordTry, _shutdown.Token, () => _store.NowMs).RunAsync(request, startedAt).ConfigureAwait(false);
             await _worker.Submit(new FinishAttempt(task.Id, Owner, attempt, state)).ConfigureAwait(false);
         }
         catch (Exception e)

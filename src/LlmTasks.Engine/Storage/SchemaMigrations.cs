@@ -63,6 +63,24 @@ internal static class SchemaMigrations
             ALTER TABLE attempts ADD COLUMN structured_output TEXT;
             ALTER TABLE attempts ADD COLUMN details TEXT;
             """),
+        (3, "verification check results", """
+            CREATE TABLE checks (
+                id          INTEGER PRIMARY KEY,
+                task_id     INTEGER NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+                attempt     INTEGER NOT NULL,
+                position    INTEGER NOT NULL,
+                type        TEXT    NOT NULL,
+                name        TEXT,
+                passed      INTEGER NOT NULL,
+                reason      TEXT,
+                suggestion  TEXT,
+                details     TEXT,
+                duration_ms REAL,
+                unavailable INTEGER NOT NULL DEFAULT 0,
+                created_at  INTEGER NOT NULL
+            );
+            CREATE INDEX ix_checks_task ON checks (task_id, attempt);
+            """),
     ];
 
     public static int Latest => All[^1].Version;

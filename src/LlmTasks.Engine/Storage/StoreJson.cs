@@ -38,6 +38,7 @@ internal sealed record StoredRequest
     public string? JsonSchema { get; init; }
     public string? ApiBase { get; init; }
     public Dictionary<string, string>? ProviderOptions { get; init; }
+    public Verification.VerificationPlan? Verification { get; init; }
 
     public static StoredRequest From(LlmTaskRequest r) => new()
     {
@@ -53,6 +54,7 @@ internal sealed record StoredRequest
         JsonSchema = r.JsonSchema,
         ApiBase = r.ApiBase,
         ProviderOptions = r.ProviderOptions?.ToDictionary(p => p.Key, p => p.Value),
+        Verification = r.Verification,
     };
 
     public LlmTaskRequest ToRequest() => new()
@@ -69,6 +71,7 @@ internal sealed record StoredRequest
         JsonSchema = JsonSchema,
         ApiBase = ApiBase,
         ProviderOptions = ProviderOptions,
+        Verification = Verification,
     };
 }
 

@@ -33,4 +33,6 @@ internal sealed record AttemptRecord
     public string? StructuredOutput { get; init; }
     /// <summary>Provider-specific facts about the call as a JSON object (retry delay, session id, permission denials …).</summary>
     public string? DetailsJson { get; init; }
+    /// <summary>The verification results of this call's output, stored in the checks table with the attempt.</summary>
+    public IReadOnlyList<Verification.LlmCheckResult>? Checks { get; init; }
 }

@@ -185,6 +185,10 @@ public sealed partial class TaskStore
         Bind(command, "$structured", attempt.StructuredOutput);
         Bind(command, "$details", attempt.DetailsJson);
         command.ExecuteNonQuery();
+        if (attempt.Checks is { Count: > 0 } checks)
+        {
+            InsertChecks(connection, transaction, taskId, number, checks);
+        }
     }
 
     /// <summary>Cancels the given tasks that are still Pending (whoever holds them); returns them as they now are.</summary>

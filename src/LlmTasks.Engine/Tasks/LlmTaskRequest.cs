@@ -30,6 +30,9 @@ public sealed record LlmTaskRequest
     /// <summary>Provider-specific options (the Claude Code CLI's MCP config, allowed tools, working directory, max turns …), as plain values.</summary>
     public IReadOnlyDictionary<string, string>? ProviderOptions { get; init; }
 
+    /// <summary>What the output must pass, and the re-ask / review policy (Start-LlmTask -Verify); null: no verification.</summary>
+    public Verification.VerificationPlan? Verification { get; init; }
+
     public bool WantsJson => ResponseFormat == LlmResponseFormat.Json || JsonSchema is not null;
 
     /// <summary>The last user message: what lists and previews show as the task's prompt.</summary>

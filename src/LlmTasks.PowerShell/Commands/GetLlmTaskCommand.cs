@@ -44,18 +44,38 @@ public sealed class GetLlmTaskCommand : TaskSelectionCommandBase
         {
             if (ParameterSetName == StateSet)
             {
-                WriteObject(Manager().Store.Query(filter with { States = State }), enumerateCollection: true);
+                var manager = Manager();
+                WriteTasks(manager, manager.Store.Query(filter with { States = State }));
                 return;
             }
 
-            foreach (var (_, tasks) in SelectTasks(filter == new TaskQuery() ? null : filter))
+            foreach (var (manager, tasks) in SelectTasks(filter == new TaskQuery() ? null : filter))
             {
-                WriteObject(tasks, enumerateCollection: true);
+                WriteTasks(manager, tasks);
             }
         }
         catch (LlmTasksException e)
         {
             ThrowTerminatingError(ErrorRecords.From(e));
+        }
+    }
+
+    /// <summary>
+    /// Writes the tasks with the results of their latest verified attempt as Checks and FailedChecks
+    /// (note properties: one store read for all of them).
+    /// </summary>
+    private void WriteTasks(Execution.TaskManager manager, IReadOnlyList<LlmTask> tasks)
+    {
+        var checks = tasks.Count == 0 ? new Dictionary<long, IReadOnlyList<Verification.LlmCheckResult>>() : manager.Store.GetChecks(tasks.Select(t => t.Id).ToArray());
+        foreach (var task in tasks)
+        {
+            var latest = checks.TryGetValue(task.Id, out var all) && all.Count > 0
+                ? all.Where(c => c.Attempt == all.Max(x => x.Attempt)).ToArray()
+                : [];
+            var output = PSObject.AsPSObject(task);
+            output.Properties.Add(new PSNoteProperty("Checks", latest));
+            output.Properties.Add(new PSNoteProperty("FailedChecks", latest.Where(c => !c.Passed).ToArray()));
+            WriteObject(output);
         }
     }
 }

@@ -54,9 +54,12 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
     [Parameter]
     public double? TimeoutSec { get; set; }
 
-    /// <summary>Answer with this text, offline, whatever the model (LiteLLM's mock_response).</summary>
+    /// <summary>
+    /// Answer with this text, offline, whatever the model (LiteLLM's mock_response). Several values
+    /// with -Model mock/sequence: one answer per attempt (for -Verify -MaxAttempts), the last repeats.
+    /// </summary>
     [Parameter]
-    public string? MockResponse { get; set; }
+    public string[]? MockResponse { get; set; }
 
     /// <summary>Text at which the model stops writing.</summary>
     [Parameter]
@@ -110,6 +113,36 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
     [ValidateRange(1, 1024)]
     public int ThrottleLimit { get; set; }
 
+    /// <summary>What the output must pass: hashtables (@{ Type = 'JsonSchema'; Schema = … }) and script blocks { param($Output, $Task) … }.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public object[]? Verify { get; set; }
+
+    /// <summary>Model calls that may be made to get an output that passes -Verify (re-asking with the reasons); default 1.</summary>
+    [Parameter]
+    [ValidateRange(1, 100)]
+    public int MaxAttempts { get; set; } = 1;
+
+    /// <summary>After this many failed attempts the task ends NeedsReview (default: -MaxAttempts).</summary>
+    [Parameter]
+    [ValidateRange(1, 100)]
+    public int ReviewAfterAttempts { get; set; }
+
+    /// <summary>From attempt K+1 on, add -ToolMcpConfig and -ToolHint.</summary>
+    [Parameter]
+    [ValidateRange(1, 100)]
+    public int ToolAfterAttempts { get; set; }
+
+    /// <summary>The MCP configuration (path or hashtable) added from attempt -ToolAfterAttempts + 1 on.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public object? ToolMcpConfig { get; set; }
+
+    /// <summary>A hint added to the feedback from attempt -ToolAfterAttempts + 1 on.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ToolHint { get; set; }
+
     /// <summary>Wait for the tasks and write them finished, in input order.</summary>
     [Parameter]
     public SwitchParameter Wait { get; set; }
@@ -122,6 +155,61 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
         }
 
         _manager = Manager();
+        try
+        {
+            _plan = BuildPlan();
+            if (_plan is not null)
+            {
+                Verification.CheckFactory.Validate(_plan, _manager.Providers); // before any task is stored or any call made
+            }
+        }
+        catch (LlmTasksException e)
+        {
+            ThrowTerminatingError(ErrorRecords.From(e));
+        }
+    }
+
+    private Verification.VerificationPlan? _plan;
+
+    private Verification.VerificationPlan? BuildPlan()
+    {
+        var bound = MyInvocation.BoundParameters;
+        if (Verify is null)
+        {
+            var needs = new[] { nameof(MaxAttempts), nameof(ReviewAfterAttempts), nameof(ToolAfterAttempts), nameof(ToolMcpConfig), nameof(ToolHint) }.FirstOrDefault(bound.ContainsKey);
+            if (needs is not null)
+            {
+                throw new LlmTasksException(ErrorIds.InvalidVerification, LlmErrorCategory.InvalidArgument,
+                    $"-{needs} needs -Verify: say what a good answer is, for example -Verify @{{ Type = 'NotEmpty' }}.");
+            }
+
+            return null;
+        }
+
+        if (bound.ContainsKey(nameof(ToolAfterAttempts)) != (bound.ContainsKey(nameof(ToolMcpConfig)) || bound.ContainsKey(nameof(ToolHint))))
+        {
+            throw new LlmTasksException(ErrorIds.InvalidVerification, LlmErrorCategory.InvalidArgument,
+                "-ToolAfterAttempts goes with -ToolMcpConfig and/or -ToolHint: give both.");
+        }
+
+        Dictionary<string, string>? toolOptions = null;
+        if (ToolMcpConfig is not null)
+        {
+            var value = ToolMcpConfig is PSObject wrapped ? wrapped.BaseObject : ToolMcpConfig;
+            toolOptions = value is string path && !path.TrimStart().StartsWith('{')
+                ? new() { [ProviderOptionNames.McpConfigPath] = ResolvePath(path) }
+                : new() { [ProviderOptionNames.McpConfigJson] = PowerShellJson.FromValue(value, nameof(ToolMcpConfig), ResolvePath) };
+        }
+
+        return new Verification.VerificationPlan
+        {
+            Checks = VerifySpec.Convert(Verify, ResolvePath),
+            MaxAttempts = MaxAttempts,
+            ReviewAfterAttempts = bound.ContainsKey(nameof(ReviewAfterAttempts)) ? ReviewAfterAttempts : null,
+            ToolAfterAttempts = bound.ContainsKey(nameof(ToolAfterAttempts)) ? ToolAfterAttempts : null,
+            ToolOptions = toolOptions,
+            ToolHint = ToolHint,
+        };
     }
 
     protected override void ProcessRecord()
@@ -219,12 +307,13 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
             Temperature = Temperature,
             MaxTokens = MaxTokens,
             TimeoutSec = TimeoutSec,
-            MockResponse = MockResponse,
+            MockResponse = MockResponse is { Length: 1 } single ? single[0] : null,
             StopSequences = StopSequence,
             ResponseFormat = Enum.Parse<LlmResponseFormat>(ResponseFormat, ignoreCase: true),
             JsonSchema = JsonSchema is null ? null : PowerShellJson.FromValue(JsonSchema, nameof(JsonSchema), ResolvePath),
             ApiBase = ApiBase,
             ProviderOptions = ProviderOptions(),
+            Verification = _plan,
         };
     }
 
@@ -258,6 +347,17 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
         if (MyInvocation.BoundParameters.ContainsKey(nameof(MaxTurns)))
         {
             options[ProviderOptionNames.MaxTurns] = MaxTurns.ToString(CultureInfo.InvariantCulture);
+        }
+
+        if (MockResponse is { Length: > 1 })
+        {
+            if (!string.Equals(Model ?? Environment.GetEnvironmentVariable(DefaultModelVariable), "mock/sequence", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new LlmTasksException(ErrorIds.InvalidOption, LlmErrorCategory.InvalidArgument,
+                    "Several -MockResponse values (one per attempt) need -Model mock/sequence.");
+            }
+
+            options[Providers.Mock.MockProvider.SequenceOption] = global::System.Text.Json.JsonSerializer.Serialize(MockResponse);
         }
 
         return options.Count == 0 ? null : options;

@@ -15,6 +15,8 @@ internal static class ErrorRecords
     public const string Removed = "LlmTaskRemoved";
     public const string NoModel = "LlmTaskNoModel";
     public const string NoFilter = "LlmTaskNoFilter";
+    public const string NotReviewable = "LlmTaskNotInReview";
+    public const string NotRestartable = "LlmTaskNotRestartable";
 
     public static ErrorRecord From(LlmTasksException e) =>
         new(e, e.ErrorId, Map(e.Category), e.Target);

@@ -1,0 +1,118 @@
+using LlmTasks.Providers;
+using LlmTasks.Storage;
+using LlmTasks.Verification;
+
+namespace LlmTasks.Execution;
+
+/// <summary>
+/// The verification loop above <see cref="ModelCall"/>: call, verify, and on failure re-ask with the
+/// whole conversation (original messages, each failed output, a feedback message per failure) until
+/// the output passes, the task goes to NeedsReview, or the attempts run out (Failed). Each call is
+/// one attempt row; its check results are stored with it.
+/// </summary>
+internal sealed class TaskRun(ActiveTask task, ProviderRegistry providers, RetryOptions retry, Func<long, AttemptRecord, Task> recordTry,
+    CancellationToken shutdown, Func<long> nowMs)
+{
+    public async Task<(AttemptRecord Attempt, LlmTaskState? FinalState)> RunAsync(LlmTaskRequest request, long startedAtMs)
+    {
+        var plan = request.Verification!;
+        var timeout = request.TimeoutSec is { } s ? TimeSpan.FromSeconds(s) : (TimeSpan?)null;
+        Verifier verifier;
+        try
+        {
+            verifier = new Verifier(plan.Checks, providers);
+        }
+        catch (LlmTasksException e)
+        {
+            // A spec that was valid when stored but not here (another version, a provider this process lacks).
+            return (new AttemptRecord { Outcome = LlmAttemptOutcome.Failed, StartedAtMs = startedAtMs, Error = e.Message, ErrorKind = e.ErrorId }, LlmTaskState.Failed);
+        }
+
+        var environment = new VerificationEnvironment(providers, VerificationServices.Default)
+        {
+            RecordJudgeCall = judge => recordTry(task.Id, judge),
+            Secrets = task.Secrets,
+        };
+        var conversation = request.Messages.ToList();
+        for (var n = 1; ; n++)
+        {
+            var escalated = plan.ToolAfterAttempts is { } k && n > k;
+            // The first call sends the task's own request (its attempt row then points at it, not a copy).
+            var sent = n == 1 && !escalated
+                ? request
+                : request with { Messages = conversation.ToArray(), ProviderOptions = escalated ? Merge(request.ProviderOptions, plan.ToolOptions) : request.ProviderOptions };
+            var token = task.BeginRun(shutdown, timeout);
+            AttemptRecord attempt;
+            LlmTaskState? state;
+            LlmVerificationResult result;
+            try
+            {
+                (attempt, state) = await ModelCall.RunAsync(task, sent, n == 1 ? startedAtMs : nowMs(), retry, recordTry, token).ConfigureAwait(false);
+                if (state != LlmTaskState.Completed)
+                {
+                    return (attempt, state); // the call itself failed, was stopped or interrupted: no re-ask
+                }
+
+                try
+                {
+                    result = await verifier.VerifyAsync(attempt.Output, request.Prompt, task.Task with { Output = attempt.Output, Attempts = n },
+                        failFast: false, environment, token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return task.Reason == CancelReason.Shutdown
+                        ? (attempt with { Outcome = LlmAttemptOutcome.Interrupted, Error = "The process shut down while the output was being verified.", ErrorKind = "Interrupted" }, null)
+                        : (attempt with { Outcome = LlmAttemptOutcome.Cancelled, Error = "Stopped while the output was being verified.", ErrorKind = "Cancelled" }, LlmTaskState.Cancelled);
+                }
+            }
+            finally
+            {
+                task.EndRun();
+            }
+
+            if (result.Passed)
+            {
+                return (attempt with { Checks = result.Checks }, LlmTaskState.Completed);
+            }
+
+            var failed = result.FailedChecks.ToArray();
+            var summary = FeedbackPrompt.Summary(failed);
+            var checkedAttempt = attempt with { Checks = result.Checks, Outcome = LlmAttemptOutcome.Failed, Error = $"Attempt {n} of {plan.MaxAttempts}: {summary}", ErrorKind = "VerificationFailed" };
+            if (failed.Any(c => c.Unavailable) || n >= plan.ReviewAfter)
+            {
+                return (checkedAttempt with { Error = $"Needs review after attempt {n} of {plan.MaxAttempts}. {summary}" }, LlmTaskState.NeedsReview);
+            }
+
+            if (n >= plan.MaxAttempts)
+            {
+                return (checkedAttempt with { Error = $"Verification failed after {n} attempt(s). {summary}" }, LlmTaskState.Failed);
+            }
+
+            if (task.Reason != CancelReason.None)
+            {
+                return (checkedAttempt, task.Reason == CancelReason.Shutdown ? null : LlmTaskState.Cancelled);
+            }
+
+            await recordTry(task.Id, checkedAttempt).ConfigureAwait(false);
+            var hint = plan.ToolAfterAttempts is { } after && n + 1 > after ? plan.ToolHint : null;
+            conversation.Add(new LlmMessage(LlmRole.Assistant, attempt.Output ?? string.Empty));
+            conversation.Add(new LlmMessage(LlmRole.User, FeedbackPrompt.Build(n, plan.MaxAttempts, failed, request.Prompt, hint)));
+        }
+    }
+
+    private static IReadOnlyDictionary<string, string>? Merge(IReadOnlyDictionary<string, string>? options, IReadOnlyDictionary<string, string>? tool)
+    {
+        if (tool is null or { Count: 0 })
+        {
+            return options;
+        }
+
+        var merged = options is null ? new Dictionary<string, string>(StringComparer.Ordinal) : new Dictionary<string, string>(options, StringComparer.Ordinal);
+        foreach (var (key, value) in tool)
+        {
+            merged[key] = value;
+        }
+
+        return merged;
+    }
+}

@@ -1,0 +1,133 @@
+using System.Text.Json;
+using LlmTasks.Verification;
+using Microsoft.Data.Sqlite;
+
+namespace LlmTasks.Storage;
+
+/// <summary>Verification results (the checks table), review approvals and restarts.</summary>
+public sealed partial class TaskStore
+{
+    private void InsertChecks(SqliteConnection connection, SqliteTransaction transaction, long taskId, int attempt, IReadOnlyList<LlmCheckResult> checks)
+    {
+        var now = NowMs;
+        foreach (var check in checks)
+        {
+            var command = Prepared(connection, transaction, """
+                INSERT INTO checks (task_id, attempt, position, type, name, passed, reason, suggestion, details, duration_ms, unavailable, created_at)
+                VALUES ($task, $attempt, $position, $type, $name, $passed, $reason, $suggestion, $details, $duration, $unavailable, $now)
+                """);
+            Bind(command, "$task", taskId);
+            Bind(command, "$attempt", attempt);
+            Bind(command, "$position", check.Index);
+            Bind(command, "$type", check.Type);
+            Bind(command, "$name", check.Name);
+            Bind(command, "$passed", check.Passed ? 1 : 0);
+            Bind(command, "$reason", check.Reason);
+            Bind(command, "$suggestion", check.Suggestion);
+            Bind(command, "$details", check.Details);
+            Bind(command, "$duration", check.Duration.TotalMilliseconds);
+            Bind(command, "$unavailable", check.Unavailable ? 1 : 0);
+            Bind(command, "$now", now);
+            command.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>Stores results of checks run after the fact (Invoke-LlmVerification) against the task's latest attempt.</summary>
+    public void RecordChecks(long taskId, IReadOnlyList<LlmCheckResult> checks) => Write((connection, transaction) =>
+    {
+        var attempts = Prepared(connection, transaction, "SELECT attempts FROM tasks WHERE id = $id");
+        Bind(attempts, "$id", taskId);
+        if (attempts.ExecuteScalar() is long attempt)
+        {
+            InsertChecks(connection, transaction, taskId, (int)attempt, checks);
+        }
+
+        return 0;
+    });
+
+    /// <summary>Every stored check result of the tasks, by task, in attempt and position order.</summary>
+    public IReadOnlyDictionary<long, IReadOnlyList<LlmCheckResult>> GetChecks(IReadOnlyCollection<long> taskIds) => Read(connection =>
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT task_id, attempt, position, type, name, passed, reason, suggestion, details, duration_ms, unavailable
+            FROM checks WHERE task_id IN (SELECT value FROM json_each($ids)) ORDER BY task_id, id
+            """;
+        command.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(taskIds));
+        using var reader = command.ExecuteReader();
+        var byTask = new Dictionary<long, List<LlmCheckResult>>();
+        while (reader.Read())
+        {
+            var id = reader.GetInt64(0);
+            if (!byTask.TryGetValue(id, out var list))
+            {
+                byTask[id] = list = [];
+            }
+
+            list.Add(new LlmCheckResult
+            {
+                TaskId = id,
+                Attempt = reader.GetInt32(1),
+                Index = reader.GetInt32(2),
+                Type = reader.GetString(3),
+                Name = NullableString(reader, 4),
+                Passed = reader.GetInt64(5) != 0,
+                Reason = NullableString(reader, 6),
+                Suggestion = NullableString(reader, 7),
+                Details = NullableString(reader, 8),
+                Duration = reader.IsDBNull(9) ? TimeSpan.Zero : TimeSpan.FromMilliseconds(reader.GetDouble(9)),
+                Unavailable = reader.GetInt64(10) != 0,
+            });
+        }
+
+        return (IReadOnlyDictionary<long, IReadOnlyList<LlmCheckResult>>)byTask.ToDictionary(p => p.Key, p => (IReadOnlyList<LlmCheckResult>)p.Value);
+    });
+
+    /// <summary>
+    /// Completes NeedsReview tasks as a person decided: the output stays, the error goes, and an
+    /// Approval row (who, why) is kept in the checks table. Returns the tasks approved.
+    /// </summary>
+    public IReadOnlyList<LlmTask> Approve(IReadOnlyCollection<long> ids, string approvedBy, string? note) => Write((connection, transaction) =>
+    {
+        var command = Prepared(connection, transaction, $"""
+            UPDATE tasks SET state = 'Completed', error = NULL, error_kind = NULL, completed_at = $now
+            WHERE id IN (SELECT value FROM json_each($ids)) AND state = 'NeedsReview'
+            RETURNING {TaskColumns}
+            """);
+        Bind(command, "$now", NowMs);
+        Bind(command, "$ids", JsonSerializer.Serialize(ids));
+        var approved = ReadTasks(command);
+        foreach (var task in approved)
+        {
+            InsertChecks(connection, transaction, task.Id, task.Attempts, [new LlmCheckResult
+            {
+                Index = 0,
+                Type = "Approval",
+                Passed = true,
+                Reason = $"Approved by {approvedBy}" + (string.IsNullOrWhiteSpace(note) ? "." : $": {note}"),
+                Details = JsonSerializer.Serialize(new Dictionary<string, string?> { ["approvedBy"] = approvedBy, ["note"] = note }),
+            }]);
+        }
+
+        return (IReadOnlyList<LlmTask>)approved;
+    });
+
+    /// <summary>
+    /// Failed, NeedsReview and Cancelled tasks back to Pending for a new attempt series, leased to
+    /// <paramref name="owner"/>. Attempts, tokens, cost and earlier check results are kept.
+    /// </summary>
+    internal IReadOnlyList<LlmTask> Restart(IReadOnlyCollection<long> ids, string owner, long leaseExpiresMs) => Write((connection, transaction) =>
+    {
+        var command = Prepared(connection, transaction, $"""
+            UPDATE tasks SET state = 'Pending', output = NULL, structured_output = NULL, error = NULL, error_kind = NULL,
+                started_at = NULL, completed_at = NULL, cancel_requested = 0, recoveries = 0,
+                lease_owner = $owner, lease_expires_at = $expires
+            WHERE id IN (SELECT value FROM json_each($ids)) AND state IN ('Failed', 'NeedsReview', 'Cancelled')
+            RETURNING {TaskColumns}
+            """);
+        Bind(command, "$owner", owner);
+        Bind(command, "$expires", leaseExpiresMs);
+        Bind(command, "$ids", JsonSerializer.Serialize(ids));
+        return (IReadOnlyList<LlmTask>)ReadTasks(command);
+    });
+}

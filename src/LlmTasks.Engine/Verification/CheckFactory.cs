@@ -1,0 +1,74 @@
+using LlmTasks.Providers;
+using LlmTasks.Verification.Checks;
+
+namespace LlmTasks.Verification;
+
+/// <summary>
+/// Turns spec items into validators, checking every parameter first: an unknown Type, a missing
+/// parameter, an invalid schema or regex is an InvalidArgument error naming the item (its position
+/// and Type) before any model call.
+/// </summary>
+public static class CheckFactory
+{
+    public static readonly IReadOnlyList<string> Types =
+        ["NotEmpty", "Json", "JsonSchema", "FieldPresent", "Regex", "Contains", "NotContains", "Length", "Code", "Judge", "Script"];
+
+    /// <summary>Checks a spec without keeping the validators (Start-LlmTask, before anything is stored).</summary>
+    public static void Validate(IReadOnlyList<CheckSpec> specs, ProviderRegistry providers) => _ = Build(specs, providers);
+
+    /// <summary>Checks the options of a whole plan (limits, then every check).</summary>
+    public static void Validate(VerificationPlan plan, ProviderRegistry providers)
+    {
+        if (plan.MaxAttempts < 1)
+        {
+            throw Invalid($"-MaxAttempts must be at least 1; got {plan.MaxAttempts}.", plan.MaxAttempts);
+        }
+
+        if (plan.ReviewAfterAttempts is < 1)
+        {
+            throw Invalid($"-ReviewAfterAttempts must be at least 1; got {plan.ReviewAfterAttempts}.", plan.ReviewAfterAttempts);
+        }
+
+        if (plan.ToolAfterAttempts is < 1)
+        {
+            throw Invalid($"-ToolAfterAttempts must be at least 1; got {plan.ToolAfterAttempts}.", plan.ToolAfterAttempts);
+        }
+
+        Validate(plan.Checks, providers);
+    }
+
+    internal static IReadOnlyList<IOutputCheck> Build(IReadOnlyList<CheckSpec> specs, ProviderRegistry providers)
+    {
+        if (specs.Count == 0)
+        {
+            throw Invalid("-Verify is empty: give at least one check, such as @{ Type = 'NotEmpty' }.", specs);
+        }
+
+        return specs.Select((spec, i) => Create(spec, i, providers)).ToArray();
+    }
+
+    private static IOutputCheck Create(CheckSpec spec, int index, ProviderRegistry providers)
+    {
+        Exception Bad(string problem) => Invalid($"Verify item {index + 1} ({spec.Type}): {problem}", spec);
+
+        var type = Types.FirstOrDefault(t => string.Equals(t, spec.Type?.Trim(), StringComparison.OrdinalIgnoreCase))
+                   ?? throw Bad($"unknown Type. Use one of {string.Join(", ", Types.Where(t => t != "Script"))}, or a script block.");
+        return type switch
+        {
+            "NotEmpty" => new NotEmptyCheck(spec),
+            "Json" => new JsonCheck(spec),
+            "JsonSchema" => new JsonSchemaCheck(spec, Bad),
+            "FieldPresent" => new FieldPresentCheck(spec, Bad),
+            "Regex" => new RegexCheck(spec, Bad),
+            "Contains" => new ContainsCheck(spec, negate: false, Bad),
+            "NotContains" => new ContainsCheck(spec, negate: true, Bad),
+            "Length" => new LengthCheck(spec, Bad),
+            "Code" => new CodeCheck(spec, Bad),
+            "Judge" => new JudgeCheck(spec, providers, Bad),
+            _ => new ScriptCheck(spec, Bad),
+        };
+    }
+
+    private static LlmTasksException Invalid(string message, object? target) =>
+        new(ErrorIds.InvalidVerification, LlmErrorCategory.InvalidArgument, message) { Target = target };
+}

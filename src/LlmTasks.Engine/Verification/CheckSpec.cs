@@ -1,0 +1,81 @@
+using System.Text.Json.Serialization;
+
+namespace LlmTasks.Verification;
+
+/// <summary>
+/// One item of a verification spec, as plain values (no PowerShell types): the cmdlets turn
+/// hashtables and script blocks into these. Stored with the task's request, so a restart or
+/// another process can run the same checks. Which properties a Type uses: see <see cref="CheckFactory"/>.
+/// </summary>
+public sealed record CheckSpec
+{
+    /// <summary>NotEmpty, Json, JsonSchema, FieldPresent, Regex, Contains, NotContains, Length, Code, Judge or Script.</summary>
+    public required string Type { get; init; }
+
+    /// <summary>An optional label shown in results instead of the type.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>JsonSchema: the schema as JSON text.</summary>
+    public string? Schema { get; init; }
+
+    /// <summary>FieldPresent: a dot/array path such as person.address[0].city.</summary>
+    public string? Path { get; init; }
+
+    /// <summary>FieldPresent: the value the field must have, as JSON text.</summary>
+    public string? Value { get; init; }
+
+    /// <summary>FieldPresent: false to require the field to be absent. Default true.</summary>
+    public bool? Present { get; init; }
+
+    /// <summary>Regex: the pattern.</summary>
+    public string? Pattern { get; init; }
+
+    /// <summary>Regex: RegexOptions names, comma separated (IgnoreCase, Multiline …).</summary>
+    public string? Options { get; init; }
+
+    /// <summary>Regex: the match timeout in milliseconds (default 1000).</summary>
+    public int? TimeoutMs { get; init; }
+
+    /// <summary>Contains / NotContains: the texts.</summary>
+    public IReadOnlyList<string>? Text { get; init; }
+
+    /// <summary>Contains / NotContains: compare case-sensitively (default false).</summary>
+    public bool? CaseSensitive { get; init; }
+
+    /// <summary>Length: the least characters (or words with <see cref="Words"/>).</summary>
+    public int? Min { get; init; }
+
+    /// <summary>Length: the most characters (or words with <see cref="Words"/>).</summary>
+    public int? Max { get; init; }
+
+    /// <summary>Length: count words instead of characters.</summary>
+    public bool? Words { get; init; }
+
+    /// <summary>Code: PowerShell, Json, or any other language (then a fenced block of it must be present).</summary>
+    public string? Language { get; init; }
+
+    /// <summary>Judge: the judging model (provider/model).</summary>
+    public string? Model { get; init; }
+
+    /// <summary>Judge: what a good answer is.</summary>
+    public string? Criteria { get; init; }
+
+    /// <summary>Judge: a full judge prompt with {OUTPUT} and {PROMPT} placeholders.</summary>
+    public string? Prompt { get; init; }
+
+    /// <summary>Judge: answer the judge call with this text, offline (as -MockResponse does for tasks).</summary>
+    public string? MockResponse { get; init; }
+
+    /// <summary>Script: the text of a PowerShell script block param($Output, $Task).</summary>
+    public string? Script { get; init; }
+
+    /// <summary>
+    /// Script: true when the block came from the caller in this process (not read from the store).
+    /// Never stored: a block read back from the store runs only when the user opts in.
+    /// </summary>
+    [JsonIgnore]
+    public bool ScriptTrusted { get; init; }
+
+    /// <summary>What results and errors call the check: its Name, else its Type.</summary>
+    public string Label => string.IsNullOrWhiteSpace(Name) ? Type : Name!;
+}

@@ -1,0 +1,32 @@
+using LlmTasks.Providers;
+using LlmTasks.Storage;
+
+namespace LlmTasks.Verification;
+
+/// <summary>One validator, built (and its parameters checked) from a <see cref="CheckSpec"/>.</summary>
+internal interface IOutputCheck
+{
+    CheckSpec Spec { get; }
+
+    Task<CheckVerdict> RunAsync(CheckContext context);
+}
+
+/// <summary>What a validator decided.</summary>
+internal sealed record CheckVerdict(bool Passed, string? Reason = null, string? Suggestion = null, string? Details = null, bool Unavailable = false)
+{
+    public static CheckVerdict Pass(string? note = null) => new(true, note);
+
+    public static CheckVerdict Fail(string reason, string? suggestion = null, string? details = null) => new(false, reason, suggestion, details);
+}
+
+/// <summary>What a validator gets: the output, the request's prompt, the task (when verifying one) and the host's services.</summary>
+internal sealed record CheckContext(string Output, string? Prompt, LlmTask? Task, VerificationEnvironment Environment, CancellationToken CancellationToken);
+
+/// <summary>The providers (for Judge calls), the host services and where a judge call is recorded.</summary>
+internal sealed record VerificationEnvironment(ProviderRegistry Providers, VerificationServices Services)
+{
+    /// <summary>Records a judge call as an attempt of the task; null: the usage goes into the check's details only.</summary>
+    public Func<AttemptRecord, Task>? RecordJudgeCall { get; init; }
+
+    public TaskSecrets? Secrets { get; init; }
+}
