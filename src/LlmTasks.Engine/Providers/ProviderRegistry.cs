@@ -1,3 +1,4 @@
+using LlmTasks.Providers.ClaudeCode;
 using LlmTasks.Providers.Mock;
 
 namespace LlmTasks.Providers;
@@ -13,7 +14,7 @@ public sealed class ProviderRegistry
     }
 
     /// <summary>Every provider this build of the engine ships.</summary>
-    public static ProviderRegistry CreateDefault() => new([new MockProvider()]);
+    public static ProviderRegistry CreateDefault() => new([new MockProvider(), new ClaudeCodeProvider()]);
 
     public IReadOnlyCollection<string> Names => _providers.Keys;
 
