@@ -17,6 +17,7 @@
         'Receive-LlmTask'
         'Stop-LlmTask'
         'Remove-LlmTask'
+        'Get-LlmTaskAttempt'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
