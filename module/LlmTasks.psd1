@@ -20,6 +20,7 @@
         'Invoke-LlmVerification'
         'Approve-LlmTask'
         'Restart-LlmTask'
+        'Get-LlmTaskAttempt'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -1,5 +1,6 @@
 using LlmTasks.Providers.Anthropic;
 using LlmTasks.Providers.Azure;
+using LlmTasks.Providers.ClaudeCode;
 using LlmTasks.Providers.Mock;
 using LlmTasks.Providers.OpenAICompatible;
 
@@ -22,6 +23,7 @@ public sealed class ProviderRegistry
         .. OpenAICompatibleEndpoint.All.Select(e => new OpenAICompatibleProvider(e)),
         new AzureOpenAIProvider(),
         new AnthropicProvider(),
+        new ClaudeCodeProvider(),
     ]);
 
     public IReadOnlyCollection<string> Names => _providers.Keys;

@@ -1,0 +1,245 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text;
+using CliWrap;
+using Microsoft.Extensions.AI;
+
+namespace LlmTasks.Providers.ClaudeCode;
+
+/// <summary>
+/// One model call as one run of the Claude Code CLI (with CliWrap: no shell, arguments passed as a
+/// list). The answer, usage, cost and the run's facts (session, turns, permission denials) come from
+/// the CLI's result object; a failed run throws a <see cref="ClaudeCodeException"/> naming the cause.
+/// Cancellation (Stop-LlmTask, -TimeoutSec, shutdown) kills the CLI's whole process tree, MCP servers included.
+/// </summary>
+internal sealed class ClaudeCodeChatClient : IChatClient
+{
+    private readonly ModelId _model;
+    private readonly ProviderCallContext _context;
+    private readonly ClaudeCodeOptions _options;
+
+    public ClaudeCodeChatClient(ModelId model, ProviderCallContext context, ClaudeCodeOptions options)
+    {
+        _model = model;
+        _context = context;
+        _options = options;
+    }
+
+    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var request = _context.Request with
+        {
+            Messages = messages.Select(m => new LlmMessage(
+                m.Role == ChatRole.System ? LlmRole.System : m.Role == ChatRole.Assistant ? LlmRole.Assistant : LlmRole.User, m.Text)).ToList(),
+            JsonSchema = options?.ResponseFormat is ChatResponseFormatJson { Schema: { } schema } ? schema.GetRawText() : _context.Request.JsonSchema,
+        };
+
+        var executable = ClaudeExecutable.Resolve(_options.ExecutablePath);
+        using var mcp = ClaudeMcpConfig.Create(request, _context.TaskId);
+        var invocation = ClaudeInvocation.From(request, _model, mcp?.Path);
+        var (folder, ownFolder) = WorkingDirectory(request);
+        try
+        {
+            var run = await RunAsync(executable, invocation, folder, cancellationToken).ConfigureAwait(false);
+            return ToResponse(invocation, run);
+        }
+        finally
+        {
+            if (ownFolder)
+            {
+                try
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                }
+            }
+        }
+    }
+
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var response = await GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
+        foreach (var update in response.ToChatResponseUpdates())
+        {
+            yield return update;
+        }
+    }
+
+    public object? GetService(Type serviceType, object? serviceKey = null) =>
+        serviceKey is null && serviceType == typeof(ChatClientMetadata) ? new ChatClientMetadata("claude-code", null, _model.Model)
+        : serviceKey is null && serviceType.IsInstanceOfType(this) ? this
+        : null;
+
+    public void Dispose()
+    {
+    }
+
+    private sealed record CliRun(int ExitCode, string Stdout, string Stderr);
+
+    private async Task<CliRun> RunAsync(string executable, ClaudeInvocation invocation, string folder, CancellationToken cancellationToken)
+    {
+        var stdout = new StringBuilder();
+        var stderr = new StringBuilder();
+        using var results = new SemaphoreSlim(0);
+        var output = PipeTarget.ToDelegate(line =>
+        {
+            lock (stdout)
+            {
+                stdout.Append(line).Append('\n');
+            }
+
+            if (ClaudeResult.IsResultLine(line))
+            {
+                results.Release();
+            }
+        }, Encoding.UTF8);
+
+        var input = invocation.IsConversation
+            ? PipeSource.Create(async (stdin, token) =>
+            {
+                foreach (var (line, waitAfter) in invocation.StreamLines())
+                {
+                    await stdin.WriteAsync(Encoding.UTF8.GetBytes(line + "\n"), token).ConfigureAwait(false);
+                    await stdin.FlushAsync(token).ConfigureAwait(false);
+                    if (waitAfter)
+                    {
+                        // The CLI acknowledges each user turn with a result line; writing on sooner scrambles the order.
+                        await results.WaitAsync(token).ConfigureAwait(false);
+                    }
+                }
+            }) // returning closes stdin: the CLI then exits
+            : PipeSource.FromString(invocation.PromptText, Encoding.UTF8); // written, then closed (an open stdin makes the CLI wait)
+
+        var command = Cli.Wrap(executable)
+            .WithArguments(invocation.Arguments())
+            .WithWorkingDirectory(folder)
+            .WithEnvironmentVariables(ClaudeEnvironment.For(_context, _options))
+            .WithStandardInputPipe(input)
+            .WithStandardOutputPipe(output)
+            .WithStandardErrorPipe(PipeTarget.ToStringBuilder(stderr, Encoding.UTF8))
+            .WithValidation(CommandResultValidation.None);
+
+        using var kill = new CancellationTokenSource();
+        CommandTask<CommandResult> running;
+        try
+        {
+            running = command.ExecuteAsync(kill.Token);
+        }
+        catch (Exception e) when (e is Win32Exception or InvalidOperationException)
+        {
+            throw new ClaudeCodeException(ClaudeErrorKinds.CliNotFound, LlmErrorCategory.NotInstalled,
+                $"The Claude Code CLI at '{executable}' could not be started: {e.Message}. Set ${ClaudeCodeOptions.PathVariable} to the claude executable.", inner: e);
+        }
+
+        var processId = running.ProcessId;
+        // Kill the whole tree first (CliWrap alone would kill only the CLI, leaving MCP servers behind), then let CliWrap finish.
+        using var registration = cancellationToken.Register(() =>
+        {
+            KillTree(processId);
+            kill.Cancel();
+        });
+
+        try
+        {
+            var result = await running.ConfigureAwait(false);
+            return new CliRun(result.ExitCode, Text(stdout), Text(stderr));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(
+                $"The Claude Code CLI (process {processId}) was stopped and its process tree killed.{ClaudeErrors.StderrTail(Text(stderr))}", cancellationToken);
+        }
+    }
+
+    internal static void KillTree(int processId)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(processId);
+            process.Kill(entireProcessTree: true);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or Win32Exception or NotSupportedException)
+        {
+            // already gone
+        }
+    }
+
+    private ChatResponse ToResponse(ClaudeInvocation invocation, CliRun run)
+    {
+        var result = ClaudeResult.FindLast(run.Stdout) ?? throw ClaudeErrors.NoResult(run.ExitCode, run.Stdout, run.Stderr);
+        if (result.IsError || run.ExitCode != 0)
+        {
+            throw ClaudeErrors.FromResult(result, run.ExitCode, run.Stderr, invocation.MaxTurns);
+        }
+
+        if (invocation.JsonSchema is not null && result.StructuredOutput is null)
+        {
+            throw new ClaudeCodeException(ClaudeErrorKinds.InvalidJson, LlmErrorCategory.InvalidResult,
+                $"The Claude Code CLI returned no structured_output although a JSON schema was given; the model answered: {result.Result ?? "(nothing)"}");
+        }
+
+        var properties = new AdditionalPropertiesDictionary
+        {
+            [ResponseProperties.Details] = result.DetailsJson(),
+        };
+        if (result.TotalCostUsd is { } cost)
+        {
+            properties[ResponseProperties.CostUsd] = cost;
+        }
+
+        if (result.StructuredOutput is { } structured)
+        {
+            properties[ResponseProperties.StructuredOutput] = structured;
+        }
+
+        long? input = result.InputTokens is null ? null : result.InputTokens + (result.CacheReadTokens ?? 0) + (result.CacheCreationTokens ?? 0);
+        return new ChatResponse(new ChatMessage(ChatRole.Assistant, result.Result ?? string.Empty))
+        {
+            ModelId = invocation.Model,
+            ResponseId = result.SessionId,
+            Usage = new UsageDetails
+            {
+                InputTokenCount = input,
+                OutputTokenCount = result.OutputTokens,
+                TotalTokenCount = input + result.OutputTokens,
+                CachedInputTokenCount = result.CacheReadTokens,
+            },
+            AdditionalProperties = properties,
+        };
+    }
+
+    private static (string Folder, bool Owned) WorkingDirectory(LlmTaskRequest request)
+    {
+        if (request.ProviderOptions?.TryGetValue(ProviderOptionNames.WorkingDirectory, out var given) == true && !string.IsNullOrWhiteSpace(given))
+        {
+            return Directory.Exists(given)
+                ? (given, false)
+                : throw new ClaudeCodeException(ClaudeErrorKinds.InvalidOption, LlmErrorCategory.ObjectNotFound,
+                    $"The working directory '{given}' does not exist: create it, or leave -WorkingDirectory out for a fresh temporary folder.");
+        }
+
+        var folder = Path.Combine(Path.GetTempPath(), $"llmtasks-claude-{Guid.NewGuid():N}");
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(folder);
+        }
+        else
+        {
+            Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        return (folder, true);
+    }
+
+    private static string Text(StringBuilder builder)
+    {
+        lock (builder)
+        {
+            return builder.ToString();
+        }
+    }
+}

@@ -1,0 +1,40 @@
+namespace LlmTasks.Providers.ClaudeCode;
+
+/// <summary>
+/// The child's environment: the parent's, with ANTHROPIC_API_KEY removed (the CLI then uses the
+/// user's subscription login or CLAUDE_CODE_OAUTH_TOKEN) unless $env:LLMTASKS_CLAUDE_USE_API_KEY=1 or
+/// the task has its own -ApiKey, CLAUDE_CODE_MAX_RETRIES=0 (the engine owns retries), and the task's
+/// -ApiBase as ANTHROPIC_BASE_URL.
+/// </summary>
+internal static class ClaudeEnvironment
+{
+    public static Dictionary<string, string?> For(ProviderCallContext context, ClaudeCodeOptions options)
+    {
+        var env = new Dictionary<string, string?>(StringComparer.Ordinal)
+        {
+            ["CLAUDE_CODE_MAX_RETRIES"] = "0",
+        };
+
+        var useKey = Environment.GetEnvironmentVariable(ClaudeCodeOptions.UseApiKeyVariable) is "1" or "true" or "True" or "TRUE";
+        if (context.Secrets?.ApiKey is { Length: > 0 } key)
+        {
+            env["ANTHROPIC_API_KEY"] = key;
+        }
+        else if (!useKey)
+        {
+            env["ANTHROPIC_API_KEY"] = null;
+        }
+
+        if (!string.IsNullOrWhiteSpace(context.Request.ApiBase))
+        {
+            env["ANTHROPIC_BASE_URL"] = context.Request.ApiBase.Trim();
+        }
+
+        foreach (var (name, value) in options.Environment ?? new Dictionary<string, string?>())
+        {
+            env[name] = value;
+        }
+
+        return env;
+    }
+}

@@ -1,0 +1,181 @@
+using System.Text.Json.Nodes;
+using LlmTasks.Execution;
+using LlmTasks.Providers;
+using LlmTasks.Providers.ClaudeCode;
+using LlmTasks.Tests.Doubles;
+using F = LlmTasks.Tests.ClaudeCode.FakeAnthropicServer;
+
+namespace LlmTasks.Tests.ClaudeCode;
+
+/// <summary>
+/// max/* through the REAL Claude Code CLI binary, talking to a loopback fake Messages endpoint.
+/// Each test is one CLI run (about a second), so each covers one behaviour a user would notice.
+/// </summary>
+public sealed class RealCliTests : IDisposable
+{
+    private readonly TempStore _store = new();
+
+    private (TaskManager Manager, ClaudeCodeProvider Provider) Open()
+    {
+        var cli = RealClaude.Require();
+        var provider = new ClaudeCodeProvider(new ClaudeCodeOptions { ExecutablePath = cli, Environment = RealClaude.Environment(_store.Folder) });
+        return (Managers.Open(_store.Path, provider), provider);
+    }
+
+    private static LlmTask Run(TaskManager manager, LlmTaskRequest request) =>
+        Assert.Single(Managers.WaitAll(manager, [manager.Start(request).Id], seconds: 90));
+
+    [SkippableFact]
+    public void Conversation_with_a_system_prompt_reaches_the_endpoint_with_every_turn_in_order()
+    {
+        using var server = new F(new F.Text("You are Ada."));
+        using var manager = Open().Manager;
+        var task = Run(manager, new LlmTaskRequest
+        {
+            Model = "max/sonnet",
+            ApiBase = server.BaseUrl,
+            Messages =
+            [
+                new LlmMessage(LlmRole.System, "Answer in three words."),
+                new LlmMessage(LlmRole.User, "U1: My name is Ada."),
+                new LlmMessage(LlmRole.Assistant, "A1: Hello Ada."),
+                new LlmMessage(LlmRole.User, "U2: Who am I?"),
+            ],
+        });
+
+        Assert.True(task.State == LlmTaskState.Completed, task.Error);
+        Assert.Equal("You are Ada.", task.Output);
+        Assert.Single(server.Requests); // one model request carrying the whole conversation
+        var sent = server.Messages(0).Where(m => m.Role != "system" && !m.Text.StartsWith("<system-reminder>", StringComparison.Ordinal)).ToList();
+        Assert.Equal([("user", "U1: My name is Ada."), ("assistant", "A1: Hello Ada."), ("user", "U2: Who am I?")], sent);
+        Assert.Contains("Answer in three words.", server.SystemText(0));
+        Assert.Equal("Bearer test-oauth-token", server.Authorizations.Single());
+        Assert.Equal(0, server.Requests.Single()["tools"]?.AsArray().Count ?? 0); // built-in tools are off
+    }
+
+    [SkippableFact]
+    public void Json_schema_output_becomes_the_structured_result()
+    {
+        using var server = new F(new F.ToolUse("StructuredOutput", """{"answer":4}"""));
+        using var manager = Open().Manager;
+        var task = Run(manager, new LlmTaskRequest
+        {
+            Model = "max/haiku",
+            ApiBase = server.BaseUrl,
+            Messages = [new LlmMessage(LlmRole.User, "What is 2+2?")],
+            JsonSchema = """{"type":"object","properties":{"answer":{"type":"integer"}},"required":["answer"]}""",
+        });
+
+        Assert.True(task.State == LlmTaskState.Completed, task.Error);
+        Assert.Equal(4, JsonNode.Parse(task.StructuredOutput!)!["answer"]!.GetValue<int>());
+        Assert.Equal("claude-haiku-4-5-20251001", server.Requests.First()["model"]!.GetValue<string>());
+    }
+
+    [SkippableFact]
+    public void Mcp_filesystem_server_writes_and_reads_a_real_file_and_denied_tools_are_recorded()
+    {
+        RealClaude.Require(filesystemServer: true);
+        var work = Path.Combine(_store.Folder, "work");
+        Directory.CreateDirectory(work);
+        var file = Path.Combine(work, "hello.txt");
+        using var server = new F(
+            new F.ToolUse("mcp__fs__write_file", new JsonObject { ["path"] = file, ["content"] = "hello from mcp" }.ToJsonString()),
+            new F.ToolUse("mcp__fs__read_file", new JsonObject { ["path"] = file }.ToJsonString()),
+            new F.ToolUse("mcp__fs__create_directory", new JsonObject { ["path"] = Path.Combine(work, "denied") }.ToJsonString()),
+            new F.Text("Wrote and read hello.txt."));
+        using var manager = Open().Manager;
+        var config = new JsonObject
+        {
+            ["mcpServers"] = new JsonObject
+            {
+                ["fs"] = new JsonObject { ["command"] = "node", ["args"] = new JsonArray(RealClaude.FilesystemServer, work) },
+            },
+        }.ToJsonString();
+        var task = Run(manager, new LlmTaskRequest
+        {
+            Model = "max/sonnet",
+            ApiBase = server.BaseUrl,
+            Messages = [new LlmMessage(LlmRole.User, "Write 'hello from mcp' to hello.txt, read it back.")],
+            ProviderOptions = new Dictionary<string, string>
+            {
+                [ProviderOptionNames.McpConfigJson] = config,
+                [ProviderOptionNames.AllowedTools] = "mcp__fs__write_file,mcp__fs__read_file",
+                [ProviderOptionNames.WorkingDirectory] = work,
+                [ProviderOptionNames.MaxTurns] = "6",
+            },
+        });
+
+        Assert.True(task.State == LlmTaskState.Completed, task.Error);
+        Assert.Equal("Wrote and read hello.txt.", task.Output);
+        Assert.Equal("hello from mcp", File.ReadAllText(file));
+        Assert.False(Directory.Exists(Path.Combine(work, "denied")));
+        Assert.Contains(server.Requests.First()["tools"]!.AsArray(), t => t!["name"]!.GetValue<string>() == "mcp__fs__write_file");
+        Assert.Contains("hello from mcp", server.Requests.ElementAt(2).ToJsonString()); // the read_file result went back to the model
+
+        var attempt = Assert.Single(manager.Store.GetAttempts(task.Id));
+        var details = JsonNode.Parse(attempt.DetailsJson!)!;
+        var denial = Assert.Single(details["permission_denials"]!.AsArray());
+        Assert.Equal("mcp__fs__create_directory", denial!["tool_name"]!.GetValue<string>());
+        Assert.Equal(4, details["num_turns"]!.GetValue<int>());
+        Assert.False(string.IsNullOrEmpty(details["session_id"]?.GetValue<string>()));
+        Assert.True(attempt.CostUsd > 0);
+        Assert.True(attempt.InputTokens > 0 && attempt.OutputTokens > 0);
+        Assert.Empty(Directory.GetFiles(Path.GetTempPath(), $"llmtasks-mcp-{task.Id}-*.json")); // the config file is gone
+    }
+
+    [SkippableFact]
+    public void Max_turns_is_a_classified_failure()
+    {
+        using var server = new F(new F.ToolUse("Bash", """{"command":"echo hi","description":"say hi"}"""), new F.Text("final"));
+        using var manager = Open().Manager;
+        var task = Run(manager, new LlmTaskRequest
+        {
+            Model = "max/sonnet",
+            ApiBase = server.BaseUrl,
+            Messages = [new LlmMessage(LlmRole.User, "Say hi with bash.")],
+            ProviderOptions = new Dictionary<string, string> { [ProviderOptionNames.MaxTurns] = "1", [ProviderOptionNames.AllowedTools] = "Bash" },
+        });
+
+        Assert.Equal(LlmTaskState.Failed, task.State);
+        Assert.Equal("MaxTurns", task.ErrorKind);
+        Assert.Contains("Reached maximum number of turns (1)", task.Error);
+        Assert.Contains("-MaxTurns 1", task.Error);
+    }
+
+    [SkippableTheory]
+    [InlineData(401, "authentication_error", "Invalid bearer token", "AuthenticationFailed", "401")]
+    [InlineData(429, "rate_limit_error", "Rate limited", "RateLimited", "429")]
+    [InlineData(529, "overloaded_error", "Overloaded", "Overloaded", "529")]
+    [InlineData(500, "api_error", "Internal server error", "ServerError", "500")]
+    public void Api_errors_fail_the_task_with_their_kind_and_the_clis_message(int status, string type, string message, string kind, string named)
+    {
+        using var server = new F(new F.Error(status, type, message));
+        using var manager = Open().Manager;
+        var task = Run(manager, new LlmTaskRequest { Model = "max/sonnet", ApiBase = server.BaseUrl, Messages = [new LlmMessage(LlmRole.User, "Hi")] });
+
+        Assert.Equal(LlmTaskState.Failed, task.State);
+        Assert.Equal(kind, task.ErrorKind);
+        Assert.Contains("API Error", task.Error);
+        Assert.Contains(named, task.Error);
+        Assert.DoesNotContain("exited with code 1 without", task.Error);
+        Assert.Single(server.Requests); // CLAUDE_CODE_MAX_RETRIES=0: the engine owns retries
+    }
+
+    [SkippableFact]
+    public void An_unreachable_endpoint_is_a_connection_failure()
+    {
+        using var manager = Open().Manager;
+        var task = Run(manager, new LlmTaskRequest
+        {
+            Model = "max/sonnet",
+            ApiBase = $"http://127.0.0.1:{F.FreePort()}",
+            Messages = [new LlmMessage(LlmRole.User, "Hi")],
+        });
+
+        Assert.Equal(LlmTaskState.Failed, task.State);
+        Assert.Equal("ConnectionFailed", task.ErrorKind);
+        Assert.Contains("Unable to connect", task.Error);
+    }
+
+    public void Dispose() => _store.Dispose();
+}
