@@ -16,6 +16,7 @@ internal sealed class ActiveTask
 {
     private readonly object _lock = new();
     private CancellationTokenSource? _cts;
+    private Timer? _timer;
 
     public ActiveTask(LlmTask task, string lane, ModelId? model, IChatClientProvider? provider, Exception? resolveError, TaskSecrets? secrets = null)
     {
@@ -39,29 +40,53 @@ internal sealed class ActiveTask
     public CancelReason Reason { get; private set; }
     public bool TimedOut { get; private set; }
 
-    /// <summary>The token for the call: cancelled by Stop, by shutdown, or by the task's timeout.</summary>
+
+    /// <summary>
+    /// The token for one call: cancelled by Stop, by shutdown, or by the task's timeout. The timeout is
+    /// a timer that marks <see cref="TimedOut"/> before it cancels, so whoever sees the cancellation
+    /// first (a provider's own callback can run before any of ours) already sees why.
+    /// </summary>
     public CancellationToken BeginRun(CancellationToken shutdown, TimeSpan? timeout)
     {
         lock (_lock)
         {
-            _cts = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
+            DisposeRun();
+            TimedOut = false;
+            var cts = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
+            _cts = cts;
             if (timeout is { } t)
             {
-                _cts.Token.Register(() => { if (Reason == CancelReason.None && !shutdown.IsCancellationRequested) { TimedOut = true; } });
-                _cts.CancelAfter(t);
+                _timer = new Timer(_ =>
+                {
+                    lock (_lock)
+                    {
+                        if (!ReferenceEquals(_cts, cts))
+                        {
+                            return; // a later run replaced this one
+                        }
+
+                        if (Reason == CancelReason.None && !shutdown.IsCancellationRequested)
+                        {
+                            TimedOut = true;
+                        }
+                    }
+
+                    TryCancel(cts);
+                }, null, t, Timeout.InfiniteTimeSpan);
             }
 
             if (Reason != CancelReason.None)
             {
-                _cts.Cancel();
+                cts.Cancel();
             }
 
-            return _cts.Token;
+            return cts.Token;
         }
     }
 
     public void Cancel(CancelReason reason)
     {
+        CancellationTokenSource? cts;
         lock (_lock)
         {
             if (Reason == CancelReason.None)
@@ -69,7 +94,22 @@ internal sealed class ActiveTask
                 Reason = reason;
             }
 
-            _cts?.Cancel();
+            cts = _cts;
+        }
+
+        // Outside the lock: cancellation runs callbacks inline, and one may end the run.
+        TryCancel(cts);
+    }
+
+    private static void TryCancel(CancellationTokenSource? cts)
+    {
+        try
+        {
+            cts?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The run ended meanwhile: nothing left to cancel.
         }
     }
 
@@ -77,8 +117,15 @@ internal sealed class ActiveTask
     {
         lock (_lock)
         {
-            _cts?.Dispose();
-            _cts = null;
+            DisposeRun();
         }
+    }
+
+    private void DisposeRun()
+    {
+        _timer?.Dispose();
+        _timer = null;
+        _cts?.Dispose();
+        _cts = null;
     }
 }
