@@ -7,7 +7,7 @@
 # Uses only core cmdlets and the language, so it also runs in the LlmTasks.Host script host.
 param([string] $StorePath)
 
-if ($StorePath) { $PSDefaultParameterValues['*-LlmTask:StorePath'] = $StorePath }
+if ($StorePath) { $PSDefaultParameterValues['*-Llm*:StorePath'] = $StorePath }
 $live = $env:LLMTASKS_SEED_LIVE -eq '1'
 $model = if ($live -and $env:LLMTASKS_DEFAULT_MODEL) { $env:LLMTASKS_DEFAULT_MODEL } else { 'mock/echo' }
 function Mock([string[]] $answers) {

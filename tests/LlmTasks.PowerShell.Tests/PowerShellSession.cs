@@ -21,7 +21,7 @@ public sealed class PowerShellSession : IDisposable
         state.ImportPSModule(Repo.ModuleManifest);
         _runspace = RunspaceFactory.CreateRunspace(state);
         _runspace.Open();
-        Run("$PSDefaultParameterValues['*-LlmTask:StorePath'] = $args[0]", StorePath);
+        Run("$PSDefaultParameterValues['*-Llm*:StorePath'] = $args[0]", StorePath);
     }
 
     public string Folder { get; }

@@ -9,6 +9,22 @@ public sealed class VerificationTests : IDisposable
     public void Dispose() => _ps.Dispose();
 
     [Fact]
+    public void An_answer_that_is_not_the_json_asked_for_is_re_asked_with_the_reason()
+    {
+        var result = _ps.Run("""
+            $t = Start-LlmTask 'Give me an object.' -Model mock/sequence -MockResponse 'Sure! Here it is: a=1', '{"a":1}' -ResponseFormat Json -Verify @{ Type = 'NotEmpty' } -MaxAttempts 2 -Wait
+            $t.State
+            $t.Attempts
+            $t.StructuredOutput
+            (Get-LlmTaskAttempt -Id $t.Id)[1].RequestJson
+            """).Ok();
+        Assert.Equal(["Completed", "2", "{\"a\":1}"], result.Output.Take(3).Select(o => o.ToString()));
+        var reAsk = result.Output[3].ToString();
+        Assert.Contains("Sure! Here it is: a=1", reAsk); // the failed answer is in the conversation
+        Assert.Contains("not valid JSON", reAsk);        // with the reason
+    }
+
+    [Fact]
     public void Quiet_JsonSchema_verification_works_in_an_if()
     {
         var result = _ps.Run("""

@@ -6,7 +6,7 @@ BeforeAll {
     $manifest = Join-Path $PSScriptRoot '../../out/LlmTasks/LlmTasks.psd1'
     Import-Module $manifest -Force
     $script:store = Join-Path ([System.IO.Path]::GetTempPath()) "llmtasks-pester-$([guid]::NewGuid()).db"
-    $PSDefaultParameterValues['*-LlmTask:StorePath'] = $script:store
+    $PSDefaultParameterValues['*-Llm*:StorePath'] = $script:store
 }
 
 AfterAll {

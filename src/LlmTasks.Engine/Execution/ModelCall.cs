@@ -79,7 +79,7 @@ internal static class ModelCall
                 var native = response.AdditionalProperties?.TryGetValue(ResponseProperties.StructuredOutput, out var structured) == true ? structured as string : null;
                 return StructuredAnswer.TryRead(native ?? response.Text, out var json, out var problem)
                     ? (attempt with { StructuredOutput = json }, LlmTaskState.Completed)
-                    : (attempt with { Outcome = LlmAttemptOutcome.Failed, Error = problem, ErrorKind = "InvalidJson" }, LlmTaskState.Failed);
+                    : (attempt with { Outcome = LlmAttemptOutcome.Failed, Error = problem, ErrorKind = StructuredAnswer.InvalidJsonKind }, LlmTaskState.Failed);
             }
         }
         catch (OperationCanceledException) when (active.Reason == CancelReason.User)

@@ -6,6 +6,9 @@ namespace LlmTasks.Execution;
 /// <summary>Reads the JSON in a model's answer: the whole text, or the first fenced ```json block.</summary>
 internal static partial class StructuredAnswer
 {
+    /// <summary>The ErrorKind of an answer that is not the JSON the task asked for.</summary>
+    public const string InvalidJsonKind = "InvalidJson";
+
     public static bool TryRead(string? text, out string? json, out string? problem)
     {
         json = null;

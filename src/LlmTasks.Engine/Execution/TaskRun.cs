@@ -48,21 +48,33 @@ internal sealed class TaskRun(ActiveTask task, ProviderRegistry providers, Retry
             try
             {
                 (attempt, state) = await ModelCall.RunAsync(task, sent, n == 1 ? startedAtMs : nowMs(), retry, recordTry, token).ConfigureAwait(false);
-                if (state != LlmTaskState.Completed)
+                if (state == LlmTaskState.Failed && attempt.ErrorKind == StructuredAnswer.InvalidJsonKind && attempt.Output is not null)
+                {
+                    // The model answered, but not with the JSON the task asked for: a failed check, worth a re-ask.
+                    result = new LlmVerificationResult
+                    {
+                        Passed = false,
+                        Checks = [new LlmCheckResult { Type = "Json", Name = "ResponseFormat", Passed = false, Reason = attempt.Error, Suggestion = "Answer with JSON only, with no text around it." }],
+                    };
+                    attempt = attempt with { Outcome = LlmAttemptOutcome.Succeeded, Error = null, ErrorKind = null };
+                }
+                else if (state != LlmTaskState.Completed)
                 {
                     return (attempt, state); // the call itself failed, was stopped or interrupted: no re-ask
                 }
-
-                try
+                else
                 {
-                    result = await verifier.VerifyAsync(attempt.Output, request.Prompt, task.Task with { Output = attempt.Output, Attempts = n },
-                        failFast: false, environment, token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return task.Reason == CancelReason.Shutdown
-                        ? (attempt with { Outcome = LlmAttemptOutcome.Interrupted, Error = "The process shut down while the output was being verified.", ErrorKind = "Interrupted" }, null)
-                        : (attempt with { Outcome = LlmAttemptOutcome.Cancelled, Error = "Stopped while the output was being verified.", ErrorKind = "Cancelled" }, LlmTaskState.Cancelled);
+                    try
+                    {
+                        result = await verifier.VerifyAsync(attempt.Output, request.Prompt, task.Task with { Output = attempt.Output, Attempts = n },
+                            failFast: false, environment, token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return task.Reason == CancelReason.Shutdown
+                            ? (attempt with { Outcome = LlmAttemptOutcome.Interrupted, Error = "The process shut down while the output was being verified.", ErrorKind = "Interrupted" }, null)
+                            : (attempt with { Outcome = LlmAttemptOutcome.Cancelled, Error = "Stopped while the output was being verified.", ErrorKind = "Cancelled" }, LlmTaskState.Cancelled);
+                    }
                 }
             }
             finally

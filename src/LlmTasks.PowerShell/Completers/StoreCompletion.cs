@@ -22,7 +22,7 @@ internal static class StoreCompletion
         }
     }
 
-    /// <summary>-StorePath as $PSDefaultParameterValues sets it for this command ('*-LlmTask:StorePath' and the like).</summary>
+    /// <summary>-StorePath as $PSDefaultParameterValues sets it for this command ('*-Llm*:StorePath' and the like).</summary>
     private static string? DefaultStorePath(string commandName)
     {
         // Completers run on the pipeline thread of the session that asks, so a script block reads its variables.
