@@ -81,19 +81,21 @@ public sealed class ClaudeCliTests : IDisposable
     }
 
     [SkippableFact]
-    public void An_overloaded_api_fails_the_task_with_a_classified_error()
+    public void An_overloaded_api_is_tried_again_and_the_failed_try_is_shown_by_Get_LlmTaskAttempt()
     {
         using var server = new F(new F.Error(529, "overloaded_error", "Overloaded"));
         UseCli(server);
 
         var result = _ps.Run("""
             $t = Start-LlmTask -Model max/sonnet -Prompt 'Hi' -Wait
-            $t.State.ToString(); $t.ErrorKind; $t.Error
+            $t.State.ToString(); $t.Attempts
+            $first = (Get-LlmTaskAttempt -Id $t.Id)[0]
+            $first.Outcome.ToString(); $first.ErrorKind; $first.Error
             """).Ok();
 
-        Assert.Equal(["Failed", "Overloaded"], result.Output.Take(2).Select(o => o.ToString()));
-        Assert.Contains("529", result.Output[2].ToString());
-        Assert.Single(server.Requests); // the CLI did not retry on its own: the engine owns retries
+        Assert.Equal(["Completed", "2", "Failed", "Overloaded"], result.Output.Take(4).Select(o => o.ToString()));
+        Assert.Contains("529", result.Output[4].ToString());
+        Assert.Equal(2, server.Requests.Count); // the CLI did not retry on its own: the engine did, once
     }
 
     public void Dispose()

@@ -17,6 +17,12 @@ public class LlmTasksException : Exception
     public LlmErrorCategory Category { get; }
     /// <summary>What the error is about (a path, a model string, a task), for the ErrorRecord's TargetObject.</summary>
     public object? Target { get; init; }
+
+    /// <summary>For a failed model call: whether trying again later may succeed (rate limits, overload, 5xx, connection failures).</summary>
+    public bool IsTransient { get; init; }
+
+    /// <summary>For a failed model call: provider facts worth keeping on the attempt (a JSON object), e.g. the CLI's session id and turns.</summary>
+    public string? DetailsJson { get; set; }
 }
 
 /// <summary>The engine's own names for the PowerShell ErrorCategory values it uses (the engine has no PowerShell reference).</summary>

@@ -16,7 +16,7 @@ internal static partial class CallErrors
 {
     public static CallFailure Classify(Exception e, TimeProvider time, CancellationToken token) => e switch
     {
-        LlmTasksException known => new(known.ErrorId, known.Message),
+        LlmTasksException known => new(known.ErrorId, known.Message, known.IsTransient) { ProviderDetails = known.DetailsJson },
         MockProviderException => new("ProviderError", e.Message),
         ProviderHttpException http => FromStatus(http, time),
         TimeoutRejectedException timeout => new("Timeout", $"No answer within {timeout.Timeout.TotalSeconds:0.###} s (the time one try may take).", Transient: true),
@@ -90,4 +90,8 @@ internal static partial class CallErrors
 }
 
 /// <summary>A classified failure: its kind, a message naming the cause, whether to retry, and the server's requested wait.</summary>
-internal sealed record CallFailure(string Kind, string Message, bool Transient = false, TimeSpan? RetryAfter = null, int? Status = null);
+internal sealed record CallFailure(string Kind, string Message, bool Transient = false, TimeSpan? RetryAfter = null, int? Status = null)
+{
+    /// <summary>Facts the provider attached to its error (a JSON object), kept under "provider" in the attempt's details.</summary>
+    public string? ProviderDetails { get; init; }
+}

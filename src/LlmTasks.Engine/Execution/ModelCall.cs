@@ -138,6 +138,18 @@ internal static class ModelCall
             details["retryDelayMs"] = (long)delay.TotalMilliseconds;
         }
 
+        if (failure.ProviderDetails is { } provider)
+        {
+            try
+            {
+                details["provider"] = System.Text.Json.Nodes.JsonNode.Parse(provider);
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                details["provider"] = provider;
+            }
+        }
+
         return details.ToJsonString();
     }
 

@@ -15,11 +15,12 @@ public sealed class RealCliTests : IDisposable
 {
     private readonly TempStore _store = new();
 
-    private (TaskManager Manager, ClaudeCodeProvider Provider) Open()
+    private (TaskManager Manager, ClaudeCodeProvider Provider) Open(int maxRetries = 3)
     {
         var cli = RealClaude.Require();
         var provider = new ClaudeCodeProvider(new ClaudeCodeOptions { ExecutablePath = cli, Environment = RealClaude.Environment(_store.Folder) });
-        return (Managers.Open(_store.Path, provider), provider);
+        var options = new TaskManagerOptions { Retry = new RetryOptions { MaxRetries = maxRetries, BaseDelay = TimeSpan.FromMilliseconds(50) } };
+        return (Managers.Open(_store.Path, options, provider), provider);
     }
 
     private static LlmTask Run(TaskManager manager, LlmTaskRequest request) =>
@@ -142,23 +143,49 @@ public sealed class RealCliTests : IDisposable
         Assert.Contains("-MaxTurns 1", task.Error);
     }
 
-    [SkippableTheory]
-    [InlineData(401, "authentication_error", "Invalid bearer token", "AuthenticationFailed", "401")]
-    [InlineData(429, "rate_limit_error", "Rate limited", "RateLimited", "429")]
-    [InlineData(529, "overloaded_error", "Overloaded", "Overloaded", "529")]
-    [InlineData(500, "api_error", "Internal server error", "ServerError", "500")]
-    public void Api_errors_fail_the_task_with_their_kind_and_the_clis_message(int status, string type, string message, string kind, string named)
+    [SkippableFact]
+    public void An_authentication_error_fails_at_once_with_its_kind_and_the_clis_message()
     {
-        using var server = new F(new F.Error(status, type, message));
+        using var server = new F(new F.Error(401, "authentication_error", "Invalid bearer token"));
         using var manager = Open().Manager;
         var task = Run(manager, new LlmTaskRequest { Model = "max/sonnet", ApiBase = server.BaseUrl, Messages = [new LlmMessage(LlmRole.User, "Hi")] });
 
-        Assert.Equal(LlmTaskState.Failed, task.State);
-        Assert.Equal(kind, task.ErrorKind);
-        Assert.Contains("API Error", task.Error);
-        Assert.Contains(named, task.Error);
+        Assert.Equal((LlmTaskState.Failed, "AuthenticationFailed", 1), (task.State, task.ErrorKind, task.Attempts));
+        Assert.Contains("API Error: 401", task.Error);
         Assert.DoesNotContain("exited with code 1 without", task.Error);
-        Assert.Single(server.Requests); // CLAUDE_CODE_MAX_RETRIES=0: the engine owns retries
+        Assert.Single(server.Requests); // not transient: no second try
+    }
+
+    [SkippableTheory]
+    [InlineData(429, "rate_limit_error", "Rate limited", "RateLimited")]
+    [InlineData(529, "overloaded_error", "Overloaded", "Overloaded")]
+    [InlineData(500, "api_error", "Internal server error", "ServerError")]
+    public void A_transient_api_error_is_tried_again_by_the_engine_and_kept_as_an_attempt(int status, string type, string message, string kind)
+    {
+        using var server = new F(new F.Error(status, type, message)); // then the endpoint's normal answer
+        using var manager = Open().Manager;
+        var task = Run(manager, new LlmTaskRequest { Model = "max/sonnet", ApiBase = server.BaseUrl, Messages = [new LlmMessage(LlmRole.User, "Hi")] });
+
+        Assert.Equal((LlmTaskState.Completed, 2), (task.State, task.Attempts));
+        var first = manager.Store.GetAttempts(task.Id)[0];
+        Assert.Equal((LlmAttemptOutcome.Failed, kind), (first.Outcome, first.ErrorKind));
+        Assert.Contains("API Error", first.Error); // the CLI's own words
+        Assert.Contains(status.ToString(), first.Error);
+        Assert.Contains("\"session_id\"", first.DetailsJson); // the CLI's facts are kept on the failed try too
+        Assert.Equal(2, server.Requests.Count); // CLAUDE_CODE_MAX_RETRIES=0: each try is one CLI request; the engine owns retries
+    }
+
+    [SkippableFact]
+    public void A_transient_api_error_every_time_fails_with_its_kind_after_the_retries()
+    {
+        using var server = new F(new F.Error(529, "overloaded_error", "Overloaded"), new F.Error(529, "overloaded_error", "Overloaded"));
+        using var manager = Open(maxRetries: 1).Manager;
+        var task = Run(manager, new LlmTaskRequest { Model = "max/sonnet", ApiBase = server.BaseUrl, Messages = [new LlmMessage(LlmRole.User, "Hi")] });
+
+        Assert.Equal((LlmTaskState.Failed, "Overloaded", 2), (task.State, task.ErrorKind, task.Attempts));
+        Assert.Contains("API Error: 529", task.Error);
+        Assert.Contains("gave up after 2 tries", task.Error);
+        Assert.Equal(2, server.Requests.Count);
     }
 
     [SkippableFact]

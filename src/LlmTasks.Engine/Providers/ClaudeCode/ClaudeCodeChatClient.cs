@@ -173,13 +173,18 @@ internal sealed class ClaudeCodeChatClient : IChatClient
         var result = ClaudeResult.FindLast(run.Stdout) ?? throw ClaudeErrors.NoResult(run.ExitCode, run.Stdout, run.Stderr);
         if (result.IsError || run.ExitCode != 0)
         {
-            throw ClaudeErrors.FromResult(result, run.ExitCode, run.Stderr, invocation.MaxTurns);
+            var error = ClaudeErrors.FromResult(result, run.ExitCode, run.Stderr, invocation.MaxTurns);
+            error.DetailsJson = result.DetailsJson(); // session id, turns, denials: kept on the failed attempt too
+            throw error;
         }
 
         if (invocation.JsonSchema is not null && result.StructuredOutput is null)
         {
             throw new ClaudeCodeException(ClaudeErrorKinds.InvalidJson, LlmErrorCategory.InvalidResult,
-                $"The Claude Code CLI returned no structured_output although a JSON schema was given; the model answered: {result.Result ?? "(nothing)"}");
+                $"The Claude Code CLI returned no structured_output although a JSON schema was given; the model answered: {result.Result ?? "(nothing)"}")
+            {
+                DetailsJson = result.DetailsJson(),
+            };
         }
 
         var properties = new AdditionalPropertiesDictionary

@@ -11,9 +11,6 @@ public sealed class ClaudeCodeException : LlmTasksException
     {
         IsTransient = transient;
     }
-
-    /// <summary>True when trying again later may succeed (rate limits, overload, 5xx, connection failures).</summary>
-    public bool IsTransient { get; }
 }
 
 /// <summary>The ErrorKind values the max/ provider reports.</summary>
