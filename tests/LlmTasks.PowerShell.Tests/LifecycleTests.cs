@@ -20,6 +20,35 @@ public sealed class LifecycleTests : IDisposable
     }
 
     [Fact]
+    public void A_burst_of_piped_prompts_is_written_in_input_order_and_every_task_written_is_already_stored()
+    {
+        var result = _ps.Run("""
+            $store = $PSDefaultParameterValues['*-Llm*:StorePath']
+            $seen = [System.Collections.Generic.List[string]]::new()
+            1..300 | ForEach-Object { "burst $_" } | Start-LlmTask -Model mock/delay:1000 | ForEach-Object {
+                # Each object is durable when it is written: its row is already in the store.
+                if (@(Get-LlmTask -Id $_.Id -StorePath $store).Count -eq 1) { $seen.Add($_.Prompt) }
+            }
+            $seen.Count
+            ($seen -join ',') -eq ((1..300 | ForEach-Object { "burst $_" }) -join ',')
+            Get-LlmTask | Stop-LlmTask
+            """).Ok();
+        Assert.Equal(["300", "True"], result.Output.Select(o => o.ToString()));
+    }
+
+    [Fact]
+    public void Slow_input_gets_each_task_written_before_the_next_input_arrives()
+    {
+        var result = _ps.Run("""
+            $log = [System.Collections.Generic.List[string]]::new()
+            1..3 | ForEach-Object { $log.Add("produced $_"); [System.Threading.Thread]::Sleep(30); "slow $_" } |
+                Start-LlmTask -Model mock/echo | ForEach-Object { $log.Add("written $($_.Prompt)") }
+            $log -join '; '
+            """).Ok();
+        Assert.Equal("produced 1; written slow 1; produced 2; written slow 2; produced 3; written slow 3", result.Output.Single().ToString());
+    }
+
+    [Fact]
     public void Start_Wait_writes_finished_tasks_in_input_order()
     {
         var result = _ps.Run("'mock/delay:300','mock/delay:10','mock/echo' | ForEach-Object { Start-LlmTask -Model $_ -Prompt $_ -Wait }").Ok();

@@ -51,14 +51,12 @@ internal static class ModelCall
             {
                 var messages = ToChatMessages(request);
                 var options = ToChatOptions(request, active);
-                var pipeline = RetryPipeline.Build(retry, token, async (_, failure, delay) =>
-                    await recordTry(active.Id, Failed(failure, delay)).ConfigureAwait(false));
-                var response = await pipeline.ExecuteAsync(async ct =>
+                var response = await RetryPipeline.For(retry).ExecuteAsync(async ct =>
                 {
                     tryStarted = clock.Elapsed;
                     tries++;
                     return await client.GetResponseAsync(messages, options, ct).ConfigureAwait(false);
-                }, token).ConfigureAwait(false);
+                }, token, async (_, failure, delay) => await recordTry(active.Id, Failed(failure, delay)).ConfigureAwait(false)).ConfigureAwait(false);
                 var inputTokens = response.Usage?.InputTokenCount;
                 var outputTokens = response.Usage?.OutputTokenCount;
                 var attempt = Record(LlmAttemptOutcome.Succeeded) with

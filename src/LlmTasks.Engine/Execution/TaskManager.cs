@@ -78,10 +78,37 @@ public sealed class TaskManager : IDisposable
     internal bool Holds(long id) => _active.ContainsKey(id);
 
     /// <summary>
-    /// Validates, stores and queues a task; returns it as stored (Pending). Well under a millisecond.
+    /// Validates, stores and queues a task in a transaction of its own; returns it as stored (Pending).
     /// <paramref name="secrets"/> stay in this process's memory for the task's calls.
     /// </summary>
     public LlmTask Start(LlmTaskRequest request, TaskSecrets? secrets = null)
+    {
+        var (model, provider) = Prepare(request);
+        var task = _store.Insert(request, model.Provider, Owner, LeaseExpiry());
+        Enqueue(new ActiveTask(task, model.Provider, model, provider, null, secrets));
+        return task;
+    }
+
+    /// <summary>
+    /// Validates at once (throwing for bad input), then stores the task with whatever else the store
+    /// worker is writing, so many starts share one commit. The returned task completes once the row is
+    /// committed and the task queued: only then is it accepted.
+    /// </summary>
+    public Task<LlmTask> StartAsync(LlmTaskRequest request, TaskSecrets? secrets = null)
+    {
+        var (model, provider) = Prepare(request);
+        return InsertAndQueueAsync(request, model, provider, secrets);
+    }
+
+    private async Task<LlmTask> InsertAndQueueAsync(LlmTaskRequest request, ModelId model, IChatClientProvider? provider, TaskSecrets? secrets)
+    {
+        var task = await _worker.Submit(new InsertTask(request, model.Provider, Owner, LeaseExpiry())).ConfigureAwait(false)
+            ?? throw new InvalidOperationException("The store returned no row for an insert.");
+        Enqueue(new ActiveTask(task, model.Provider, model, provider, null, secrets));
+        return task;
+    }
+
+    private (ModelId Model, IChatClientProvider? Provider) Prepare(LlmTaskRequest request)
     {
         RequestValidator.Validate(request);
         if (request.Verification is { } plan)
@@ -89,7 +116,7 @@ public sealed class TaskManager : IDisposable
             Verification.CheckFactory.Validate(plan, _providers);
         }
 
-        var (model, provider) = request.MockResponse is null
+        var resolved = request.MockResponse is null
             ? _providers.Resolve(request.Model)
             : (ModelId.Parse(request.Model, _providers.Names), null);
         if (_store.IsReadOnly)
@@ -98,10 +125,10 @@ public sealed class TaskManager : IDisposable
         }
 
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var task = _store.Insert(request, model.Provider, Owner, _store.NowMs + (long)_options.Lease.TotalMilliseconds);
-        Enqueue(new ActiveTask(task, model.Provider, model, provider, null, secrets));
-        return task;
+        return resolved;
     }
+
+    private long LeaseExpiry() => _store.NowMs + (long)_options.Lease.TotalMilliseconds;
 
     /// <summary>
     /// Stops tasks: Pending ones (held by any process) become Cancelled at once; Running ones are
@@ -189,6 +216,18 @@ public sealed class TaskManager : IDisposable
 
     private async Task RunAsync(ActiveTask task, Action release)
     {
+        // The limits count calls, not store writes: the slot is freed as soon as the call returns,
+        // so the next call starts while this result is being committed.
+        var released = false;
+        void Free()
+        {
+            if (!released)
+            {
+                released = true;
+                release();
+            }
+        }
+
         Interlocked.Increment(ref _running);
         try
         {
@@ -206,6 +245,7 @@ public sealed class TaskManager : IDisposable
             var (attempt, state) = request.Verification is null
                 ? await ModelCall.RunAsync(task, request, startedAt, _options.Retry, RecordTry, task.BeginRun(_shutdown.Token, timeout)).ConfigureAwait(false)
                 : await new TaskRun(task, _providers, _options.Retry, RecordTry, _shutdown.Token, () => _store.NowMs).RunAsync(request, startedAt).ConfigureAwait(false);
+            Free();
             await _worker.Submit(new FinishAttempt(task.Id, Owner, attempt, state)).ConfigureAwait(false);
         }
         catch (Exception e)
@@ -219,7 +259,7 @@ public sealed class TaskManager : IDisposable
             task.EndRun();
             _active.TryRemove(task.Id, out _);
             Interlocked.Decrement(ref _running);
-            release();
+            Free();
         }
     }
 

@@ -3,6 +3,9 @@ namespace LlmTasks.Storage;
 /// <summary>One write the task manager hands the store; many are applied in one transaction.</summary>
 internal abstract record StoreWrite(long TaskId);
 
+/// <summary>A new Pending task (its id is assigned by the insert), batched with whatever else is being written.</summary>
+internal sealed record InsertTask(LlmTaskRequest Request, string Provider, string? Owner, long? LeaseExpiresMs) : StoreWrite(0);
+
 /// <summary>Pending → Running, only if this owner still holds the task and nobody cancelled it.</summary>
 internal sealed record MarkRunning(long TaskId, string Owner, long LeaseExpiresMs) : StoreWrite(TaskId);
 

@@ -7,31 +7,32 @@ public sealed partial class TaskStore
 {
     private readonly Dictionary<string, SqliteCommand> _prepared = new(StringComparer.Ordinal);
 
-    /// <summary>Adds a Pending task, leased to <paramref name="owner"/> (the process that will run it) when given.</summary>
+    /// <summary>Adds a Pending task, leased to <paramref name="owner"/> (the process that will run it) when given, in a transaction of its own.</summary>
     internal LlmTask Insert(LlmTaskRequest request, string provider, string? owner, long? leaseExpiresMs)
     {
-        var instanceId = Guid.NewGuid();
-        var now = NowMs;
-        var requestJson = StoreJson.Serialize(request);
-        var id = Write((connection, transaction) =>
-        {
-            var command = Prepared(connection, transaction, """
-                INSERT INTO tasks (instance_id, name, state, model, provider, prompt, request_json, created_at, lease_owner, lease_expires_at)
-                VALUES ($iid, $name, 'Pending', $model, $provider, $prompt, $request, $now, $owner, $expires)
-                RETURNING id
-                """);
-            Bind(command, "$iid", instanceId.ToString("D"));
-            Bind(command, "$name", request.Name);
-            Bind(command, "$model", request.Model);
-            Bind(command, "$provider", provider);
-            Bind(command, "$prompt", request.Prompt);
-            Bind(command, "$request", requestJson);
-            Bind(command, "$now", now);
-            Bind(command, "$owner", owner);
-            Bind(command, "$expires", leaseExpiresMs);
-            return (long)command.ExecuteScalar()!;
-        });
+        var insert = new InsertTask(request, provider, owner, leaseExpiresMs);
+        return Write((connection, transaction) => ApplyInsert(connection, transaction, insert, NowMs));
+    }
 
+    private LlmTask ApplyInsert(SqliteConnection connection, SqliteTransaction transaction, InsertTask insert, long now)
+    {
+        var request = insert.Request;
+        var instanceId = Guid.NewGuid();
+        var command = Prepared(connection, transaction, """
+            INSERT INTO tasks (instance_id, name, state, model, provider, prompt, request_json, created_at, lease_owner, lease_expires_at)
+            VALUES ($iid, $name, 'Pending', $model, $provider, $prompt, $request, $now, $owner, $expires)
+            RETURNING id
+            """);
+        Bind(command, "$iid", instanceId.ToString("D"));
+        Bind(command, "$name", request.Name);
+        Bind(command, "$model", request.Model);
+        Bind(command, "$provider", insert.Provider);
+        Bind(command, "$prompt", request.Prompt);
+        Bind(command, "$request", StoreJson.Serialize(request));
+        Bind(command, "$now", now);
+        Bind(command, "$owner", insert.Owner);
+        Bind(command, "$expires", insert.LeaseExpiresMs);
+        var id = (long)command.ExecuteScalar()!;
         return new LlmTask
         {
             Id = id,
@@ -42,8 +43,8 @@ public sealed partial class TaskStore
             Prompt = request.Prompt,
             Request = request,
             CreatedAt = UnixTime.Local(now),
-            Owner = owner,
-            LeaseExpiresAt = UnixTime.Local(leaseExpiresMs),
+            Owner = insert.Owner,
+            LeaseExpiresAt = UnixTime.Local(insert.LeaseExpiresMs),
             StorePath = Path,
         };
     }
@@ -57,6 +58,7 @@ public sealed partial class TaskStore
         {
             applied[i] = writes[i] switch
             {
+                InsertTask insert => ApplyInsert(connection, transaction, insert, now),
                 MarkRunning run => ApplyMarkRunning(connection, transaction, run, now),
                 FinishAttempt finish => ApplyFinish(connection, transaction, finish, now),
                 RecordAttempt record => ApplyRecord(connection, transaction, record),

@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Diagnostics;
 using System.Management.Automation;
 using System.Globalization;
 using System.Net;
@@ -21,7 +22,12 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
     private const string MessagesSet = "Messages";
     public const string DefaultModelVariable = "LLMTASKS_DEFAULT_MODEL";
 
+    private const int MaxInFlight = 512;
+    private static readonly TimeSpan SlowInput = TimeSpan.FromMilliseconds(2);
+
     private readonly List<LlmTask> _started = [];
+    private readonly Queue<Task<LlmTask>> _inserting = new();
+    private long _lastRecordAt;
     private TaskManager? _manager;
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = PromptSet)]
@@ -227,24 +233,74 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
 
         try
         {
-            var task = _manager!.Start(request, ApiKey is null ? null : new TaskSecrets(new NetworkCredential(string.Empty, ApiKey).Password));
-            if (Wait)
-            {
-                _started.Add(task);
-            }
-            else
-            {
-                WriteObject(task);
-            }
+            _inserting.Enqueue(_manager!.StartAsync(request, ApiKey is null ? null : new TaskSecrets(new NetworkCredential(string.Empty, ApiKey).Password)));
         }
         catch (LlmTasksException e)
         {
-            WriteError(e);
+            WriteError(e); // refused before anything was stored
+            return;
+        }
+
+        // Input arriving slowly (or the first record) waits for its own commit, so it is written at once;
+        // a burst of piped input shares commits and is written as rows commit, in input order.
+        var now = Stopwatch.GetTimestamp();
+        var slowInput = Stopwatch.GetElapsedTime(_lastRecordAt, now) > SlowInput;
+        _lastRecordAt = now;
+        WriteStarted(waitForAll: slowInput);
+    }
+
+    /// <summary>
+    /// Writes the started tasks whose rows are committed, in input order (a task object is only ever
+    /// written once it is durable). Waits for all of them, or only while too many are in flight.
+    /// </summary>
+    private void WriteStarted(bool waitForAll)
+    {
+        while (_inserting.TryPeek(out var head))
+        {
+            if (!head.IsCompleted && !waitForAll && _inserting.Count <= MaxInFlight)
+            {
+                return;
+            }
+
+            try
+            {
+                head.Wait(PipelineStopping);
+            }
+            catch (OperationCanceledException) when (PipelineStopping.IsCancellationRequested)
+            {
+                throw new PipelineStoppedException();
+            }
+            catch (AggregateException)
+            {
+                // reported below
+            }
+
+            _inserting.Dequeue();
+            if (head.IsCompletedSuccessfully)
+            {
+                if (Wait)
+                {
+                    _started.Add(head.Result);
+                }
+                else
+                {
+                    WriteObject(head.Result);
+                }
+            }
+            else if (head.Exception?.InnerException is LlmTasksException error)
+            {
+                WriteError(error);
+            }
+            else
+            {
+                throw head.Exception!.InnerException ?? head.Exception;
+            }
         }
     }
 
     protected override void EndProcessing()
     {
+        WriteStarted(waitForAll: true);
         if (!Wait || _started.Count == 0)
         {
             return;

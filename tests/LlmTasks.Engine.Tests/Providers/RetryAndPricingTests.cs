@@ -25,17 +25,16 @@ public sealed class RetryAndPricingTests
         var time = new FakeTimeProvider();
         var options = new RetryOptions { MaxRetries = 3, BaseDelay = TimeSpan.FromMinutes(10), MaxDelay = TimeSpan.FromMinutes(15), AttemptTimeout = TimeSpan.FromHours(2), TimeProvider = time };
         var delays = new List<TimeSpan>();
-        var pipeline = RetryPipeline.Build(options, CancellationToken.None, (_, failure, delay) =>
+        var calls = 0;
+        var run = RetryPipeline.For(options).ExecuteAsync(async _ =>
+        {
+            await Task.Yield();
+            return ++calls < 4 ? throw new LlmTasks.Providers.Http.ProviderHttpException("anthropic/x", 529, "overloaded_error", "Overloaded", null, null, null) : "ok";
+        }, CancellationToken.None, (_, failure, delay) =>
         {
             Assert.Equal("Overloaded", failure.Kind);
             delays.Add(delay);
             return default;
-        });
-        var calls = 0;
-        var run = pipeline.ExecuteAsync(async _ =>
-        {
-            await Task.Yield();
-            return ++calls < 4 ? throw new LlmTasks.Providers.Http.ProviderHttpException("anthropic/x", 529, "overloaded_error", "Overloaded", null, null, null) : "ok";
         }).AsTask();
         for (var i = 0; i < 500 && !run.IsCompleted; i++)
         {
