@@ -231,20 +231,25 @@ public sealed class TaskManager : IDisposable
         Interlocked.Increment(ref _running);
         try
         {
-            var started = await _worker.Submit(new MarkRunning(task.Id, Owner, _store.NowMs + (long)_options.Lease.TotalMilliseconds)).ConfigureAwait(false);
-            if (started is null)
+            // The call starts while its Running mark is being committed (the mark comes first in the
+            // store worker's order, so every write for this call lands after it). A task cancelled or
+            // taken over while it was queued is, rarely, found only then: the call is cancelled and dropped.
+            var marking = _worker.Submit(new MarkRunning(task.Id, Owner, _store.NowMs + (long)_options.Lease.TotalMilliseconds));
+            var request = task.Task.Request;
+            var timeout = request.TimeoutSec is { } s ? TimeSpan.FromSeconds(s) : (TimeSpan?)null;
+            var startedAt = _store.NowMs;
+            var call = request.Verification is null
+                ? ModelCall.RunAsync(task, request, startedAt, _options.Retry, RecordTry, task.BeginRun(_shutdown.Token, timeout))
+                : new TaskRun(task, _providers, _options.Retry, RecordTry, _shutdown.Token, () => _store.NowMs).RunAsync(request, startedAt);
+            if (await marking.ConfigureAwait(false) is null)
             {
-                // Cancelled while queued, or taken over by another process: not ours to run.
+                task.Cancel(CancelReason.User);
+                await call.ConfigureAwait(false); // its attempts cannot apply: the task is not Running here
                 ReportIfFinishedElsewhere(task.Id);
                 return;
             }
 
-            var request = task.Task.Request;
-            var timeout = request.TimeoutSec is { } s ? TimeSpan.FromSeconds(s) : (TimeSpan?)null;
-            var startedAt = started.StartedAt is { } at ? UnixTime.Ms(at) : _store.NowMs;
-            var (attempt, state) = request.Verification is null
-                ? await ModelCall.RunAsync(task, request, startedAt, _options.Retry, RecordTry, task.BeginRun(_shutdown.Token, timeout)).ConfigureAwait(false)
-                : await new TaskRun(task, _providers, _options.Retry, RecordTry, _shutdown.Token, () => _store.NowMs).RunAsync(request, startedAt).ConfigureAwait(false);
+            var (attempt, state) = await call.ConfigureAwait(false);
             Free();
             await _worker.Submit(new FinishAttempt(task.Id, Owner, attempt, state)).ConfigureAwait(false);
         }

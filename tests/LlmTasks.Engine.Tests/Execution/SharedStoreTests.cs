@@ -172,4 +172,29 @@ public sealed class SharedStoreTests : IDisposable
         var done = Managers.WaitAll(other, [id]).Single();
         Assert.Equal(LlmTaskState.Cancelled, done.State);
     }
+
+    [Fact]
+    public void A_queued_task_cancelled_by_another_process_is_not_completed_even_if_its_call_began()
+    {
+        var gate = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var provider = new ScriptedProvider { Behaviour = (p, _) => p == "first" ? gate.Task : Task.FromResult(p) };
+        using var runner = Managers.Open(_temp.Path, new TaskManagerOptions { Concurrency = 1 }, provider);
+        var first = runner.Start(Managers.Request("first", "test/x"));
+        var queued = runner.Start(Managers.Request("queued", "test/x"));
+        SpinWait.SpinUntil(() => provider.Calls == 1, TimeSpan.FromSeconds(30));
+
+        using (var other = Managers.Open(_temp.Path, new TaskManagerOptions { ClaimStoreWork = false }))
+        {
+            Assert.Equal([queued.Id], other.Stop([queued.Id]).Cancelled.Select(t => t.Id));
+        }
+
+        gate.SetResult("first done"); // frees the slot: the runner dispatches the cancelled task
+        var done = Managers.WaitAll(runner, [first.Id, queued.Id]).ToDictionary(t => t.Id);
+        Assert.Equal(LlmTaskState.Completed, done[first.Id].State);
+        Assert.Equal(LlmTaskState.Cancelled, done[queued.Id].State);
+        Thread.Sleep(200); // let any late write land
+        var final = runner.Store.Get(queued.Id)!;
+        Assert.Equal((LlmTaskState.Cancelled, (string?)null), (final.State, final.Output));
+        Assert.Empty(runner.Store.GetAttempts(queued.Id));
+    }
 }

@@ -31,13 +31,22 @@ public sealed class OpenAICompatibleProvider(OpenAICompatibleEndpoint endpoint, 
         var key = endpoint.KeyRequired
             ? _environment.RequireKey(context, endpoint.KeyVariable, endpoint.Name)
             : _environment.Key(context, endpoint.KeyVariable) ?? HttpDefaults.NoKey;
-        var options = new OpenAIClientOptions
+        // The SDK client is thread-safe and costly to build (its pipeline and policies): one per
+        // base URL, key and model, shared by the calls; the per-call wrapper leaves it undisposed.
+        if (_clients.Count > MaxCachedClients)
         {
-            Endpoint = baseUrl,
+            _clients.Clear();
+        }
+
+        var chat = _clients.GetOrAdd((baseUrl, key, model.Model), static k => new OpenAI.Chat.ChatClient(k.Model, new ApiKeyCredential(k.Key), new OpenAIClientOptions
+        {
+            Endpoint = k.BaseUrl,
             RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
             NetworkTimeout = HttpDefaults.NetworkTimeout,
-        };
-        var chat = new OpenAI.Chat.ChatClient(model.Model, new ApiKeyCredential(key), options).AsIChatClient();
+        }).AsIChatClient());
         return new OpenAIErrorTranslation(chat, model.ToString());
     }
+
+    private const int MaxCachedClients = 64;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(Uri BaseUrl, string Key, string Model), IChatClient> _clients = new();
 }

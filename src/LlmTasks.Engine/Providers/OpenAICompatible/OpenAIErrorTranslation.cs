@@ -27,6 +27,11 @@ internal sealed class OpenAIErrorTranslation(IChatClient inner, string model) : 
         }
     }
 
+    /// <summary>The inner SDK client is shared between calls (see the providers): a call's wrapper does not dispose it.</summary>
+    protected override void Dispose(bool disposing)
+    {
+    }
+
     /// <summary>The OpenAI error body: {"error":{"message":…,"type":…,"code":…}}; other bodies are kept as text (shortened).</summary>
     internal static (string? Type, string? Message) ReadError(string? body)
     {
