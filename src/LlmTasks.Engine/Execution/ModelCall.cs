@@ -44,6 +44,8 @@ internal static class ModelCall
                 throw resolveError;
             }
 
+            token.ThrowIfCancellationRequested(); // stopped before it began: no call is made
+
             var client = request.MockResponse is { } fixedText
                 ? MockChatClient.Respond(fixedText)
                 : active.Provider!.CreateClient(active.Model!.Value, new ProviderCallContext(active.Id, request, active.Secrets));

@@ -238,13 +238,22 @@ public sealed class TaskManager : IDisposable
             var request = task.Task.Request;
             var timeout = request.TimeoutSec is { } s ? TimeSpan.FromSeconds(s) : (TimeSpan?)null;
             var startedAt = _store.NowMs;
+            var callToken = request.Verification is null ? task.BeginRun(_shutdown.Token, timeout) : CancellationToken.None;
+            var calledProvider = !callToken.IsCancellationRequested; // a token cancelled already: no call is made
             var call = request.Verification is null
-                ? ModelCall.RunAsync(task, request, startedAt, _options.Retry, RecordTry, task.BeginRun(_shutdown.Token, timeout))
+                ? ModelCall.RunAsync(task, request, startedAt, _options.Retry, RecordTry, callToken)
                 : new TaskRun(task, _providers, _options.Retry, RecordTry, _shutdown.Token, () => _store.NowMs).RunAsync(request, startedAt);
             if (await marking.ConfigureAwait(false) is null)
             {
                 task.Cancel(CancelReason.User);
-                await call.ConfigureAwait(false); // its attempts cannot apply: the task is not Running here
+                var (dropped, _) = await call.ConfigureAwait(false);
+                var callMade = request.Verification is null ? calledProvider : dropped.Outcome != LlmAttemptOutcome.Cancelled;
+                if (callMade)
+                {
+                    // A call was made: keep it on record. The task is not Running here, so this becomes a Discarded attempt.
+                    await _worker.Submit(new FinishAttempt(task.Id, Owner, dropped, LlmTaskState.Cancelled)).ConfigureAwait(false);
+                }
+
                 ReportIfFinishedElsewhere(task.Id);
                 return;
             }

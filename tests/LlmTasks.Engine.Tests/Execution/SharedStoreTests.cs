@@ -195,6 +195,8 @@ public sealed class SharedStoreTests : IDisposable
         Thread.Sleep(200); // let any late write land
         var final = runner.Store.Get(queued.Id)!;
         Assert.Equal((LlmTaskState.Cancelled, (string?)null), (final.State, final.Output));
-        Assert.Empty(runner.Store.GetAttempts(queued.Id));
+        // If its call began before the store said no, the call is on record, as Discarded; nothing else changed.
+        Assert.All(runner.Store.GetAttempts(queued.Id), a => Assert.Equal(LlmAttemptOutcome.Discarded, a.Outcome));
+        Assert.Equal(provider.Prompts.Count(p => p == "queued"), runner.Store.GetAttempts(queued.Id).Count);
     }
 }

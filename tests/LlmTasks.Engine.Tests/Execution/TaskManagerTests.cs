@@ -134,6 +134,8 @@ public sealed class TaskManagerTests : IDisposable
         var running = manager.Start(Managers.Request("runs", "test/x"));
         var queued = manager.Start(Managers.Request("waits", "test/x"));
         Assert.True(SpinWait.SpinUntil(() => started.Task.IsCompleted, TimeSpan.FromSeconds(30)));
+        // The call starts while its Running mark commits: stop it once the store says Running.
+        Assert.True(SpinWait.SpinUntil(() => manager.Store.Get(running.Id)!.State == LlmTaskState.Running, TimeSpan.FromSeconds(30)));
 
         var result = manager.Stop([running.Id, queued.Id]);
         Assert.Equal([queued.Id], result.Cancelled.Select(t => t.Id));
