@@ -5,7 +5,9 @@
 # providers: the MCP (max/*) and OpenAI-compatible providers come from the providers work, so until
 # they are merged those two cases run on mock answers only.
 # Uses only core cmdlets and the language, so it also runs in the LlmTasks.Host script host.
-param([string] $StorePath)
+# -WorkFolder is where case 5's file is written (default: a new temp folder, deleted afterwards);
+# $env:LLMTASKS_SEED_MCP_SERVER may name the filesystem server's entry script (run with node) instead of npx.
+param([string] $StorePath, [string] $WorkFolder)
 
 if ($StorePath) { $PSDefaultParameterValues['*-Llm*:StorePath'] = $StorePath }
 $live = $env:LLMTASKS_SEED_LIVE -eq '1'
@@ -38,13 +40,18 @@ $results['4 code + judge'] = Start-LlmTask 'Write a PowerShell function Add-Numb
     -Verify @{ Type = 'Code'; Language = 'PowerShell' }, $judge -MaxAttempts 2 -Wait
 
 # 5. MCP file operations: create then read a file through @modelcontextprotocol/server-filesystem (max/* only).
-$folder = [IO.Path]::Combine([IO.Path]::GetTempPath(), "llmtasks-seed-" + [guid]::NewGuid().ToString("N"))
+$ownFolder = -not $WorkFolder
+$folder = if ($WorkFolder) { $WorkFolder } else { [IO.Path]::Combine([IO.Path]::GetTempPath(), "llmtasks-seed-" + [guid]::NewGuid().ToString("N")) }
 $null = [IO.Directory]::CreateDirectory($folder)
 $file = [IO.Path]::Combine($folder, "hello.txt")
-$mcp = @{ mcpServers = @{ filesystem = @{ command = 'npx'; args = @('-y', '@modelcontextprotocol/server-filesystem', $folder) } } }
+$server = if ($env:LLMTASKS_SEED_MCP_SERVER) { @{ command = 'node'; args = @($env:LLMTASKS_SEED_MCP_SERVER, $folder) } }
+          else { @{ command = 'npx'; args = @('-y', '@modelcontextprotocol/server-filesystem', $folder) } }
+$mcp = @{ mcpServers = @{ filesystem = $server } }
 if ($live -and $env:LLMTASKS_MAX_MODEL) {
+    # In -p mode the CLI denies any tool it was not allowed: name the two the case needs.
     $results['5 mcp files'] = Start-LlmTask "Create $file containing 'hello from mcp', then read it back and print its content." `
-        -Model $env:LLMTASKS_MAX_MODEL -McpConfig $mcp -WorkingDirectory $folder -Verify @{ Type = 'Contains'; Text = 'hello from mcp' } -Wait
+        -Model $env:LLMTASKS_MAX_MODEL -McpConfig $mcp -AllowedTools mcp__filesystem__write_file, mcp__filesystem__read_file `
+        -MaxTurns 5 -WorkingDirectory $folder -Verify @{ Type = 'Contains'; Text = 'hello from mcp' } -Wait
 } else {
     [IO.File]::WriteAllText($file, 'hello from mcp')   # what the MCP server would have done
     $a = Mock 'The file contains: hello from mcp'
@@ -73,4 +80,4 @@ foreach ($case in $results.Keys) {
     '{0,-22} {1,-11} attempts={2} {3}' -f $case, $t.State, $t.Attempts, $(if ($t.State -eq 'Completed') { $t.Output } else { $t.Error })
 }
 '5 mcp files: file check ' + $(if ($fileCheck) { 'passed' } else { 'FAILED' })
-[IO.Directory]::Delete($folder, $true)
+if ($ownFolder) { [IO.Directory]::Delete($folder, $true) }
