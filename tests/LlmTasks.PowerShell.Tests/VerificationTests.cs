@@ -25,6 +25,22 @@ public sealed class VerificationTests : IDisposable
     }
 
     [Fact]
+    public void A_judge_run_on_a_finished_task_is_kept_as_an_attempt_of_that_task()
+    {
+        var result = _ps.Run("""
+            $t = Start-LlmTask 'Greet me.' -Model mock/echo -MockResponse 'Hello there!' -Wait
+            $judge = @{ Type = 'Judge'; Model = 'mock/echo'; Criteria = 'It is a greeting.'; MockResponse = '{"passed": true, "reasoning": "It says hello."}' }
+            ($t | Invoke-LlmVerification -Verify $judge).Passed
+            $now = $t | Get-LlmTask
+            $now.Attempts; $now.State.ToString(); $now.Output
+            $attempts = @(Get-LlmTaskAttempt -Id $t.Id)
+            $attempts.Count; $attempts[1].DetailsJson
+            """).Ok();
+        Assert.Equal(["True", "2", "Completed", "Hello there!", "2"], result.Output.Take(5).Select(o => o.ToString()));
+        Assert.Contains("\"judge\":true", result.Output[5].ToString());
+    }
+
+    [Fact]
     public void Quiet_JsonSchema_verification_works_in_an_if()
     {
         var result = _ps.Run("""

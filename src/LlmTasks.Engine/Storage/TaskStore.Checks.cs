@@ -32,6 +32,32 @@ public sealed partial class TaskStore
         }
     }
 
+    /// <summary>
+    /// Keeps a model call made for a finished task after the fact (a judge run by Invoke-LlmVerification)
+    /// as an attempt of its own: counted in Attempts, with its usage and cost; the task's state and output stay.
+    /// </summary>
+    internal void RecordCall(long taskId, AttemptRecord attempt) => Write((connection, transaction) =>
+    {
+        var command = Prepared(connection, transaction, """
+            UPDATE tasks SET attempts = attempts + 1,
+                input_tokens = CASE WHEN $in IS NULL THEN input_tokens ELSE coalesce(input_tokens, 0) + $in END,
+                output_tokens = CASE WHEN $out IS NULL THEN output_tokens ELSE coalesce(output_tokens, 0) + $out END,
+                cost_nanousd = CASE WHEN $cost IS NULL THEN cost_nanousd ELSE coalesce(cost_nanousd, 0) + $cost END
+            WHERE id = $id
+            RETURNING attempts
+            """);
+        Bind(command, "$in", attempt.InputTokens);
+        Bind(command, "$out", attempt.OutputTokens);
+        Bind(command, "$cost", NanoUsd.FromUsd(attempt.CostUsd));
+        Bind(command, "$id", taskId);
+        if (command.ExecuteScalar() is long number)
+        {
+            InsertAttempt(connection, transaction, taskId, (int)number, attempt, owner: null);
+        }
+
+        return 0;
+    });
+
     /// <summary>Stores results of checks run after the fact (Invoke-LlmVerification) against the task's latest attempt.</summary>
     public void RecordChecks(long taskId, IReadOnlyList<LlmCheckResult> checks) => Write((connection, transaction) =>
     {

@@ -25,9 +25,22 @@ public sealed class Verifier
 
     public bool HasJudge => _checks.Any(c => c is Checks.JudgeCheck);
 
-    /// <summary>Verifies a text or a task's output (the task is handed to script blocks as $Task).</summary>
-    public Task<LlmVerificationResult> VerifyAsync(string? output, LlmTask? task, bool failFast, CancellationToken cancellationToken) =>
-        VerifyAsync(output, task?.Request.Prompt, task, failFast, new VerificationEnvironment(_providers, _services), cancellationToken);
+    /// <summary>
+    /// Verifies a text or a task's output (the task is handed to script blocks as $Task). With a task and
+    /// <paramref name="recordTo"/>, each judge call is kept as an attempt of that task (usage and cost included).
+    /// </summary>
+    public Task<LlmVerificationResult> VerifyAsync(string? output, LlmTask? task, bool failFast, CancellationToken cancellationToken,
+        Storage.TaskStore? recordTo = null) =>
+        VerifyAsync(output, task?.Request.Prompt, task, failFast, new VerificationEnvironment(_providers, _services)
+        {
+            RecordJudgeCall = task is not null && recordTo is { IsReadOnly: false }
+                ? judge =>
+                {
+                    recordTo.RecordCall(task.Id, judge);
+                    return Task.CompletedTask;
+                }
+                : null,
+        }, cancellationToken);
 
     internal async Task<LlmVerificationResult> VerifyAsync(string? output, string? prompt, LlmTask? task, bool failFast,
         VerificationEnvironment environment, CancellationToken cancellationToken)

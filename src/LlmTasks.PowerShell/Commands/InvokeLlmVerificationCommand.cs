@@ -133,7 +133,7 @@ public sealed class InvokeLlmVerificationCommand : LlmTaskCommandBase
             await throttle.WaitAsync(stopping).ConfigureAwait(false);
             try
             {
-                return await verifier.VerifyAsync(work.Text, work.Task, FailFast, stopping).ConfigureAwait(false);
+                return await verifier.VerifyAsync(work.Text, work.Task, FailFast, stopping, work.Manager?.Store).ConfigureAwait(false);
             }
             finally
             {
