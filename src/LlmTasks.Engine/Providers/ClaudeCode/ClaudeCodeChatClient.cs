@@ -1,6 +1,5 @@
 using System.ComponentModel;
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using System.Text;
 using CliWrap;
 using Microsoft.Extensions.AI;
@@ -13,7 +12,7 @@ namespace LlmTasks.Providers.ClaudeCode;
 /// the CLI's result object; a failed run throws a <see cref="ClaudeCodeException"/> naming the cause.
 /// Cancellation (Stop-LlmTask, -TimeoutSec, shutdown) kills the CLI's whole process tree, MCP servers included.
 /// </summary>
-internal sealed class ClaudeCodeChatClient : IChatClient
+internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
 {
     private readonly ModelId _model;
     private readonly ProviderCallContext _context;
@@ -26,7 +25,7 @@ internal sealed class ClaudeCodeChatClient : IChatClient
         _options = options;
     }
 
-    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         var request = _context.Request with
         {
@@ -59,24 +58,11 @@ internal sealed class ClaudeCodeChatClient : IChatClient
         }
     }
 
-    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
-        [EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        var response = await GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
-        foreach (var update in response.ToChatResponseUpdates())
-        {
-            yield return update;
-        }
-    }
-
-    public object? GetService(Type serviceType, object? serviceKey = null) =>
+    public override object? GetService(Type serviceType, object? serviceKey = null) =>
         serviceKey is null && serviceType == typeof(ChatClientMetadata) ? new ChatClientMetadata("claude-code", null, _model.Model)
         : serviceKey is null && serviceType.IsInstanceOfType(this) ? this
         : null;
 
-    public void Dispose()
-    {
-    }
 
     private sealed record CliRun(int ExitCode, string Stdout, string Stderr);
 

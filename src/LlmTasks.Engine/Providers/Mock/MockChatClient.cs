@@ -1,14 +1,13 @@
-using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
 
 namespace LlmTasks.Providers.Mock;
 
 /// <summary>An <see cref="IChatClient"/> that answers without any network. Usage is an estimate (4 characters a token).</summary>
-internal sealed class MockChatClient(MockBehaviour behaviour) : IChatClient
+internal sealed class MockChatClient(MockBehaviour behaviour) : NonStreamingChatClient
 {
     public static MockChatClient Respond(string text) => new(MockBehaviour.Respond(text));
 
-    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         var list = messages as IReadOnlyCollection<ChatMessage> ?? messages.ToList();
         if (behaviour.Wait > TimeSpan.Zero)
@@ -35,23 +34,6 @@ internal sealed class MockChatClient(MockBehaviour behaviour) : IChatClient
         };
         response.Usage.TotalTokenCount = response.Usage.InputTokenCount + response.Usage.OutputTokenCount;
         return response;
-    }
-
-    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
-        [EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        var response = await GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
-        foreach (var update in response.ToChatResponseUpdates())
-        {
-            yield return update;
-        }
-    }
-
-    public object? GetService(Type serviceType, object? serviceKey = null) =>
-        serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
-
-    public void Dispose()
-    {
     }
 
     private static long EstimateTokens(int characters) => Math.Max(1, (characters + 3) / 4);
