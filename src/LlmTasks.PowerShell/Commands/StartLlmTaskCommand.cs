@@ -1,5 +1,4 @@
 using System.Collections;
-using System.Diagnostics;
 using System.Management.Automation;
 using System.Globalization;
 using System.Net;
@@ -22,12 +21,8 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
     private const string MessagesSet = "Messages";
     public const string DefaultModelVariable = "LLMTASKS_DEFAULT_MODEL";
 
-    private const int MaxInFlight = 512;
-    private static readonly TimeSpan SlowInput = TimeSpan.FromMilliseconds(2);
-
     private readonly List<LlmTask> _started = [];
-    private readonly Queue<Task<LlmTask>> _inserting = new();
-    private long _lastRecordAt;
+    private readonly OrderedStarts _starts = new();
     private TaskManager? _manager;
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = PromptSet)]
@@ -198,14 +193,7 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
                 "-ToolAfterAttempts goes with -ToolMcpConfig and/or -ToolHint: give both.");
         }
 
-        Dictionary<string, string>? toolOptions = null;
-        if (ToolMcpConfig is not null)
-        {
-            var value = ToolMcpConfig is PSObject wrapped ? wrapped.BaseObject : ToolMcpConfig;
-            toolOptions = value is string path && !path.TrimStart().StartsWith('{')
-                ? new() { [ProviderOptionNames.McpConfigPath] = ResolvePath(path) }
-                : new() { [ProviderOptionNames.McpConfigJson] = PowerShellJson.FromValue(value, nameof(ToolMcpConfig), ResolvePath) };
-        }
+        var toolOptions = ToolMcpConfig is null ? null : new Dictionary<string, string>([McpConfigValue.ToOption(ToolMcpConfig, nameof(ToolMcpConfig), ResolvePath)]);
 
         return new Verification.VerificationPlan
         {
@@ -231,9 +219,10 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
             return;
         }
 
+        bool slowInput;
         try
         {
-            _inserting.Enqueue(_manager!.StartAsync(request, ApiKey is null ? null : new TaskSecrets(new NetworkCredential(string.Empty, ApiKey).Password)));
+            slowInput = _starts.Add(_manager!.StartAsync(request, ApiKey is null ? null : new TaskSecrets(new NetworkCredential(string.Empty, ApiKey).Password)));
         }
         catch (LlmTasksException e)
         {
@@ -241,60 +230,32 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
             return;
         }
 
-        // Input arriving slowly (or the first record) waits for its own commit, so it is written at once;
-        // a burst of piped input shares commits and is written as rows commit, in input order.
-        var now = Stopwatch.GetTimestamp();
-        var slowInput = Stopwatch.GetElapsedTime(_lastRecordAt, now) > SlowInput;
-        _lastRecordAt = now;
         WriteStarted(waitForAll: slowInput);
     }
 
-    /// <summary>
-    /// Writes the started tasks whose rows are committed, in input order (a task object is only ever
-    /// written once it is durable). Waits for all of them, or only while too many are in flight.
-    /// </summary>
     private void WriteStarted(bool waitForAll)
     {
-        while (_inserting.TryPeek(out var head))
+        try
         {
-            if (!head.IsCompleted && !waitForAll && _inserting.Count <= MaxInFlight)
+            foreach (var (task, error) in _starts.TakeReady(waitForAll, PipelineStopping))
             {
-                return;
-            }
-
-            try
-            {
-                head.Wait(PipelineStopping);
-            }
-            catch (OperationCanceledException) when (PipelineStopping.IsCancellationRequested)
-            {
-                throw new PipelineStoppedException();
-            }
-            catch (AggregateException)
-            {
-                // reported below
-            }
-
-            _inserting.Dequeue();
-            if (head.IsCompletedSuccessfully)
-            {
-                if (Wait)
+                if (error is not null)
                 {
-                    _started.Add(head.Result);
+                    WriteError(error);
+                }
+                else if (Wait)
+                {
+                    _started.Add(task!);
                 }
                 else
                 {
-                    WriteObject(head.Result);
+                    WriteObject(task);
                 }
             }
-            else if (head.Exception?.InnerException is LlmTasksException error)
-            {
-                WriteError(error);
-            }
-            else
-            {
-                throw head.Exception!.InnerException ?? head.Exception;
-            }
+        }
+        catch (OperationCanceledException) when (PipelineStopping.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
         }
     }
 
@@ -348,7 +309,7 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
 
         if (ParameterSetName == MessagesSet)
         {
-            messages.AddRange(Messages.Select(MessageFrom));
+            messages.AddRange(Messages.Select(MessageHashtable.ToMessage));
         }
         else
         {
@@ -379,15 +340,8 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
         var options = new Dictionary<string, string>(StringComparer.Ordinal);
         if (McpConfig is not null)
         {
-            var value = McpConfig is PSObject wrapped ? wrapped.BaseObject : McpConfig;
-            if (value is string path && !path.TrimStart().StartsWith('{'))
-            {
-                options[ProviderOptionNames.McpConfigPath] = ResolvePath(path); // read when the task runs
-            }
-            else
-            {
-                options[ProviderOptionNames.McpConfigJson] = PowerShellJson.FromValue(value, nameof(McpConfig), ResolvePath);
-            }
+            var (key, value) = McpConfigValue.ToOption(McpConfig, nameof(McpConfig), ResolvePath);
+            options[key] = value;
         }
 
         if (AllowedTools is { Length: > 0 })
@@ -420,36 +374,4 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
     }
 
     private string ResolvePath(string path) => SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
-
-    private static LlmMessage MessageFrom(Hashtable message, int index)
-    {
-        string? Value(string key)
-        {
-            foreach (DictionaryEntry entry in message)
-            {
-                if (string.Equals(entry.Key?.ToString(), key, StringComparison.OrdinalIgnoreCase))
-                {
-                    return LanguagePrimitives.ConvertTo<string>(entry.Value);
-                }
-            }
-
-            return null;
-        }
-
-        var role = Value("role");
-        var content = Value("content");
-        if (!Enum.TryParse<LlmRole>(role, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed) || int.TryParse(role, out _))
-        {
-            throw new LlmTasksException(ErrorIds.InvalidMessage, LlmErrorCategory.InvalidArgument,
-                $"Message {index + 1} has role '{role}': use system, user or assistant, as in @{{role='user'; content='…'}}.") { Target = message };
-        }
-
-        if (content is null)
-        {
-            throw new LlmTasksException(ErrorIds.InvalidMessage, LlmErrorCategory.InvalidArgument,
-                $"Message {index + 1} has no content: write it as @{{role='{role}'; content='…'}}.") { Target = message };
-        }
-
-        return new LlmMessage(parsed, content);
-    }
 }
