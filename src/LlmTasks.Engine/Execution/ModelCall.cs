@@ -94,12 +94,14 @@ internal static class ModelCall
                 ErrorKind = "Interrupted",
             }, null);
         }
-        catch (OperationCanceledException) when (active.TimedOut)
+        catch (OperationCanceledException e) when (active.TimedOut)
         {
             var limit = request.TimeoutSec is { } s ? $" within -TimeoutSec {s}" : string.Empty;
+            // A provider that says more than "canceled" (the CLI: its process tree killed, its stderr tail) is kept.
+            var said = e.Message == new OperationCanceledException().Message ? string.Empty : " " + CallErrors.Redact(e.Message, active.Secrets);
             return (Record(LlmAttemptOutcome.Failed) with
             {
-                Error = $"The call to {request.Model} did not finish{limit} (after {clock.Elapsed.TotalSeconds:0.###} s, {Math.Max(tries, 1)} tries).",
+                Error = $"The call to {request.Model} did not finish{limit} (after {clock.Elapsed.TotalSeconds:0.###} s, {Math.Max(tries, 1)} tries).{said}",
                 ErrorKind = "Timeout",
             }, LlmTaskState.Failed);
         }

@@ -169,6 +169,7 @@ public sealed class FakeCliTests : IDisposable
     public void A_timeout_or_a_stop_kills_the_whole_process_tree(bool timeout)
     {
         using var manager = Fake("""
+            echo "fake cli: still thinking" >&2
             sleep 300 &
             echo $! > "$FAKE_OUT/child.pid"
             wait
@@ -188,6 +189,12 @@ public sealed class FakeCliTests : IDisposable
         var task = Assert.Single(Managers.WaitAll(manager, [started.Id], seconds: 30));
         Assert.Equal(timeout ? LlmTaskState.Failed : LlmTaskState.Cancelled, task.State);
         Assert.True((timeout ? "Timeout" : "Cancelled") == task.ErrorKind, $"{task.ErrorKind}: {task.Error}");
+        if (timeout)
+        {
+            Assert.Contains("process tree killed", task.Error); // the CLI's own account, with its stderr tail
+            Assert.Contains("fake cli: still thinking", task.Error);
+        }
+
         Assert.True(SpinWait.SpinUntil(() => !IsAlive(child), TimeSpan.FromSeconds(10)), $"the CLI's child process {child} survived");
     }
 
