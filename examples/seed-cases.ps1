@@ -1,9 +1,9 @@
 # The seed's eight verification cases as LlmTasks calls.
 # By default every case answers offline (mock answers), so this runs anywhere. Set
-# $env:LLMTASKS_SEED_LIVE = 1 and $env:LLMTASKS_DEFAULT_MODEL (and, for case 5, a max/* model with
-# the Claude Code CLI; for case 7, $env:LLMTASKS_OPENAI_COMPAT_MODEL) to run them against real
-# providers: the MCP (max/*) and OpenAI-compatible providers come from the providers work, so until
-# they are merged those two cases run on mock answers only.
+# $env:LLMTASKS_SEED_LIVE = 1 and $env:LLMTASKS_DEFAULT_MODEL to run them against a real provider, with
+# $env:LLMTASKS_MAX_MODEL (a max/* model: the Claude Code CLI with the filesystem MCP server) for case 5
+# and $env:LLMTASKS_OPENAI_COMPAT_MODEL (e.g. ollama/llama3.2) for case 7. The test suite runs them
+# both ways: offline, and live against loopback endpoints with the real CLI (SeedCasesLiveTests).
 # Uses only core cmdlets and the language, so it also runs in the LlmTasks.Host script host.
 # -WorkFolder is where case 5's file is written (default: a new temp folder, deleted afterwards);
 # $env:LLMTASKS_SEED_MCP_SERVER may name the filesystem server's entry script (run with node) instead of npx.
