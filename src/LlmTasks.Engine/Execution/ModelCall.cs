@@ -82,11 +82,13 @@ internal static class ModelCall
                     : (attempt with { Outcome = LlmAttemptOutcome.Failed, Error = problem, ErrorKind = StructuredAnswer.InvalidJsonKind }, LlmTaskState.Failed);
             }
         }
-        catch (OperationCanceledException) when (active.Reason == CancelReason.User)
+        // Whatever a provider throws once the call's token is cancelled (some turn it into an I/O error),
+        // the reason decides: Stop, shutdown or the timeout.
+        catch (Exception e) when ((e is OperationCanceledException || token.IsCancellationRequested) && active.Reason == CancelReason.User)
         {
             return (Record(LlmAttemptOutcome.Cancelled) with { Error = "Stopped by Stop-LlmTask.", ErrorKind = "Cancelled" }, LlmTaskState.Cancelled);
         }
-        catch (OperationCanceledException) when (active.Reason == CancelReason.Shutdown)
+        catch (Exception e) when ((e is OperationCanceledException || token.IsCancellationRequested) && active.Reason == CancelReason.Shutdown)
         {
             return (Record(LlmAttemptOutcome.Interrupted) with
             {
@@ -94,7 +96,7 @@ internal static class ModelCall
                 ErrorKind = "Interrupted",
             }, null);
         }
-        catch (OperationCanceledException e) when (active.TimedOut)
+        catch (Exception e) when ((e is OperationCanceledException || token.IsCancellationRequested) && active.TimedOut)
         {
             var limit = request.TimeoutSec is { } s ? $" within -TimeoutSec {s}" : string.Empty;
             // A provider that says more than "canceled" (the CLI: its process tree killed, its stderr tail) is kept.

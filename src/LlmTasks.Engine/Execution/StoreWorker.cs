@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using LlmTasks.Storage;
 
@@ -50,16 +51,17 @@ internal sealed class StoreWorker : IDisposable
 
     private void Run()
     {
-        var nextTick = DateTime.UtcNow;
+        // A monotonic clock: a wall-clock step must not postpone heartbeats.
+        var nextTick = Stopwatch.GetTimestamp();
         Task<bool>? readable = null;
         var batch = new List<PendingWrite>(MaxBatch);
         while (true)
         {
-            var wait = nextTick - DateTime.UtcNow;
+            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), nextTick);
             if (wait <= TimeSpan.Zero)
             {
                 Guard(_periodic);
-                nextTick = DateTime.UtcNow + _interval;
+                nextTick = Stopwatch.GetTimestamp() + (long)(_interval.TotalSeconds * Stopwatch.Frequency);
                 continue;
             }
 
@@ -71,31 +73,31 @@ internal sealed class StoreWorker : IDisposable
 
             var more = readable.Result;
             readable = null;
-            Drain(batch);
-            if (!more)
+            // One batch, then back to the clock: under a steady stream of writes the periodic work
+            // (lease renewal) still runs on time.
+            if (!ApplyOneBatch(batch) && !more)
             {
-                return; // completed: everything queued has been written
+                return; // completed and drained: everything queued has been written
             }
         }
     }
 
-    private void Drain(List<PendingWrite> batch)
+    /// <summary>Applies up to one batch of queued writes; false when there was nothing to write.</summary>
+    private bool ApplyOneBatch(List<PendingWrite> batch)
     {
-        while (true)
+        batch.Clear();
+        while (batch.Count < MaxBatch && _writes.Reader.TryRead(out var item))
         {
-            batch.Clear();
-            while (batch.Count < MaxBatch && _writes.Reader.TryRead(out var item))
-            {
-                batch.Add(item);
-            }
-
-            if (batch.Count == 0)
-            {
-                return;
-            }
-
-            Apply(batch);
+            batch.Add(item);
         }
+
+        if (batch.Count == 0)
+        {
+            return false;
+        }
+
+        Apply(batch);
+        return true;
     }
 
     private void Apply(List<PendingWrite> batch)

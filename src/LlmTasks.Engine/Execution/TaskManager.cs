@@ -141,10 +141,11 @@ public sealed class TaskManager : IDisposable
             return new StopResult([], []);
         }
 
-        var cancelled = _store.CancelPending(ids, "Stopped by Stop-LlmTask before it started.");
-        foreach (var task in cancelled)
+        var (cancelled, flagged) = _store.Stop(ids, "Stopped by Stop-LlmTask before it started.");
+        foreach (var id in cancelled.Select(t => t.Id).Concat(flagged))
         {
-            if (_active.TryRemove(task.Id, out var held))
+            // A queued one stays in its lane: it sees its reason when dispatched and writes nothing.
+            if (_active.TryGetValue(id, out var held))
             {
                 held.Cancel(CancelReason.User);
             }
@@ -155,21 +156,7 @@ public sealed class TaskManager : IDisposable
             TasksFinished?.Invoke(cancelled);
         }
 
-        var stopped = cancelled.Select(t => t.Id).ToHashSet();
-        var rest = ids.Where(id => !stopped.Contains(id)).ToArray();
-        if (rest.Length > 0)
-        {
-            _store.RequestCancel(rest);
-            foreach (var id in rest)
-            {
-                if (_active.TryGetValue(id, out var running))
-                {
-                    running.Cancel(CancelReason.User);
-                }
-            }
-        }
-
-        return new StopResult(cancelled, rest.Where(id => !_active.ContainsKey(id)).ToArray());
+        return new StopResult(cancelled, flagged.Where(id => !_active.ContainsKey(id)).ToArray());
     }
 
     /// <summary>
@@ -234,6 +221,11 @@ public sealed class TaskManager : IDisposable
             // The call starts while its Running mark is being committed (the mark comes first in the
             // store worker's order, so every write for this call lands after it). A task cancelled or
             // taken over while it was queued is, rarely, found only then: the call is cancelled and dropped.
+            if (task.Reason == CancelReason.User)
+            {
+                return; // stopped while queued: the store already says Cancelled
+            }
+
             var marking = _worker.Submit(new MarkRunning(task.Id, Owner, _store.NowMs + (long)_options.Lease.TotalMilliseconds));
             var request = task.Task.Request;
             var timeout = request.TimeoutSec is { } s ? TimeSpan.FromSeconds(s) : (TimeSpan?)null;
@@ -243,7 +235,20 @@ public sealed class TaskManager : IDisposable
             var call = request.Verification is null
                 ? ModelCall.RunAsync(task, request, startedAt, _options.Retry, RecordTry, callToken)
                 : new TaskRun(task, _providers, _options.Retry, RecordTry, _shutdown.Token, () => _store.NowMs).RunAsync(request, startedAt);
-            if (await marking.ConfigureAwait(false) is null)
+            LlmTask? marked;
+            try
+            {
+                marked = await marking.ConfigureAwait(false);
+            }
+            catch
+            {
+                // The store refused the mark: stop the call (its result could not be recorded) before giving up the slot.
+                task.Cancel(CancelReason.Shutdown);
+                await call.ConfigureAwait(false);
+                throw;
+            }
+
+            if (marked is null)
             {
                 task.Cancel(CancelReason.User);
                 var (dropped, _) = await call.ConfigureAwait(false);
@@ -271,14 +276,25 @@ public sealed class TaskManager : IDisposable
         finally
         {
             task.EndRun();
-            _active.TryRemove(task.Id, out _);
+            _active.TryRemove(KeyValuePair.Create(task.Id, task)); // only this run's entry: a restart may have queued another
+
             Interlocked.Decrement(ref _running);
             Free();
         }
     }
 
     /// <summary>Keeps a call that failed before a retry as an attempt of its own (the task stays Running).</summary>
-    private Task RecordTry(long taskId, AttemptRecord attempt) => _worker.Submit(new RecordAttempt(taskId, Owner, attempt));
+    private async Task RecordTry(long taskId, AttemptRecord attempt)
+    {
+        try
+        {
+            await _worker.Submit(new RecordAttempt(taskId, Owner, attempt)).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Faulted?.Invoke(e); // a store that refuses the record must not turn a retryable call into a failed one
+        }
+    }
 
     private void ReportIfFinishedElsewhere(long id)
     {
@@ -301,11 +317,12 @@ public sealed class TaskManager : IDisposable
         if (!_active.IsEmpty && now - _lastHeartbeatMs >= _options.HeartbeatInterval.TotalMilliseconds)
         {
             _lastHeartbeatMs = now;
-            foreach (var id in _store.RenewLeases(Owner, _active.Keys.ToArray(), leaseMs))
+            var (stopRequested, lost) = _store.RenewLeases(Owner, _active.Keys.ToArray(), leaseMs);
+            foreach (var id in stopRequested.Concat(lost))
             {
                 if (_active.TryGetValue(id, out var task))
                 {
-                    task.Cancel(CancelReason.User);
+                    task.Cancel(CancelReason.User); // a result for a lost task can only become a Discarded attempt
                 }
             }
         }
@@ -317,14 +334,14 @@ public sealed class TaskManager : IDisposable
 
         var room = Math.Max(2 * _global.Limit, 32) - QueuedCount;
         var claim = _store.Claim(Owner, room, leaseMs, _options.RecoveryLimit);
-        foreach (var task in claim.Claimed)
+        foreach (var task in claim.Claimed.Where(t => !_active.ContainsKey(t.Id)))
         {
-            Enqueue(Route(task));
+            Enqueue(Route(task)); // a task this process still holds (its lease lapsed) keeps its one run
         }
 
-        if (claim.GivenUp.Count > 0)
+        if (claim.Ended.Count > 0)
         {
-            TasksFinished?.Invoke(claim.GivenUp);
+            TasksFinished?.Invoke(claim.Ended);
         }
     }
 

@@ -73,7 +73,9 @@ internal sealed class TaskRun(ActiveTask task, ProviderRegistry providers, Retry
                     {
                         return task.Reason == CancelReason.Shutdown
                             ? (attempt with { Outcome = LlmAttemptOutcome.Interrupted, Error = "The process shut down while the output was being verified.", ErrorKind = "Interrupted" }, null)
-                            : (attempt with { Outcome = LlmAttemptOutcome.Cancelled, Error = "Stopped while the output was being verified.", ErrorKind = "Cancelled" }, LlmTaskState.Cancelled);
+                            : task.TimedOut
+                                ? (attempt with { Outcome = LlmAttemptOutcome.Failed, Error = $"-TimeoutSec {request.TimeoutSec} ran out while the output was being verified.", ErrorKind = "Timeout" }, LlmTaskState.Failed)
+                                : (attempt with { Outcome = LlmAttemptOutcome.Cancelled, Error = "Stopped while the output was being verified.", ErrorKind = "Cancelled" }, LlmTaskState.Cancelled);
                     }
                 }
             }

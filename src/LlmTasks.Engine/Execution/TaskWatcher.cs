@@ -97,7 +97,14 @@ public sealed class TaskWatcher : IDisposable
 
         if (any)
         {
-            _signal.Release();
+            try
+            {
+                _signal.Release();
+            }
+            catch (ObjectDisposedException)
+            {
+                // This watcher ended while a notification was on its way: nobody is waiting.
+            }
         }
     }
 

@@ -1,13 +1,29 @@
 namespace LlmTasks.Storage;
 
-/// <summary>The tasks a claim took over: ready to run, and ones given up after too many interruptions.</summary>
-internal sealed record ClaimResult(IReadOnlyList<LlmTask> Claimed, IReadOnlyList<LlmTask> GivenUp)
+/// <summary>
+/// The tasks a claim took over (ready to run), and the ones it ended: given up after too many
+/// interruptions, or stopped (Stop-LlmTask) while no live process held them.
+/// </summary>
+internal sealed record ClaimResult(IReadOnlyList<LlmTask> Claimed, IReadOnlyList<LlmTask> Ended)
 {
     public static ClaimResult Empty { get; } = new([], []);
 }
 
 public sealed partial class TaskStore
 {
+    /// <summary>
+    /// SET clauses that send a task back to Pending with no lease, unless someone asked to stop it:
+    /// then it ends Cancelled (a flag nobody would act on again must not strand it). Binds $now.
+    /// </summary>
+    private const string BackToPendingUnlessStopped = """
+        state = CASE WHEN cancel_requested = 1 THEN 'Cancelled' ELSE 'Pending' END,
+        started_at = CASE WHEN cancel_requested = 1 THEN started_at ELSE NULL END,
+        completed_at = CASE WHEN cancel_requested = 1 THEN $now ELSE completed_at END,
+        error = CASE WHEN cancel_requested = 1 THEN 'Stopped by Stop-LlmTask.' ELSE error END,
+        error_kind = CASE WHEN cancel_requested = 1 THEN 'Cancelled' ELSE error_kind END,
+        lease_owner = NULL, lease_expires_at = NULL
+        """;
+
     /// <summary>
     /// Takes over work no live process holds: Pending tasks with no lease or an expired one, and
     /// Running tasks whose lease expired (their process died; the call is recorded as Interrupted and
@@ -56,21 +72,40 @@ public sealed partial class TaskStore
                       UPDATE tasks SET state = 'Failed', attempts = attempts + 1, recoveries = recoveries + 1,
                           error = $error, error_kind = 'Interrupted', completed_at = $now, lease_owner = NULL, lease_expires_at = NULL
                       WHERE id = $id
+                      RETURNING state
                       """
-                    : """
-                      UPDATE tasks SET state = 'Pending', started_at = NULL, attempts = attempts + 1, recoveries = recoveries + 1,
-                          lease_owner = NULL, lease_expires_at = NULL
+                    : $"""
+                      UPDATE tasks SET {BackToPendingUnlessStopped}, attempts = attempts + 1, recoveries = recoveries + 1
                       WHERE id = $id
+                      RETURNING state
                       """);
                 Bind(update, "$id", task.Id);
+                Bind(update, "$now", now);
                 if (giveUp)
                 {
                     Bind(update, "$error", $"{message} It was interrupted {task.Recoveries + 1} times, more than the recovery limit of {recoveryLimit}; it was not run again.");
-                    Bind(update, "$now", now);
-                    givenUp.Add(task.Id);
                 }
 
-                update.ExecuteNonQuery();
+                if (update.ExecuteScalar() is string state && state != nameof(LlmTaskState.Pending))
+                {
+                    givenUp.Add(task.Id);
+                }
+            }
+
+            // Stopped while nobody held them (the process that had them exited or died): they end Cancelled here.
+            var stopped = Prepared(connection, transaction, """
+                UPDATE tasks SET state = 'Cancelled', completed_at = $now, error = 'Stopped by Stop-LlmTask.', error_kind = 'Cancelled',
+                    lease_owner = NULL, lease_expires_at = NULL
+                WHERE state = 'Pending' AND cancel_requested = 1 AND (lease_expires_at IS NULL OR lease_expires_at < $now)
+                RETURNING id
+                """);
+            Bind(stopped, "$now", now);
+            using (var reader = stopped.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    givenUp.Add(reader.GetInt64(0));
+                }
             }
 
             var claim = Prepared(connection, transaction, $"""
@@ -112,10 +147,13 @@ public sealed partial class TaskStore
     });
 
     /// <summary>
-    /// Extends the leases of the tasks this owner holds in memory (only those: a task it dropped
-    /// must expire so that another pass can take it); returns the ones somebody asked to cancel.
+    /// Extends the leases of the tasks this owner holds in memory (only those: a task it dropped must
+    /// expire so that another pass can take it). Returns the held tasks that somebody asked to stop, and
+    /// those no longer this owner's (stopped while queued, finished or taken over elsewhere): both are
+    /// to be stopped here, so that no call is made, or goes on, for a task another process decided.
     /// </summary>
-    internal IReadOnlyList<long> RenewLeases(string owner, IReadOnlyCollection<long> held, long leaseMs) => Write((connection, transaction) =>
+    internal (IReadOnlyList<long> StopRequested, IReadOnlyList<long> Lost) RenewLeases(string owner, IReadOnlyCollection<long> held, long leaseMs) =>
+        Write((connection, transaction) =>
     {
         var ids = System.Text.Json.JsonSerializer.Serialize(held);
         var renew = Prepared(connection, transaction, """
@@ -127,21 +165,33 @@ public sealed partial class TaskStore
         Bind(renew, "$ids", ids);
         renew.ExecuteNonQuery();
 
-        var cancelled = Prepared(connection, transaction, """
+        var stop = Prepared(connection, transaction, """
             SELECT id FROM tasks
             WHERE id IN (SELECT value FROM json_each($ids)) AND lease_owner = $owner AND cancel_requested = 1 AND state IN ('Pending', 'Running')
             """);
-        Bind(cancelled, "$owner", owner);
-        Bind(cancelled, "$ids", ids);
-        using var reader = cancelled.ExecuteReader();
-        var toCancel = new List<long>();
+        Bind(stop, "$owner", owner);
+        Bind(stop, "$ids", ids);
+        var lost = Prepared(connection, transaction, """
+            SELECT value FROM json_each($ids)
+            WHERE value NOT IN (SELECT id FROM tasks
+                                WHERE id IN (SELECT value FROM json_each($ids)) AND lease_owner = $owner AND state IN ('Pending', 'Running'))
+            """);
+        Bind(lost, "$owner", owner);
+        Bind(lost, "$ids", ids);
+        return ((IReadOnlyList<long>)ReadIds(stop), (IReadOnlyList<long>)ReadIds(lost));
+    });
+
+    private static List<long> ReadIds(Microsoft.Data.Sqlite.SqliteCommand command)
+    {
+        using var reader = command.ExecuteReader();
+        var ids = new List<long>();
         while (reader.Read())
         {
-            toCancel.Add(reader.GetInt64(0));
+            ids.Add(reader.GetInt64(0));
         }
 
-        return (IReadOnlyList<long>)toCancel;
-    });
+        return ids;
+    }
 
     /// <summary>
     /// Hands everything this owner holds back to the store (a process shutting down): Pending tasks
@@ -176,13 +226,12 @@ public sealed partial class TaskStore
             }, owner);
         }
 
-        var release = Prepared(connection, transaction, """
-            UPDATE tasks SET state = 'Pending', started_at = NULL,
-                attempts = attempts + (CASE WHEN state = 'Running' THEN 1 ELSE 0 END),
-                lease_owner = NULL, lease_expires_at = NULL
+        var release = Prepared(connection, transaction, $"""
+            UPDATE tasks SET attempts = attempts + (CASE WHEN state = 'Running' THEN 1 ELSE 0 END), {BackToPendingUnlessStopped}
             WHERE lease_owner = $owner AND state IN ('Pending', 'Running')
             """);
         Bind(release, "$owner", owner);
+        Bind(release, "$now", now);
         return release.ExecuteNonQuery();
     });
 }

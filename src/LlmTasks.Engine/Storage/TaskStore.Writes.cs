@@ -98,14 +98,15 @@ public sealed partial class TaskStore
                 RETURNING {TaskColumns}
                 """)
             : Prepared(connection, transaction, $"""
-                UPDATE tasks SET state = 'Pending', started_at = NULL, attempts = attempts + 1,
+                UPDATE tasks SET attempts = attempts + 1,
                     input_tokens = CASE WHEN $in IS NULL THEN input_tokens ELSE coalesce(input_tokens, 0) + $in END,
                     output_tokens = CASE WHEN $out IS NULL THEN output_tokens ELSE coalesce(output_tokens, 0) + $out END,
                     cost_nanousd = CASE WHEN $cost IS NULL THEN cost_nanousd ELSE coalesce(cost_nanousd, 0) + $cost END,
-                    lease_owner = NULL, lease_expires_at = NULL
+                    {BackToPendingUnlessStopped}
                 WHERE id = $id AND state = 'Running' AND lease_owner = $owner
                 RETURNING {TaskColumns}
                 """);
+        Bind(command, "$now", now);
         if (finish.FinalState is { } final)
         {
             Bind(command, "$state", final.ToString());
@@ -113,7 +114,6 @@ public sealed partial class TaskStore
             Bind(command, "$structured", attempt.StructuredOutput);
             Bind(command, "$error", attempt.Error);
             Bind(command, "$kind", attempt.ErrorKind);
-            Bind(command, "$now", now);
         }
 
         Bind(command, "$in", attempt.InputTokens);
@@ -192,6 +192,42 @@ public sealed partial class TaskStore
             InsertChecks(connection, transaction, taskId, number, checks);
         }
     }
+
+    /// <summary>
+    /// Stops tasks in one transaction: Pending ones (whoever holds them) become Cancelled at once and are
+    /// returned; Running ones are flagged for the process running them. In one transaction, a task cannot
+    /// slip from Running back to Pending between the two and end up flagged but never stopped.
+    /// </summary>
+    internal (IReadOnlyList<LlmTask> Cancelled, IReadOnlyList<long> Flagged) Stop(IReadOnlyCollection<long> ids, string reason) => Write((connection, transaction) =>
+    {
+        var pending = Prepared(connection, transaction, $"""
+            UPDATE tasks SET state = 'Cancelled', completed_at = $now, error = $reason, error_kind = 'Cancelled',
+                lease_owner = NULL, lease_expires_at = NULL
+            WHERE id IN (SELECT value FROM json_each($ids)) AND state = 'Pending'
+            RETURNING {TaskColumns}
+            """);
+        Bind(pending, "$now", NowMs);
+        Bind(pending, "$reason", reason);
+        Bind(pending, "$ids", JsonSerializer.Serialize(ids));
+        var cancelled = ReadTasks(pending);
+
+        var running = Prepared(connection, transaction, """
+            UPDATE tasks SET cancel_requested = 1
+            WHERE id IN (SELECT value FROM json_each($ids)) AND state = 'Running'
+            RETURNING id
+            """);
+        Bind(running, "$ids", JsonSerializer.Serialize(ids));
+        var flagged = new List<long>();
+        using (var reader = running.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                flagged.Add(reader.GetInt64(0));
+            }
+        }
+
+        return ((IReadOnlyList<LlmTask>)cancelled, (IReadOnlyList<long>)flagged);
+    });
 
     /// <summary>Cancels the given tasks that are still Pending (whoever holds them); returns them as they now are.</summary>
     internal IReadOnlyList<LlmTask> CancelPending(IReadOnlyCollection<long> ids, string reason) => Write((connection, transaction) =>

@@ -164,7 +164,7 @@ public sealed class SharedStoreTests : IDisposable
         var provider = new ScriptedProvider { Behaviour = async (p, ct) => { await Task.Delay(Timeout.Infinite, ct); return p; } };
         using var runner = Managers.Open(_temp.Path, new TaskManagerOptions { Lease = TimeSpan.FromMilliseconds(300) }, provider);
         var id = runner.Start(Managers.Request("stop me", "test/x")).Id;
-        SpinWait.SpinUntil(() => provider.Calls == 1, TimeSpan.FromSeconds(30));
+        SpinWait.SpinUntil(() => provider.Calls == 1 && runner.Store.Get(id)!.State == LlmTaskState.Running, TimeSpan.FromSeconds(30));
 
         using var other = Managers.Open(_temp.Path, new TaskManagerOptions { ClaimStoreWork = false });
         var result = other.Stop([id]);
@@ -198,5 +198,47 @@ public sealed class SharedStoreTests : IDisposable
         // If its call began before the store said no, the call is on record, as Discarded; nothing else changed.
         Assert.All(runner.Store.GetAttempts(queued.Id), a => Assert.Equal(LlmAttemptOutcome.Discarded, a.Outcome));
         Assert.Equal(provider.Prompts.Count(p => p == "queued"), runner.Store.GetAttempts(queued.Id).Count);
+    }
+
+    [Fact]
+    public void A_task_asked_to_stop_whose_process_exits_before_its_heartbeat_ends_Cancelled_not_stranded()
+    {
+        var provider = new ScriptedProvider { Behaviour = async (p, ct) => { await Task.Delay(Timeout.Infinite, ct); return p; } };
+        var runner = Managers.Open(_temp.Path, new TaskManagerOptions { Lease = TimeSpan.FromHours(1) }, provider); // no heartbeat in this test
+        var id = runner.Start(Managers.Request("stop me", "test/x")).Id;
+        SpinWait.SpinUntil(() => runner.Store.Get(id)!.State == LlmTaskState.Running, TimeSpan.FromSeconds(30));
+
+        using (var other = Managers.Open(_temp.Path, new TaskManagerOptions { ClaimStoreWork = false }))
+        {
+            Assert.Equal([id], other.Stop([id]).RequestedElsewhere); // flagged; the runner would see it at its heartbeat
+        }
+
+        runner.Dispose(); // ...but it exits first: the call is interrupted and the task handed back
+        using var store = TaskStore.Open(_temp.Path);
+        var task = store.Get(id)!;
+        Assert.Equal((LlmTaskState.Cancelled, "Cancelled"), (task.State, task.ErrorKind));
+        Assert.Equal(LlmAttemptOutcome.Interrupted, store.GetAttempts(id).Single().Outcome);
+    }
+
+    [Fact]
+    public void A_task_stopped_while_queued_and_then_restarted_runs_its_new_series()
+    {
+        var gate = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var provider = new ScriptedProvider { Behaviour = (p, _) => p == "first" ? gate.Task : Task.FromResult("ran: " + p) };
+        using var manager = Managers.Open(_temp.Path, new TaskManagerOptions { Concurrency = 1 }, provider);
+        var first = manager.Start(Managers.Request("first", "test/x"));
+        var queued = manager.Start(Managers.Request("queued", "test/x"));
+        SpinWait.SpinUntil(() => provider.Calls == 1, TimeSpan.FromSeconds(30));
+
+        Assert.Equal([queued.Id], manager.Stop([queued.Id]).Cancelled.Select(t => t.Id));
+        Assert.Equal([queued.Id], manager.Restart([queued.Id]).Select(t => t.Id)); // its old entry is still in the lane
+        gate.SetResult("first done");
+
+        var done = Managers.WaitAll(manager, [first.Id]).Single();
+        Assert.Equal(LlmTaskState.Completed, done.State);
+        Assert.True(SpinWait.SpinUntil(() => manager.Store.Get(queued.Id)!.State.IsTerminal(), TimeSpan.FromSeconds(30)));
+        var restarted = manager.Store.Get(queued.Id)!;
+        Assert.Equal((LlmTaskState.Completed, "ran: queued"), (restarted.State, restarted.Output));
+        Assert.Equal([LlmAttemptOutcome.Succeeded], manager.Store.GetAttempts(queued.Id).Select(a => a.Outcome));
     }
 }
