@@ -101,6 +101,18 @@ public sealed class LifecycleTests : IDisposable
     }
 
     [Fact]
+    public void Empty_outputs_receive_again_and_again_each_with_its_own_task_id()
+    {
+        var result = _ps.Run("""
+            $a = Start-LlmTask 'x' -Model mock/echo -MockResponse '' -Wait
+            $b = Start-LlmTask 'y' -Model mock/echo -MockResponse '' -Wait
+            $a, $b | ForEach-Object { Receive-LlmTask -Id $_.Id | ForEach-Object TaskId }
+            $a, $b | Receive-LlmTask | ForEach-Object TaskId
+            """).Ok();
+        Assert.Equal(4, result.Output.Count);
+    }
+
+    [Fact]
     public void A_failed_task_receives_as_an_InvalidResult_error_carrying_its_error()
     {
         var result = _ps.Run("Start-LlmTask 'x' -Model mock/fail -Name broken -Wait | Receive-LlmTask");

@@ -22,6 +22,20 @@ public sealed class ProviderTests : IDisposable
     }
 
     [Fact]
+    public void ApiKey_takes_a_plain_string_and_a_bad_value_never_quotes_it()
+    {
+        _server.Script(Reply.Json(200, RecordedResponses.OpenAIChat("4")));
+        var result = _ps.Run("""
+            (Start-LlmTask -Model openai/gpt-4o-mini -Prompt 'What is 2+2?' -ApiBase $args[0] -ApiKey 'sk-plain-string-key-42' -Wait).Output
+            try { Start-LlmTask -Model openai/gpt-4o-mini -Prompt 'x' -ApiKey @{ secret = 'sk-in-a-hashtable-43' } } catch { $_.ToString() }
+            """, _server.Url + "/v1");
+        Assert.Equal("4", result.Output[0].ToString());
+        Assert.Equal("Bearer sk-plain-string-key-42", _server.Requests.Single().Header("Authorization"));
+        Assert.DoesNotContain("sk-in-a-hashtable-43", result.Output[1].ToString());
+        Assert.Contains("-ApiKey takes a SecureString or a string", result.Output[1].ToString());
+    }
+
+    [Fact]
     public void Start_Wait_with_an_openai_model_completes_with_the_endpoints_answer()
     {
         _server.Script(Reply.Json(200, RecordedResponses.OpenAIChat("4")));

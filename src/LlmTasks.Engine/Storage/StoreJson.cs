@@ -37,6 +37,7 @@ internal sealed record StoredRequest
     public LlmResponseFormat? ResponseFormat { get; init; }
     public string? JsonSchema { get; init; }
     public string? ApiBase { get; init; }
+    public bool? ApiKeyGiven { get; init; }
     public Dictionary<string, string>? ProviderOptions { get; init; }
     public Verification.VerificationPlan? Verification { get; init; }
 
@@ -53,6 +54,7 @@ internal sealed record StoredRequest
         ResponseFormat = r.ResponseFormat == LlmResponseFormat.Text ? null : r.ResponseFormat,
         JsonSchema = r.JsonSchema,
         ApiBase = r.ApiBase,
+        ApiKeyGiven = r.ApiKeyGiven ? true : null,
         ProviderOptions = r.ProviderOptions?.ToDictionary(p => p.Key, p => p.Value),
         Verification = r.Verification,
     };
@@ -70,6 +72,7 @@ internal sealed record StoredRequest
         ResponseFormat = ResponseFormat ?? LlmResponseFormat.Text,
         JsonSchema = JsonSchema,
         ApiBase = ApiBase,
+        ApiKeyGiven = ApiKeyGiven == true,
         ProviderOptions = ProviderOptions,
         Verification = Verification,
     };

@@ -27,6 +27,12 @@ public sealed record LlmTaskRequest
     /// <summary>Overrides the provider's base URL for this task (never a secret: keys travel in <see cref="TaskSecrets"/>).</summary>
     public string? ApiBase { get; init; }
 
+    /// <summary>
+    /// The task was started with its own key (-ApiKey). The key is never stored; this flag is, so that a
+    /// process resuming the task without the key does not send its own (environment) key to the task's -ApiBase.
+    /// </summary>
+    public bool ApiKeyGiven { get; init; }
+
     /// <summary>Provider-specific options (the Claude Code CLI's MCP config, allowed tools, working directory, max turns …), as plain values.</summary>
     public IReadOnlyDictionary<string, string>? ProviderOptions { get; init; }
 

@@ -74,6 +74,9 @@ public sealed class ReceiveLlmTaskCommand : TaskSelectionCommandBase
         var output = task.StructuredOutput is { } json
             ? PSObject.AsPSObject(PowerShellJson.ToPowerShell(json) ?? string.Empty)
             : new PSObject(task.Output ?? string.Empty);
+        // PowerShell keeps note properties per base object, and an empty output is the one shared empty
+        // string: replace the property rather than add a second one.
+        output.Properties.Remove("TaskId");
         output.Properties.Add(new PSNoteProperty("TaskId", task.Id));
         WriteObject(output);
     }

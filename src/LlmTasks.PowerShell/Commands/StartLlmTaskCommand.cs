@@ -87,6 +87,7 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
     /// <summary>The API key for this task: kept in this session's memory only, never stored or shown.</summary>
     [Parameter]
     [ValidateNotNull]
+    [SecureStringTransformation]
     public SecureString? ApiKey { get; set; }
 
     /// <summary>max/*: an MCP configuration for the Claude Code CLI, as a path or a hashtable ({ mcpServers = @{ … } }).</summary>
@@ -329,6 +330,7 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
             ResponseFormat = Enum.Parse<LlmResponseFormat>(ResponseFormat, ignoreCase: true),
             JsonSchema = JsonSchema is null ? null : PowerShellJson.FromValue(JsonSchema, nameof(JsonSchema), ResolvePath),
             ApiBase = ApiBase,
+            ApiKeyGiven = ApiKey is not null,
             ProviderOptions = ProviderOptions(),
             Verification = _plan,
         };

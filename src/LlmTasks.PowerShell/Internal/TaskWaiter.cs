@@ -79,12 +79,20 @@ internal sealed class TaskWaiter : IDisposable
 
     public void Dispose()
     {
+        // The watcher first: while the pipeline stops (Ctrl+C) WriteProgress throws, and the watcher
+        // must not stay subscribed to the session's task manager.
+        _watcher.Dispose();
         if (_progressShown)
         {
             _progress.RecordType = ProgressRecordType.Completed;
-            _cmdlet.WriteProgress(_progress);
+            try
+            {
+                _cmdlet.WriteProgress(_progress);
+            }
+            catch (PipelineStoppedException)
+            {
+                // Stopping: the host clears progress itself.
+            }
         }
-
-        _watcher.Dispose();
     }
 }

@@ -137,7 +137,8 @@ public sealed class FakeCliTests : IDisposable
     }
 
     [SkippableTheory]
-    [InlineData("""{"type":"result","subtype":"success","is_error":true,"api_error_status":429,"result":"API Error: Server is temporarily limiting requests"}""", "RateLimited", "temporarily limiting")]
+    [InlineData("""{"type":"result","subtype":"success","is_error":true,"api_error_status":429,"result":"API Error: Server is temporarily limiting requests (not your usage limit)"}""", "RateLimited", "temporarily limiting")]
+    [InlineData("""{"type":"result","subtype":"success","is_error":true,"api_error_status":429,"result":"Claude AI usage limit reached|1767225600"}""", "QuotaExceeded", "usage limit reached")]
     [InlineData("""{"type":"result","subtype":"success","is_error":true,"api_error_status":null,"result":"Not logged in · Please run /login"}""", "NotLoggedIn", "Please run /login")]
     [InlineData("""{"type":"result","subtype":"success","is_error":true,"api_error_status":503,"result":"API Error: 503 Service Unavailable"}""", "ServerError", "503 Service Unavailable")]
     [InlineData("""{"type":"result","subtype":"error_during_execution","is_error":true,"errors":["Tool crashed"]}""", "ProviderError", "Tool crashed")]

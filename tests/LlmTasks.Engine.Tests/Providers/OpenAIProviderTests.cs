@@ -191,6 +191,17 @@ public sealed class OpenAIProviderTests : IDisposable
     }
 
     [Fact]
+    public void A_task_started_with_its_own_key_for_its_own_base_url_never_gets_the_environments_key_when_resumed()
+    {
+        _h.Environment["OPENAI_API_KEY"] = "sk-environment-key-must-not-go-to-the-tasks-url";
+        // What another process sees: the stored request says a key was given; the key itself was never stored.
+        var done = _h.Run(HttpHarness.Conversation("openai/gpt-4o-mini") with { ApiKeyGiven = true }, Base, key: null);
+        Assert.Equal((LlmTaskState.Failed, ErrorIds.MissingApiKey), (done.State, done.ErrorKind));
+        Assert.Contains("Start the task again with -ApiKey", done.Error);
+        Assert.Empty(_h.Server.Requests);
+    }
+
+    [Fact]
     public void The_environment_gives_the_base_url_and_key_when_the_task_does_not()
     {
         _h.Environment["OPENAI_BASE_URL"] = Base;

@@ -20,6 +20,7 @@ public static class ClaudeErrorKinds
     public const string NotLoggedIn = "NotLoggedIn";
     public const string AuthenticationFailed = "AuthenticationFailed";
     public const string RateLimited = "RateLimited";
+    public const string QuotaExceeded = "QuotaExceeded";
     public const string Overloaded = "Overloaded";
     public const string ServerError = "ServerError";
     public const string ConnectionFailed = "ConnectionFailed";

@@ -25,6 +25,12 @@ internal static class ClaudeEnvironment
             env["ANTHROPIC_API_KEY"] = null;
         }
 
+        if (Http.ProviderEnvironment.RefuseOtherKeysFor(context))
+        {
+            throw new LlmTasksException(ErrorIds.MissingApiKey, LlmErrorCategory.InvalidArgument,
+                $"Task {context.TaskId} was started with its own -ApiKey for its -ApiBase; keys are never stored, and the CLI's own login will not be sent there. Start the task again with -ApiKey.");
+        }
+
         if (!string.IsNullOrWhiteSpace(context.Request.ApiBase))
         {
             env["ANTHROPIC_BASE_URL"] = context.Request.ApiBase.Trim();

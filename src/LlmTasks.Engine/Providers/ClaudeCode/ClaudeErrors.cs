@@ -5,7 +5,7 @@ namespace LlmTasks.Providers.ClaudeCode;
 /// API failures as <c>"is_error":true</c> (often with <c>"subtype":"success"</c>), exit code 1 and an
 /// empty stderr, so is_error is the only reliable test; the message always carries the CLI's own words.
 /// </summary>
-internal static class ClaudeErrors
+internal static partial class ClaudeErrors
 {
     private const int TailChars = 2000;
 
@@ -28,6 +28,10 @@ internal static class ClaudeErrors
             case 401 or 403:
                 return new(ClaudeErrorKinds.AuthenticationFailed, LlmErrorCategory.PermissionDenied,
                     Message("The Claude API refused the CLI's credentials (log in again with 'claude', or check CLAUDE_CODE_OAUTH_TOKEN)"));
+            case 429 when UsageLimit().IsMatch(result.Result ?? string.Empty):
+                // A subscription's usage limit is not lifted by retrying in a few seconds. (The CLI's plain
+                // rate-limit message says "not your usage limit": that one is transient.)
+                return new(ClaudeErrorKinds.QuotaExceeded, LlmErrorCategory.ResourceUnavailable, Message("The Claude subscription's usage limit is reached; not retried"));
             case 429:
                 return new(ClaudeErrorKinds.RateLimited, LlmErrorCategory.ResourceUnavailable, Message("The Claude API is rate limiting requests"), transient: true);
             case 529:
@@ -87,4 +91,7 @@ internal static class ClaudeErrors
         return t.Length > 500 ? "…" + t[^500..] : t;
     }
 
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?<!not your )usage limit|limit reached|quota|billing|credit balance", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex UsageLimit();
 }

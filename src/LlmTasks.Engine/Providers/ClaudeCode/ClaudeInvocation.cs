@@ -52,7 +52,7 @@ internal sealed record ClaudeInvocation
             JsonSchema = request.JsonSchema,
             McpConfigFile = mcpConfigFile,
             AllowedTools = (Option(ProviderOptionNames.AllowedTools) ?? string.Empty)
-                .Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), // rules such as 'Bash(git log:*)' hold spaces
         };
     }
 

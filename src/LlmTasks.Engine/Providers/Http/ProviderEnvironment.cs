@@ -16,12 +16,23 @@ public sealed class ProviderEnvironment(Func<string, string?>? lookup = null)
 
     /// <summary>The task's -ApiKey, else the variable; null when neither is set.</summary>
     public string? Key(ProviderCallContext context, string variable) =>
-        context.Secrets?.ApiKey is { Length: > 0 } key ? key : Get(variable);
+        context.Secrets?.ApiKey is { Length: > 0 } key ? key
+        : RefuseOtherKeysFor(context) ? null
+        : Get(variable);
+
+    /// <summary>
+    /// A task started with its own -ApiKey and its own -ApiBase, resumed where that key is not in memory:
+    /// this process's key must not go to that URL, so there is no key.
+    /// </summary>
+    internal static bool RefuseOtherKeysFor(ProviderCallContext context) =>
+        context.Request.ApiKeyGiven && !string.IsNullOrWhiteSpace(context.Request.ApiBase) && context.Secrets?.ApiKey is not { Length: > 0 };
 
     /// <summary>The task's -ApiKey, else the variable; a clear failure naming the variable when neither is set.</summary>
     public string RequireKey(ProviderCallContext context, string variable, string provider) =>
         Key(context, variable) ?? throw new LlmTasksException(ErrorIds.MissingApiKey, LlmErrorCategory.InvalidArgument,
-            $"No API key for {provider}/: set ${variable} (in the environment of the process that runs the task) or give Start-LlmTask -ApiKey.")
+            RefuseOtherKeysFor(context)
+                ? $"Task {context.TaskId} was started with its own -ApiKey for its -ApiBase; keys are never stored, and this process will not send ${variable} there. Start the task again with -ApiKey."
+                : $"No API key for {provider}/: set ${variable} (in the environment of the process that runs the task) or give Start-LlmTask -ApiKey.")
         { Target = provider };
 
     /// <summary>The task's -ApiBase, else the first variable that is set, else the default; it must be an absolute http(s) URL.</summary>

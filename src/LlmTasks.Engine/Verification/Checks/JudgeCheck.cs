@@ -58,6 +58,15 @@ internal sealed class JudgeCheck : IOutputCheck
 
     public CheckSpec Spec { get; }
 
+    /// <summary>
+    /// The task's -ApiKey goes to the judge only when the judge uses the task's own provider: a key is
+    /// never sent to another service (an OpenAI key to Anthropic, say). Other judges use their environment.
+    /// </summary>
+    private TaskSecrets? SecretsFor(CheckContext context) =>
+        context.Task is { } task && string.Equals(task.Model.Split('/')[0], _model.Provider, StringComparison.OrdinalIgnoreCase)
+            ? context.Environment.Secrets
+            : null;
+
     public async Task<CheckVerdict> RunAsync(CheckContext context)
     {
         var text = BuildPrompt(context.Output, context.Prompt);
@@ -73,7 +82,7 @@ internal sealed class JudgeCheck : IOutputCheck
         ChatResponse response;
         using (var client = Spec.MockResponse is { } fixedText
                    ? MockChatClient.Respond(fixedText)
-                   : _provider!.CreateClient(_model, new ProviderCallContext(context.Task?.Id ?? 0, request, context.Environment.Secrets)))
+                   : _provider!.CreateClient(_model, new ProviderCallContext(context.Task?.Id ?? 0, request, SecretsFor(context))))
         {
             var options = new ChatOptions { ModelId = _model.Model, ResponseFormat = ChatResponseFormat.ForJsonSchema(JsonDocument.Parse(VerdictSchema).RootElement.Clone(), "verdict") };
             response = await client.GetResponseAsync(request.Messages.Select(m => new ChatMessage(m.Role == LlmRole.System ? ChatRole.System : ChatRole.User, m.Content)).ToList(),
