@@ -36,6 +36,7 @@ public sealed class TaskManager : IDisposable
         _worker = new StoreWorker(store, interval, Periodic);
         _worker.Finished += tasks => TasksFinished?.Invoke(tasks);
         _worker.Faulted += e => Faulted?.Invoke(e);
+        Faulted += Remember;
     }
 
     /// <summary>Opens the store and starts running: the first periodic pass picks up unclaimed work at once.</summary>
@@ -74,6 +75,32 @@ public sealed class TaskManager : IDisposable
 
     /// <summary>Raised when background store work fails (a locked or full disk, say); the manager keeps going.</summary>
     public event Action<Exception>? Faulted;
+
+    private const int KeptFaults = 20;
+    private readonly ConcurrentQueue<string> _faults = new();
+
+    private void Remember(Exception e)
+    {
+        _faults.Enqueue(e.Message);
+        while (_faults.Count > KeptFaults && _faults.TryDequeue(out _))
+        {
+        }
+    }
+
+    /// <summary>
+    /// The messages of background failures since the last call (the newest 20), for a cmdlet to show as
+    /// warnings: a failed write here would otherwise be silent, its task re-run only after its lease expires.
+    /// </summary>
+    public IReadOnlyList<string> TakeFaults()
+    {
+        var taken = new List<string>();
+        while (_faults.TryDequeue(out var message))
+        {
+            taken.Add(message);
+        }
+
+        return taken;
+    }
 
     internal bool Holds(long id) => _active.ContainsKey(id);
 

@@ -27,7 +27,13 @@ public abstract class LlmTaskCommandBase : PSCmdlet, IDisposable
         var path = storePath ?? StorePath;
         try
         {
-            return TaskManagers.Get(path is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(path));
+            var manager = TaskManagers.Get(path is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(path));
+            foreach (var fault in manager.TakeFaults())
+            {
+                WriteWarning($"Background work on the task store '{manager.StorePath}' failed: {fault} Affected tasks run again once their leases expire.");
+            }
+
+            return manager;
         }
         catch (LlmTasksException e)
         {

@@ -145,4 +145,21 @@ public sealed class TaskManagerTests : IDisposable
         Assert.Empty(manager.Store.GetAttempts(queued.Id));
         Assert.Equal(1, provider.Calls);
     }
+
+    [Fact]
+    public void Background_write_failures_are_kept_for_the_cmdlets_to_show()
+    {
+        var big = new string('x', 64 * 1024);
+        var provider = new ScriptedProvider { Behaviour = (_, _) => Task.FromResult(big) }; // results larger than the room left
+        using var manager = Managers.Open(_temp.Path, new TaskManagerOptions { Store = new StoreOptions { MaxSizeBytes = 512 * 1024 } }, provider);
+        for (var i = 0; i < 20; i++)
+        {
+            manager.Start(Managers.Request($"p{i}", "test/x"));
+        }
+
+        var faults = new List<string>();
+        Assert.True(SpinWait.SpinUntil(() => { faults.AddRange(manager.TakeFaults()); return faults.Count > 0; }, TimeSpan.FromSeconds(30)),
+            "a completion that did not fit should have been reported");
+        Assert.Contains(faults, f => f.Contains("is full", StringComparison.Ordinal));
+    }
 }
