@@ -13,15 +13,17 @@ namespace LlmTasks.Execution;
 internal sealed class StoreWorker : IDisposable
 {
     private const int MaxBatch = 2048;
+    private static readonly TimeSpan AgainSoon = TimeSpan.FromMilliseconds(20);
 
     private readonly TaskStore _store;
     private readonly Channel<PendingWrite> _writes = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Action _periodic;
+    private readonly Func<bool> _periodic;
     private readonly TimeSpan _interval;
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _thread;
 
-    public StoreWorker(TaskStore store, TimeSpan interval, Action periodic)
+    /// <param name="periodic">Runs every <paramref name="interval"/>; returning true asks for the next run almost at once (more work waits).</param>
+    public StoreWorker(TaskStore store, TimeSpan interval, Func<bool> periodic)
     {
         _store = store;
         _interval = interval;
@@ -60,8 +62,10 @@ internal sealed class StoreWorker : IDisposable
             var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), nextTick);
             if (wait <= TimeSpan.Zero)
             {
-                Guard(_periodic);
-                nextTick = Stopwatch.GetTimestamp() + (long)(_interval.TotalSeconds * Stopwatch.Frequency);
+                var again = false;
+                Guard(() => again = _periodic());
+                var next = again ? AgainSoon : _interval;
+                nextTick = Stopwatch.GetTimestamp() + (long)(next.TotalSeconds * Stopwatch.Frequency);
                 continue;
             }
 

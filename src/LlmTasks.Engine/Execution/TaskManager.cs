@@ -331,12 +331,15 @@ public sealed class TaskManager : IDisposable
         }
     }
 
-    /// <summary>On the store worker thread: renew leases, pass on cancellations, take over unclaimed work.</summary>
-    private void Periodic()
+    /// <summary>
+    /// On the store worker thread: renew leases, pass on cancellations, take over unclaimed work.
+    /// True when a claim filled all the room there was: more work waits, so run again soon.
+    /// </summary>
+    private bool Periodic()
     {
         if (_shutdown.IsCancellationRequested || _store.IsReadOnly)
         {
-            return;
+            return false;
         }
 
         var now = _store.NowMs;
@@ -356,7 +359,7 @@ public sealed class TaskManager : IDisposable
 
         if (!_options.ClaimStoreWork)
         {
-            return;
+            return false;
         }
 
         var room = Math.Max(2 * _global.Limit, 32) - QueuedCount;
@@ -370,6 +373,8 @@ public sealed class TaskManager : IDisposable
         {
             TasksFinished?.Invoke(claim.Ended);
         }
+
+        return room > 0 && claim.Claimed.Count >= room;
     }
 
     private ActiveTask Route(LlmTask task)

@@ -229,32 +229,6 @@ public sealed partial class TaskStore
         return ((IReadOnlyList<LlmTask>)cancelled, (IReadOnlyList<long>)flagged);
     });
 
-    /// <summary>Cancels the given tasks that are still Pending (whoever holds them); returns them as they now are.</summary>
-    internal IReadOnlyList<LlmTask> CancelPending(IReadOnlyCollection<long> ids, string reason) => Write((connection, transaction) =>
-    {
-        var command = Prepared(connection, transaction, $"""
-            UPDATE tasks SET state = 'Cancelled', completed_at = $now, error = $reason, error_kind = 'Cancelled',
-                lease_owner = NULL, lease_expires_at = NULL
-            WHERE id IN (SELECT value FROM json_each($ids)) AND state = 'Pending'
-            RETURNING {TaskColumns}
-            """);
-        Bind(command, "$now", NowMs);
-        Bind(command, "$reason", reason);
-        Bind(command, "$ids", JsonSerializer.Serialize(ids));
-        return (IReadOnlyList<LlmTask>)ReadTasks(command);
-    });
-
-    /// <summary>Flags Running tasks for cancellation; the process running each one sees the flag at its next heartbeat.</summary>
-    internal int RequestCancel(IReadOnlyCollection<long> ids) => Write((connection, transaction) =>
-    {
-        var command = Prepared(connection, transaction, """
-            UPDATE tasks SET cancel_requested = 1
-            WHERE id IN (SELECT value FROM json_each($ids)) AND state IN ('Pending', 'Running')
-            """);
-        Bind(command, "$ids", JsonSerializer.Serialize(ids));
-        return command.ExecuteNonQuery();
-    });
-
     /// <summary>Deletes tasks and their attempts.</summary>
     public int Delete(IReadOnlyCollection<long> ids) => Write((connection, transaction) =>
     {
