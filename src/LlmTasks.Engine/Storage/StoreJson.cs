@@ -12,9 +12,6 @@ internal static class StoreJson
     public static LlmTaskRequest Deserialize(string json) =>
         (JsonSerializer.Deserialize(json, StoreJsonContext.Default.StoredRequest)
             ?? throw new JsonException("The stored request is empty.")).ToRequest();
-
-    public static string SerializeMessages(IReadOnlyList<LlmMessage> messages) =>
-        JsonSerializer.Serialize(messages.Select(StoredMessage.From).ToArray(), StoreJsonContext.Default.StoredMessageArray);
 }
 
 internal sealed record StoredMessage(string Role, string Content)
@@ -80,5 +77,4 @@ internal sealed record StoredRequest
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(StoredRequest))]
-[JsonSerializable(typeof(StoredMessage[]))]
 internal sealed partial class StoreJsonContext : JsonSerializerContext;
