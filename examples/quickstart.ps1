@@ -6,7 +6,7 @@
     Runs offline with the mock provider unless $env:LLMTASKS_DEFAULT_MODEL names a real model
     (for example 'openai/gpt-4o-mini' with $env:OPENAI_API_KEY set).
     pwsh -File examples/quickstart.ps1
-    dotnet run --project src/LlmTasks.Host -c Release -- examples/quickstart.ps1   (no pwsh needed)
+    dotnet build -c Release; dotnet pwsh -File examples/quickstart.ps1   (the pinned PowerShell tool)
 #>
 if (-not (Get-Module LlmTasks)) {
     Import-Module "$PSScriptRoot/../out/LlmTasks/LlmTasks.psd1" -ErrorAction Stop

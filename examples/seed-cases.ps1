@@ -4,7 +4,7 @@
 # $env:LLMTASKS_MAX_MODEL (a max/* model: the Claude Code CLI with the filesystem MCP server) for case 5
 # and $env:LLMTASKS_OPENAI_COMPAT_MODEL (e.g. ollama/llama3.2) for case 7. The test suite runs them
 # both ways: offline, and live against loopback endpoints with the real CLI (SeedCasesLiveTests).
-# Uses only core cmdlets and the language, so it also runs in the LlmTasks.Host script host.
+# Uses only core cmdlets and the language.
 # -WorkFolder is where case 5's file is written (default: a new temp folder, deleted afterwards);
 # $env:LLMTASKS_SEED_MCP_SERVER may name the filesystem server's entry script (run with node) instead of npx.
 param([string] $StorePath, [string] $WorkFolder)

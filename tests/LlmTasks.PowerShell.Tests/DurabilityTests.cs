@@ -28,11 +28,11 @@ public sealed class DurabilityTests : IDisposable
     public async Task A_process_killed_with_SIGKILL_mid_run_loses_no_task_and_completes_none_twice()
     {
         var store = Path.Combine(_folder, "killed.db");
-        using (var doomed = HostProcess.Start(["-Command", """
+        using (var doomed = Pwsh.Start(["-Command", """
             $tasks = 1..1000 | ForEach-Object { "task $_" } | Start-LlmTask -Model mock/delay:200 -Name crash
             "started $($tasks.Count)"
             [System.Threading.Thread]::Sleep(600000)
-            """], HostProcess.WithStore(store, ShortLease)))
+            """], Pwsh.WithStore(store, ShortLease)))
         {
             var started = await doomed.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(120));
             Assert.Equal("started 1000", started);
@@ -45,7 +45,7 @@ public sealed class DurabilityTests : IDisposable
         Assert.Equal(1000, inspector.Scalar<long>("SELECT count(*) FROM tasks"));
         Assert.True(inspector.Scalar<long>("SELECT count(*) FROM tasks WHERE state = 'Running'") > 0, "the kill should catch calls mid-run");
 
-        var recovery = HostProcess.Command("""
+        var recovery = Pwsh.Command("""
             $done = Get-LlmTask -Name crash | Wait-LlmTask -Timeout 300
             "completed=$(@($done | Where-Object State -eq 'Completed').Count)"
             """, store, timeoutSeconds: 360, environment: ShortLease);
@@ -84,7 +84,7 @@ public sealed class DurabilityTests : IDisposable
         var processes = new[] { ("a", leaver), ("b", leaver), ("c", stayer), ("d", stayer) }
             // The default 30 s lease: the leavers hand their work back when they exit, so nothing here waits for
             // a lease to expire, and a short one could expire under load and (rightly, at least once) re-run a call.
-            .Select(p => HostProcess.Start(["-Command", p.Item2.Replace("$args[0]", $"'{p.Item1}'")], HostProcess.WithStore(store)))
+            .Select(p => Pwsh.Start(["-Command", p.Item2.Replace("$args[0]", $"'{p.Item1}'")], Pwsh.WithStore(store)))
             .ToList();
         var outputs = processes.Select(p => (Out: p.StandardOutput.ReadToEndAsync(), Err: p.StandardError.ReadToEndAsync())).ToList();
         try

@@ -22,11 +22,11 @@ public sealed class ProcessTests : IDisposable
     public void Tasks_started_by_a_process_that_exits_are_found_and_completed_by_the_next_one()
     {
         var store = Path.Combine(_folder, "tasks.db");
-        var first = HostProcess.Command("$t = 1..200 | ForEach-Object { \"task $_\" } | Start-LlmTask -Model mock/delay:100 -Name handoff; \"started=$($t.Count)\"", store);
+        var first = Pwsh.Command("$t = 1..200 | ForEach-Object { \"task $_\" } | Start-LlmTask -Model mock/delay:100 -Name handoff; \"started=$($t.Count)\"", store);
         Assert.True(first.ExitCode == 0, first.Errors);
         Assert.Contains("started=200", first.Output);
 
-        var second = HostProcess.Command("""
+        var second = Pwsh.Command("""
             $found = Get-LlmTask -Name handoff
             "found=$($found.Count)"
             $done = $found | Wait-LlmTask
@@ -42,9 +42,9 @@ public sealed class ProcessTests : IDisposable
     }
 
     [Fact]
-    public void The_quickstart_runs_and_shows_tasks_started_waited_and_received()
+    public void The_quickstart_runs_in_real_pwsh_and_shows_tasks_started_waited_and_received()
     {
-        var result = HostProcess.Run([Path.Combine(Repo.Root, "examples", "quickstart.ps1")],
+        var result = Pwsh.File(Path.Combine(Repo.Root, "examples", "quickstart.ps1"),
             new Dictionary<string, string?> { ["LLMTASKS_STORE"] = Path.Combine(_folder, "quickstart.db") });
         Assert.True(result.ExitCode == 0, result.Output + result.Errors);
         Assert.Contains("State", result.Output);

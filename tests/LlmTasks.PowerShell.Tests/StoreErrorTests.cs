@@ -53,7 +53,7 @@ public sealed class StoreErrorTests : IDisposable
     {
         // Made by another process, so that this one opens it fresh (as the next session would).
         var path = Path.Combine(_ps.Folder, "newer.db");
-        Assert.Equal(0, HostProcess.Command("Start-LlmTask 'old row' -Model mock/echo -Wait", path).ExitCode);
+        Assert.Equal(0, Pwsh.Command("Start-LlmTask 'old row' -Model mock/echo -Wait", path).ExitCode);
         using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
         {
             connection.Open();
@@ -80,7 +80,7 @@ public sealed class StoreErrorTests : IDisposable
         }
 
         var path = Path.Combine(_ps.Folder, "readonly.db");
-        Assert.Equal(0, HostProcess.Command("Start-LlmTask 'listed' -Model mock/echo -Wait", path).ExitCode);
+        Assert.Equal(0, Pwsh.Command("Start-LlmTask 'listed' -Model mock/echo -Wait", path).ExitCode);
         File.SetUnixFileMode(path, UnixFileMode.UserRead);
         try
         {

@@ -1,6 +1,6 @@
 #Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
-# Pester 5 tests for machines with pwsh and Pester: ./build.ps1 -Task Test runs them.
-# (CI machines have neither; the xunit suite hosts the PowerShell engine and parses this file.)
+# Pester 5 tests of the cmdlets in real pwsh: `dotnet test Engine.sln` runs every *.Tests.ps1 file here
+# (tests/LlmTasks.PowerShell.Tests/PesterSuiteTests.cs through Invoke-PesterSuite.ps1).
 
 BeforeAll {
     $manifest = Join-Path $PSScriptRoot '../../out/LlmTasks/LlmTasks.psd1'
