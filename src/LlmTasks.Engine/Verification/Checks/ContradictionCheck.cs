@@ -83,7 +83,9 @@ internal sealed class ContradictionCheck : IOutputCheck
         }
 
         text.AppendLine("The answer:").AppendLine("<<<").AppendLine(output).AppendLine(">>>").AppendLine();
-        text.Append("""Reply only with JSON: {"passed": true if there is no contradiction, "contradictions": [{"claim": "the statement in the answer", "conflictsWith": "the statement or reference text it contradicts", "explanation": "why both cannot be true"}], "reasoning": "one sentence"}.""");
+        var other = reference is null ? "the statement it contradicts" : "the statement or reference text it contradicts";
+        text.Append("Reply only with JSON: {\"passed\": true if there is no contradiction, \"contradictions\": [{\"claim\": \"the statement in the answer\", ")
+            .Append("\"conflictsWith\": \"").Append(other).Append("\", \"explanation\": \"why both cannot be true\"}], \"reasoning\": \"one sentence\"}.");
         return text.ToString();
     }
 
