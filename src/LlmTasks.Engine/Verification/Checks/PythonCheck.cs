@@ -44,7 +44,7 @@ internal sealed class PythonCheck(CheckSpec spec) : IOutputCheck
         }
 
         var tools = context.Environment.Services.Tools;
-        var (interpreter, launcherArgs, tried) = FindInterpreter(tools.Python);
+        var (interpreter, launcherArgs, tried) = FindInterpreter(tools.PythonSetting);
         if (interpreter is null)
         {
             return Unavailable($"No Python interpreter was found ({tried}). Install Python 3 or set ${CheckToolOptions.PythonVariable} to the interpreter's full path.");

@@ -28,7 +28,7 @@ internal sealed class SqlCheck : IOutputCheck
         var (code, parse) = await SqlInput.ParseAsync(context, _dialect).ConfigureAwait(false);
         if (string.IsNullOrWhiteSpace(code.Code))
         {
-            return CheckVerdict.Fail("The output holds no SQL.", $"Answer with {_dialect.Display()} SQL in a ```sql block.");
+            return CheckVerdict.Fail("The output holds no SQL.", $"Answer with {(_dialect == SqlDialect.Generic ? "SQL" : _dialect.Display())} in a ```sql block.");
         }
 
         if (parse.Unavailable is { } why)
@@ -39,14 +39,17 @@ internal sealed class SqlCheck : IOutputCheck
         if (parse.Errors.Count > 0)
         {
             return CheckVerdict.Fail($"The SQL does not parse as {_dialect.Display()}: {SqlInput.Describe(parse.Errors)}",
-                $"Write valid {_dialect.Display()} SQL: fix the syntax at {parse.Errors[0].Position}.",
-                JsonSerializer.Serialize(parse.Errors.Select(e => new Dictionary<string, object> { ["line"] = e.Position.Line, ["column"] = e.Position.Column, ["message"] = e.Message })));
+                $"Fix the syntax at {parse.Errors[0].Position} so that the SQL parses as {_dialect.Display()}.",
+                JsonSerializer.Serialize(parse.Errors.Select(e => new Dictionary<string, object?>
+                {
+                    ["dialect"] = (e.In ?? parse.Dialect).ToString(), ["line"] = e.Position.Line, ["column"] = e.Position.Column, ["message"] = e.Message,
+                })));
         }
 
         var top = parse.Statements.Where(s => s.Inside is null).ToArray();
         if (top.Length == 0)
         {
-            return CheckVerdict.Fail("The output holds no SQL statement (only comments or whitespace).", $"Answer with {_dialect.Display()} SQL in a ```sql block.");
+            return CheckVerdict.Fail("The output holds no SQL statement (only comments or whitespace).", $"Answer with {(_dialect == SqlDialect.Generic ? "SQL" : _dialect.Display())} in a ```sql block.");
         }
 
         return new CheckVerdict(true, $"{top.Length} {parse.Dialect.Display()} statement(s): {string.Join(", ", top.Select(s => s.Kind))}{(parse.Note is null ? string.Empty : ". " + parse.Note)}",

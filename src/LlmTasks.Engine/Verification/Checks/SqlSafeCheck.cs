@@ -48,7 +48,7 @@ internal sealed class SqlSafeCheck : IOutputCheck
         var (code, parse) = await SqlInput.ParseAsync(context, _dialect).ConfigureAwait(false);
         if (string.IsNullOrWhiteSpace(code.Code))
         {
-            return CheckVerdict.Fail("The output holds no SQL.", $"Answer with {_dialect.Display()} SQL in a ```sql block.");
+            return CheckVerdict.Fail("The output holds no SQL.", $"Answer with {(_dialect == SqlDialect.Generic ? "SQL" : _dialect.Display())} in a ```sql block.");
         }
 
         if (parse.Unavailable is { } why)
@@ -59,7 +59,7 @@ internal sealed class SqlSafeCheck : IOutputCheck
         if (parse.Errors.Count > 0)
         {
             return CheckVerdict.Fail($"The SQL does not parse as {_dialect.Display()}, so what it does cannot be checked: {SqlInput.Describe(parse.Errors)}",
-                $"Write valid {_dialect.Display()} SQL: fix the syntax at {parse.Errors[0].Position}.");
+                $"Fix the syntax at {parse.Errors[0].Position} so that the SQL parses as {_dialect.Display()}.");
         }
 
         var broken = parse.Statements.Select(s => (Statement: s, Broken: SqlRules.Broken(s, _rules))).Where(x => x.Broken is not null).ToArray();

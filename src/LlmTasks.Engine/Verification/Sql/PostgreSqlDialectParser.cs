@@ -24,12 +24,13 @@ internal static partial class PostgreSqlDialectParser
             return SqlParse.NotAvailable(SqlDialect.PostgreSql, $"the PostgreSQL parser is not installed ({Path.Combine(folder, missing)} is missing; rebuild or reinstall the module)");
         }
 
-        var node = ToolRun.Find(tools.Node ?? "node");
+        var configured = tools.NodeSetting;
+        var node = ToolRun.Find(configured ?? "node");
         if (node is null)
         {
-            return SqlParse.NotAvailable(SqlDialect.PostgreSql, tools.Node is null
+            return SqlParse.NotAvailable(SqlDialect.PostgreSql, configured is null
                 ? $"PostgreSQL SQL is parsed by PostgreSQL's own parser, which runs in node, and there is no node on PATH (install Node.js 18 or later, or set ${CheckToolOptions.NodeVariable} to node's full path)"
-                : $"'{tools.Node}' (${CheckToolOptions.NodeVariable} or the options) does not exist");
+                : $"'{configured}' (${CheckToolOptions.NodeVariable} or the options) does not exist");
         }
 
         var run = await ToolRun.RunAsync(node, [Path.Combine(folder, "pg-parse.cjs")], sql, tools.Timeout, cancellationToken).ConfigureAwait(false);

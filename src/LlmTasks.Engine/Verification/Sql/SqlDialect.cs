@@ -40,6 +40,6 @@ internal static class SqlDialects
         SqlDialect.TSql => "T-SQL",
         SqlDialect.Sqlite => "SQLite",
         SqlDialect.PostgreSql => "PostgreSQL",
-        _ => "generic SQL",
+        _ => "SQL of any supported dialect (SQLite, PostgreSQL, T-SQL)",
     };
 }

@@ -27,5 +27,5 @@ internal static class SqlInput
     }
 
     public static string Describe(IReadOnlyList<SqlSyntaxError> errors) =>
-        string.Join("; ", errors.Take(5).Select(e => $"{e.Position}: {e.Message}")) + (errors.Count > 5 ? $"; and {errors.Count - 5} more" : string.Empty);
+        string.Join("; ", errors.Take(5)) + (errors.Count > 5 ? $"; and {errors.Count - 5} more" : string.Empty);
 }

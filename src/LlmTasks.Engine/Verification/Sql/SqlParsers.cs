@@ -32,11 +32,11 @@ internal static class SqlParsers
 
         if (tried.FirstOrDefault(p => p.Unavailable is not null) is { } unavailable)
         {
-            var rejected = string.Join("; ", tried.Where(p => p.Errors.Count > 0).Select(p => $"{p.Dialect.Display()}: {p.Errors[0].Position}: {p.Errors[0].Message}"));
+            var rejected = string.Join("; ", tried.Where(p => p.Errors.Count > 0).Select(p => p.Errors[0] with { In = p.Dialect }));
             return SqlParse.NotAvailable(SqlDialect.Generic, $"no available dialect accepts it ({rejected}), and {unavailable.Dialect.Display()} could not be tried: {unavailable.Unavailable}");
         }
 
-        return new SqlParse(SqlDialect.Generic, [], tried.SelectMany(p => p.Errors.Take(1).Select(e => e with { Message = $"{p.Dialect.Display()}: {e.Message}" })).ToArray());
+        return new SqlParse(SqlDialect.Generic, [], tried.SelectMany(p => p.Errors.Take(1).Select(e => e with { In = p.Dialect })).ToArray());
     }
 
     private static Task<SqlParse> ParseOneAsync(SqlDialect dialect, string sql, CheckToolOptions tools, CancellationToken cancellationToken) => dialect switch

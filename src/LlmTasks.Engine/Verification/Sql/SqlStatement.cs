@@ -41,7 +41,10 @@ internal sealed record SqlStatement(int Number, TextPosition Position, string Ki
 }
 
 /// <summary>A syntax error with its position in the checked text and the parser's own words.</summary>
-internal sealed record SqlSyntaxError(TextPosition Position, string Message);
+internal sealed record SqlSyntaxError(TextPosition Position, string Message, SqlDialect? In = null)
+{
+    public override string ToString() => In is { } dialect ? $"{dialect.Display()}: {Position}: {Message}" : $"{Position}: {Message}";
+}
 
 /// <summary>What parsing in one dialect found: the statements, or the syntax errors, or why it could not run.</summary>
 internal sealed record SqlParse(SqlDialect Dialect, IReadOnlyList<SqlStatement> Statements, IReadOnlyList<SqlSyntaxError> Errors, string? Unavailable = null, string? Note = null)
