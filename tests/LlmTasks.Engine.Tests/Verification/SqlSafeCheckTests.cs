@@ -95,6 +95,14 @@ public sealed class SqlSafeCheckTests
     }
 
     [Fact]
+    public void A_TSql_join_that_names_columns_picks_rows_but_a_bare_FROM_does_not()
+    {
+        Passes("DELETE u FROM users AS u INNER JOIN banned AS b ON b.user_id = u.id;", Safe("TSql"));
+        Fails("UPDATE u SET active = 0 FROM users AS u;", Safe("TSql"));
+        Assert.Contains("(Alter)", Fails("CREATE OR ALTER VIEW v AS SELECT 1 AS one;", Safe("TSql")).Reason);
+    }
+
+    [Fact]
     public void Where_current_of_counts_as_a_where()
     {
         Passes("DELETE FROM users WHERE CURRENT OF user_cursor;", Safe("TSql"));

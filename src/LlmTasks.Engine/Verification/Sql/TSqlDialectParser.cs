@@ -62,7 +62,7 @@ internal static partial class TSqlDialectParser
             TruncateTableStatement => SqlCategory.Truncate,
             ExecuteStatement e when IsDynamic(e) => SqlCategory.Dynamic,
             _ when name.StartsWith("Drop", StringComparison.Ordinal) => SqlCategory.Drop,
-            _ when name.StartsWith("Alter", StringComparison.Ordinal) => SqlCategory.Alter,
+            _ when name.StartsWith("Alter", StringComparison.Ordinal) || name.StartsWith("CreateOrAlter", StringComparison.Ordinal) => SqlCategory.Alter,
             _ when name.StartsWith("Create", StringComparison.Ordinal) => SqlCategory.Create,
             _ when name.StartsWith("Grant", StringComparison.Ordinal) => SqlCategory.Grant,
             _ when name.StartsWith("Revoke", StringComparison.Ordinal) => SqlCategory.Revoke,
@@ -71,18 +71,24 @@ internal static partial class TSqlDialectParser
         };
         var where = node switch
         {
-            DeleteStatement d => WhereOf(d.DeleteSpecification?.WhereClause),
-            UpdateStatement u => WhereOf(u.UpdateSpecification?.WhereClause),
+            DeleteStatement d => WhereOf(d.DeleteSpecification?.WhereClause, d.DeleteSpecification?.FromClause),
+            UpdateStatement u => WhereOf(u.UpdateSpecification?.WhereClause, u.UpdateSpecification?.FromClause),
             _ => SqlWhere.NotApplicable,
         };
         return new SqlStatement(number, position, kind, category, where, inside);
     }
 
-    private static SqlWhere WhereOf(WhereClause? where)
+    /// <summary>
+    /// The rows an UPDATE or DELETE picks: its WHERE, or in T-SQL also a FROM whose JOIN … ON names columns
+    /// (DELETE t FROM t JOIN u ON t.id = u.id deletes the matching rows only).
+    /// </summary>
+    private static SqlWhere WhereOf(WhereClause? where, FromClause? from)
     {
         if (where is null)
         {
-            return SqlWhere.Missing;
+            var joined = new ColumnFinder();
+            from?.Accept(joined);
+            return joined.Found ? SqlWhere.Present : SqlWhere.Missing;
         }
 
         if (where.Cursor is not null)
