@@ -130,6 +130,7 @@ paths:
         $swagger = "swagger: '2.0'`ninfo:`n  title: Pets`n  version: '1'`npaths: {}"
         ($yaml, $json, $swagger | Invoke-LlmVerification -Verify @{ Type = 'OpenApi' }).Passed | Should -Be @($true, $true, $true)
         $yaml | Invoke-LlmVerification -Verify @{ Type = 'OpenApi'; Version = 3.1 } -Quiet | Should -BeTrue
+        $json | Invoke-LlmVerification -Verify @{ Type = 'OpenApi'; Version = 3.0 } -Quiet | Should -BeTrue   # the number 3.0, not '3'
         $swagger | Invoke-LlmVerification -Verify @{ Type = 'OpenApi'; Version = '3.0' } -Quiet | Should -BeFalse
     }
 
