@@ -11,7 +11,7 @@ namespace LlmTasks.Verification;
 public static class CheckFactory
 {
     public static readonly IReadOnlyList<string> Types =
-        ["NotEmpty", "Json", "JsonSchema", "FieldPresent", "Regex", "Contains", "NotContains", "Length", "Code", "Judge", "Script"];
+        ["NotEmpty", "Json", "JsonSchema", "FieldPresent", "Regex", "Contains", "NotContains", "Length", "Code", "Python", "Sql", "SqlSafe", "OpenApi", "Judge", "Contradiction", "Script"];
 
     /// <summary>Checks a spec without keeping the validators (Start-LlmTask, before anything is stored).</summary>
     public static void Validate(IReadOnlyList<CheckSpec> specs, ProviderRegistry providers) => _ = Build(specs, providers);
@@ -64,7 +64,12 @@ public static class CheckFactory
             "NotContains" => new ContainsCheck(spec, negate: true, Bad),
             "Length" => new LengthCheck(spec, Bad),
             "Code" => new CodeCheck(spec, Bad),
+            "Python" => new PythonCheck(spec),
+            "Sql" => new SqlCheck(spec, Bad),
+            "SqlSafe" => new SqlSafeCheck(spec, Bad),
+            "OpenApi" => new OpenApiCheck(spec, Bad),
             "Judge" => new JudgeCheck(spec, providers, Bad),
+            "Contradiction" => new ContradictionCheck(spec, providers, Bad),
             _ => new ScriptCheck(spec, Bad),
         };
     }

@@ -9,7 +9,7 @@ namespace LlmTasks.Verification;
 /// </summary>
 public sealed record CheckSpec
 {
-    /// <summary>NotEmpty, Json, JsonSchema, FieldPresent, Regex, Contains, NotContains, Length, Code, Judge or Script.</summary>
+    /// <summary>NotEmpty, Json, JsonSchema, FieldPresent, Regex, Contains, NotContains, Length, Code, Python, Sql, SqlSafe, OpenApi, Judge, Contradiction or Script.</summary>
     public required string Type { get; init; }
 
     /// <summary>An optional label shown in results instead of the type.</summary>
@@ -54,7 +54,19 @@ public sealed record CheckSpec
     /// <summary>Code: PowerShell, Json, or any other language (then a fenced block of it must be present).</summary>
     public string? Language { get; init; }
 
-    /// <summary>Judge: the judging model (provider/model).</summary>
+    /// <summary>Sql / SqlSafe: TSql, Sqlite, PostgreSql or Generic (the default: any of them).</summary>
+    public string? Dialect { get; init; }
+
+    /// <summary>SqlSafe: the rules (statement kinds) to refuse; null: Drop, Truncate, Alter, Grant, Revoke, Deny, Dynamic, DeleteWithoutWhere, UpdateWithoutWhere.</summary>
+    public IReadOnlyList<string>? Refuse { get; init; }
+
+    /// <summary>OpenApi: the version the document must be ('2.0', '3.0', '3.1', '3.2'); null: any.</summary>
+    public string? Version { get; init; }
+
+    /// <summary>Contradiction: a text taken as true that the answer must not contradict.</summary>
+    public string? Reference { get; init; }
+
+    /// <summary>Judge / Contradiction: the judging model (provider/model).</summary>
     public string? Model { get; init; }
 
     /// <summary>Judge: what a good answer is.</summary>
@@ -63,7 +75,7 @@ public sealed record CheckSpec
     /// <summary>Judge: a full judge prompt with {OUTPUT} and {PROMPT} placeholders.</summary>
     public string? Prompt { get; init; }
 
-    /// <summary>Judge: answer the judge call with this text, offline (as -MockResponse does for tasks).</summary>
+    /// <summary>Judge / Contradiction: answer the judge call with this text, offline (as -MockResponse does for tasks).</summary>
     public string? MockResponse { get; init; }
 
     /// <summary>Script: the text of a PowerShell script block param($Output, $Task).</summary>

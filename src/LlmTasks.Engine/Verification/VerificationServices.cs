@@ -27,5 +27,8 @@ public sealed record VerificationServices(ICodeParser? CodeParser = null, IScrip
     /// <summary>Whether script blocks read from the store may run here; null: only when $env:LLMTASKS_RUN_STORED_SCRIPTS is 1 (read at each check).</summary>
     public bool? RunStoredScripts { get; init; }
 
+    /// <summary>Where the Python and Sql (PostgreSql) checks find python and node; by default from $env:LLMTASKS_PYTHON / $env:LLMTASKS_NODE, else PATH.</summary>
+    public Tools.CheckToolOptions Tools { get; init; } = new();
+
     internal bool MayRunStoredScripts => RunStoredScripts ?? Environment.GetEnvironmentVariable(RunStoredScriptsVariable) is "1" or "true" or "True";
 }

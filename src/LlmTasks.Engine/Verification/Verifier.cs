@@ -23,7 +23,7 @@ public sealed class Verifier
 
     public int Count => _checks.Count;
 
-    public bool HasJudge => _checks.Any(c => c is Checks.JudgeCheck);
+    public bool HasJudge => _checks.Any(c => c is Checks.JudgeCheck or Checks.ContradictionCheck);
 
     /// <summary>
     /// Verifies a text or a task's output (the task is handed to script blocks as $Task). With a task and

@@ -14,7 +14,7 @@ internal static class VerifySpec
 {
     private static readonly string[] Keys =
         ["Type", "Name", "Schema", "Path", "Value", "Present", "Pattern", "Options", "TimeoutMs", "Text", "CaseSensitive",
-         "Min", "Max", "Words", "Language", "Model", "Criteria", "Prompt", "MockResponse"];
+         "Min", "Max", "Words", "Language", "Model", "Criteria", "Prompt", "MockResponse", "Dialect", "Refuse", "Version", "Reference"];
 
     public static IReadOnlyList<CheckSpec> Convert(object[] items, Func<string, string> resolvePath)
     {
@@ -77,6 +77,10 @@ internal static class VerifySpec
                 Criteria = Text("Criteria"),
                 Prompt = Text("Prompt"),
                 MockResponse = Text("MockResponse"),
+                Dialect = Text("Dialect"),
+                Refuse = values.TryGetValue("Refuse", out var refuse) && refuse is not null ? Strings(refuse) : null,
+                Version = values.TryGetValue("Version", out var version) ? VersionText(version) : null,
+                Reference = Text("Reference"),
             };
         }
         catch (Exception e) when (e is PSInvalidCastException or InvalidCastException or FormatException or LlmTasksException)
@@ -88,6 +92,14 @@ internal static class VerifySpec
         bool? Flag(string key) => values.TryGetValue(key, out var v) && v is not null ? LanguagePrimitives.IsTrue(v is SwitchParameter s ? s.IsPresent : v) : null;
         int? Number(string key) => values.TryGetValue(key, out var v) && v is not null ? LanguagePrimitives.ConvertTo<int>(v) : null;
     }
+
+    /// <summary>An OpenApi Version as text: 3.1 and '3.1' alike; a number keeps one decimal (3.0, not 3).</summary>
+    private static string? VersionText(object? value) => value switch
+    {
+        null => null,
+        double or float or decimal or int or long => System.Convert.ToDecimal(value, CultureInfo.InvariantCulture).ToString("0.0##", CultureInfo.InvariantCulture),
+        _ => LanguagePrimitives.ConvertTo<string>(value),
+    };
 
     private static string[] Strings(object value) => value is string s ? [s]
         : value is IEnumerable list ? list.Cast<object?>().Select(o => LanguagePrimitives.ConvertTo<string>(o is PSObject p ? p.BaseObject : o)).ToArray()

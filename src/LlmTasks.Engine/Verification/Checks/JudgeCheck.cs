@@ -1,16 +1,11 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using LlmTasks.Providers;
-using LlmTasks.Providers.Mock;
-using LlmTasks.Storage;
-using Microsoft.Extensions.AI;
 
 namespace LlmTasks.Verification.Checks;
 
 /// <summary>
 /// Judge: asks a model for a structured verdict {passed, reasoning} on the output, by Criteria or a
-/// Prompt with {OUTPUT} and {PROMPT} placeholders. The judge call is an attempt of its own (usage, cost).
+/// Prompt with {OUTPUT} and {PROMPT} placeholders. The judge call (<see cref="JudgeModelCall"/>) is an attempt of its own (usage, cost).
 /// </summary>
 internal sealed class JudgeCheck : IOutputCheck
 {
@@ -18,8 +13,7 @@ internal sealed class JudgeCheck : IOutputCheck
         {"type":"object","properties":{"passed":{"type":"boolean"},"reasoning":{"type":"string"}},"required":["passed","reasoning"],"additionalProperties":false}
         """;
 
-    private readonly ModelId _model;
-    private readonly IChatClientProvider? _provider;
+    private readonly JudgeModelCall _call;
 
     public JudgeCheck(CheckSpec spec, ProviderRegistry providers, Func<string, Exception> invalid)
     {
@@ -39,82 +33,17 @@ internal sealed class JudgeCheck : IOutputCheck
             throw invalid("its Prompt has no {OUTPUT} placeholder, so the judge would not see the answer.");
         }
 
-        try
-        {
-            if (spec.MockResponse is null)
-            {
-                (_model, _provider) = providers.Resolve(spec.Model);
-            }
-            else
-            {
-                _model = ModelId.Parse(spec.Model, providers.Names);
-            }
-        }
-        catch (LlmTasksException e)
-        {
-            throw invalid($"its Model is not usable: {e.Message}");
-        }
+        _call = new JudgeModelCall(spec, providers, invalid);
     }
 
     public CheckSpec Spec { get; }
 
-    /// <summary>
-    /// The task's -ApiKey goes to the judge only when the judge uses the task's own provider: a key is
-    /// never sent to another service (an OpenAI key to Anthropic, say). Other judges use their environment.
-    /// </summary>
-    private TaskSecrets? SecretsFor(CheckContext context) =>
-        context.Task is { } task && string.Equals(task.Model.Split('/')[0], _model.Provider, StringComparison.OrdinalIgnoreCase)
-            ? context.Environment.Secrets
-            : null;
-
     public async Task<CheckVerdict> RunAsync(CheckContext context)
     {
-        var text = BuildPrompt(context.Output, context.Prompt);
-        var request = new LlmTaskRequest
-        {
-            Model = Spec.Model!,
-            Messages = [new LlmMessage(LlmRole.System, "You judge answers strictly. Reply only with JSON: {\"passed\": true|false, \"reasoning\": \"…\"}."), new LlmMessage(LlmRole.User, text)],
-            MockResponse = Spec.MockResponse,
-            JsonSchema = VerdictSchema,
-        };
-        var clock = Stopwatch.StartNew();
-        var startedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        ChatResponse response;
-        using (var client = Spec.MockResponse is { } fixedText
-                   ? MockChatClient.Respond(fixedText)
-                   : _provider!.CreateClient(_model, new ProviderCallContext(context.Task?.Id ?? 0, request, SecretsFor(context))))
-        {
-            var options = new ChatOptions { ModelId = _model.Model, ResponseFormat = ChatResponseFormat.ForJsonSchema(JsonDocument.Parse(VerdictSchema).RootElement.Clone(), "verdict") };
-            response = await client.GetResponseAsync(request.Messages.Select(m => new ChatMessage(m.Role == LlmRole.System ? ChatRole.System : ChatRole.User, m.Content)).ToList(),
-                options, context.CancellationToken).ConfigureAwait(false);
-        }
-
-        var cost = response.AdditionalProperties?.TryGetValue(ResponseProperties.CostUsd, out var c) == true ? Convert.ToDecimal(c, CultureInfo.InvariantCulture) : (decimal?)null;
-        var verdict = ReadVerdict(response.Text, out var problem);
-        var attempt = new AttemptRecord
-        {
-            Outcome = verdict is null ? LlmAttemptOutcome.Failed : LlmAttemptOutcome.Succeeded,
-            StartedAtMs = startedAt,
-            LatencyMs = clock.Elapsed.TotalMilliseconds,
-            RequestJson = StoreJson.Serialize(request),
-            Output = response.Text,
-            Error = problem,
-            ErrorKind = verdict is null ? "InvalidJudgeVerdict" : null,
-            InputTokens = response.Usage?.InputTokenCount,
-            OutputTokens = response.Usage?.OutputTokenCount,
-            CostUsd = cost,
-            DetailsJson = JsonSerializer.Serialize(new Dictionary<string, object?> { ["judge"] = true, ["check"] = Spec.Label }),
-        };
-        if (context.Environment.RecordJudgeCall is { } record)
-        {
-            await record(attempt).ConfigureAwait(false);
-        }
-
-        var details = JsonSerializer.Serialize(new Dictionary<string, object?>
-        {
-            ["model"] = Spec.Model, ["inputTokens"] = attempt.InputTokens, ["outputTokens"] = attempt.OutputTokens, ["costUsd"] = cost, ["verdict"] = response.Text,
-        });
-        if (verdict is not { } v)
+        var answer = await _call.AskAsync(context, "You judge answers strictly. Reply only with JSON: {\"passed\": true|false, \"reasoning\": \"…\"}.",
+            BuildPrompt(context.Output, context.Prompt), VerdictSchema, text => ReadVerdict(text, out var p) is null ? p : null).ConfigureAwait(false);
+        var details = JsonSerializer.Serialize(answer.Details);
+        if (ReadVerdict(answer.Text, out var problem) is not { } v)
         {
             return CheckVerdict.Fail($"The judge {Spec.Model} gave no usable verdict: {problem}", null, details);
         }
