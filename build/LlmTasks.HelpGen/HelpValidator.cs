@@ -62,9 +62,18 @@ internal static class HelpValidator
             Problem(Line(doc, "EXAMPLES"), $"{cmdlet.Name} has {doc.Examples.Count} example(s); it needs at least {MinimumExamples} (### Example N: title, then a ```powershell block).");
         }
 
-        foreach (var example in doc.Examples.Where(e => string.IsNullOrWhiteSpace(e.Code)))
+        for (var i = 0; i < doc.Examples.Count; i++)
         {
-            Problem(example.Line, $"'{example.Title}' has no code: add a ```powershell block under its heading.");
+            var example = doc.Examples[i];
+            if (!example.Title.StartsWith($"Example {i + 1}: ", StringComparison.Ordinal) || example.Title.Length <= $"Example {i + 1}: ".Length)
+            {
+                Problem(example.Line, $"example headings are '### Example {i + 1}: what it shows', in order; this one is '### {example.Title}'.");
+            }
+
+            if (string.IsNullOrWhiteSpace(example.Code))
+            {
+                Problem(example.Line, $"'{example.Title}' has no code: add a ```powershell block under its heading.");
+            }
         }
 
         foreach (var parameter in cmdlet.Parameters)

@@ -110,9 +110,10 @@ public sealed class HelpGeneratorTests : IDisposable
     }
 
     [Fact]
-    public void A_missing_file_an_empty_synopsis_and_a_hand_written_syntax_each_fail()
+    public void A_missing_file_an_empty_synopsis_a_hand_written_syntax_and_a_misnumbered_example_each_fail()
     {
         File.Delete(Doc("Restart-LlmTask"));
+        Edit("Get-LlmTaskAttempt", text => text.Replace("### Example 2:", "### Example 5:", StringComparison.Ordinal));
         Edit("Approve-LlmTask", text => text.Replace("Completes tasks that need review, keeping their last answer.", "", StringComparison.Ordinal)
             .Replace("## DESCRIPTION", "## SYNTAX\n\n```\nApprove-LlmTask [-Id] <long[]>\n```\n\n## DESCRIPTION", StringComparison.Ordinal));
 
@@ -122,6 +123,7 @@ public sealed class HelpGeneratorTests : IDisposable
         Assert.Contains(problems, p => p.Message.StartsWith("Restart-LlmTask has no help", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.Message.Contains("Approve-LlmTask has no synopsis", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.Message.Contains("remove the ## SYNTAX section", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.File == Doc("Get-LlmTaskAttempt") && p.Message.Contains("'### Example 2: what it shows', in order", StringComparison.Ordinal));
     }
 
     public void Dispose()
