@@ -25,6 +25,7 @@ public abstract class TaskSelectionCommandBase : LlmTaskCommandBase
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet)]
     [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
     [ArgumentCompleter(typeof(Completers.TaskNameCompleter))]
     public string[] Name { get; set; } = [];
 
