@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
 using LlmTasks.Diagnostics;
 using LlmTasks.Execution;
 using LlmTasks.PowerShell.Internal;
+using LlmTasks.Storage;
 
 namespace LlmTasks.PowerShell.Commands;
 
@@ -14,8 +16,12 @@ public abstract class LlmTaskCommandBase : PSCmdlet, IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentQueue<EngineEvent> _events = new();
+    private readonly ConcurrentDictionary<string, byte> _stores = new(OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
     private Action<EngineEvent>? _listener;
     private bool _wantsDebug;
+
+    /// <summary>Counts this cmdlet's runspace as one that uses the module (the last one to close releases the engine).</summary>
+    protected LlmTaskCommandBase() => ModuleRunspaces.Add(Runspace.DefaultRunspace);
 
     /// <summary>The task store file; default $env:LLMTASKS_STORE, else the per-user data folder.</summary>
     [Parameter]
@@ -33,7 +39,9 @@ public abstract class LlmTaskCommandBase : PSCmdlet, IDisposable
         ListenToEngine();
         try
         {
-            var manager = TaskManagers.Get(path is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(path));
+            var resolved = StoreLocation.Resolve(path is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(path));
+            _stores.TryAdd(resolved, 0); // narration about this store is this cmdlet's to show
+            var manager = TaskManagers.Get(resolved);
             foreach (var fault in manager.TakeFaults())
             {
                 WriteWarning($"Background work on the task store '{manager.StorePath}' failed: {fault} Affected tasks run again once their leases expire.");
@@ -70,7 +78,8 @@ public abstract class LlmTaskCommandBase : PSCmdlet, IDisposable
 
         _listener = e =>
         {
-            if (e.Level == EngineEventLevel.Verbose || _wantsDebug)
+            // Only what concerns the stores this cmdlet uses (other runspaces of the process narrate their own work).
+            if ((e.Level == EngineEventLevel.Verbose || _wantsDebug) && (e.Store is null || _stores.ContainsKey(e.Store)))
             {
                 _events.Enqueue(e);
             }
@@ -79,7 +88,7 @@ public abstract class LlmTaskCommandBase : PSCmdlet, IDisposable
     }
 
     /// <summary>Writes the queued engine events as verbose and debug messages. Call only from the pipeline thread.</summary>
-    protected void FlushEngineEvents()
+    protected internal void FlushEngineEvents()
     {
         while (_events.TryDequeue(out var e))
         {
