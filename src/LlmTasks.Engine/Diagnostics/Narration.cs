@@ -27,7 +27,7 @@ internal static class Narration
     {
         if (EngineEvents.Enabled)
         {
-            EngineEvents.Verbose($"Stored as task {task.Id}{Named(task)} ({task.Model}), Pending in this session.", task.StorePath, task.Id);
+            EngineEvents.Verbose($"Stored{Named(task)} ({task.Model}); it runs in this session.", task.StorePath, task.Id);
         }
     }
 
@@ -40,9 +40,9 @@ internal static class Narration
 
         var where = request.MockResponse is not null
             ? "answered offline (-MockResponse)"
-            : client.GetService(typeof(ChatClientMetadata)) is ChatClientMetadata { ProviderUri: { } uri }
-                ? $"at {Printable(uri)}"
-                : $"by the {active.Model?.Provider ?? "unknown"} provider";
+            : client.GetService(typeof(ChatClientMetadata)) is ChatClientMetadata metadata
+                ? metadata.ProviderUri is { } uri ? $"at {Printable(uri)}" : $"with {metadata.ProviderName ?? active.Model?.Provider}"
+                : $"with the {active.Model?.Provider ?? "unknown"} provider";
         EngineEvents.Verbose($"Calling {request.Model} {where}.", active.Task.StorePath, active.Id);
     }
 
@@ -64,14 +64,14 @@ internal static class Narration
             return;
         }
 
-        var latency = attempt.LatencyMs is { } ms ? $" after {ms.ToString("0", CultureInfo.InvariantCulture)} ms" : string.Empty;
+        var latency = attempt.LatencyMs is { } ms ? $" in {ms.ToString("0", CultureInfo.InvariantCulture)} ms" : string.Empty;
         var tokens = attempt.InputTokens is null && attempt.OutputTokens is null
             ? string.Empty
             : $", {attempt.InputTokens?.ToString(CultureInfo.InvariantCulture) ?? "?"} input and {attempt.OutputTokens?.ToString(CultureInfo.InvariantCulture) ?? "?"} output tokens";
         var cost = attempt.CostUsd is { } usd ? $", about {usd.ToString("0.######", CultureInfo.InvariantCulture)} USD" : string.Empty;
         var text = attempt.Outcome == LlmAttemptOutcome.Succeeded
             ? $"The call to {request.Model} succeeded{latency}{tokens}{cost}."
-            : $"The call to {request.Model} ended {attempt.Outcome}{(attempt.ErrorKind is { } kind ? $" ({kind})" : string.Empty)}{latency}{tokens}: {attempt.Error}";
+            : $"The call to {request.Model} ended {attempt.Outcome}{(attempt.ErrorKind is { } kind ? $" ({kind})" : string.Empty)}{(latency.Length > 0 ? ", its last try" + latency : string.Empty)}{tokens}: {attempt.Error}";
         EngineEvents.Verbose(text, active.Task.StorePath, active.Id);
     }
 

@@ -150,7 +150,6 @@ public sealed class InvokeLlmVerificationCommand : LlmTaskCommandBase
     {
         while (_written < _work.Count)
         {
-            FlushEngineEvents();
             var work = _work[_written];
             if (!block && !work.Result!.IsCompleted)
             {
@@ -165,12 +164,14 @@ public sealed class InvokeLlmVerificationCommand : LlmTaskCommandBase
             catch (Exception e) when (Unwrap(e) is CheckInterruptedException interrupted)
             {
                 // The module's runspaces went away mid-check: no verdict, and none stored for a task.
+                FlushEngineEvents();
                 _written++;
                 WriteError(ErrorRecords.Create(InterruptedErrorId, ErrorCategory.OperationStopped,
                     $"{interrupted.Message} Nothing was decided for {(work.Task is { } t ? "task " + ErrorRecords.Describe(t) : "this input")}.", work.Task ?? (object)work.Text));
                 continue;
             }
 
+            FlushEngineEvents(); // this input's check results (-Debug) before its result
             _written++;
             if (work.Task is { } task)
             {

@@ -19,6 +19,7 @@ public abstract class LlmTaskCommandBase : PSCmdlet, IDisposable
     private readonly ConcurrentDictionary<string, byte> _stores = new(OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
     private Action<EngineEvent>? _listener;
     private bool _wantsDebug;
+    private bool _verboseAsDebug;
 
     /// <summary>Counts this cmdlet's runspace as one that uses the module (the last one to close releases the engine).</summary>
     protected LlmTaskCommandBase() => ModuleRunspaces.Add(Runspace.DefaultRunspace);
@@ -76,6 +77,10 @@ public abstract class LlmTaskCommandBase : PSCmdlet, IDisposable
             return;
         }
 
+        // -Debug alone makes WriteVerbose ask for confirmation (Inquire) in a compiled cmdlet: write the
+        // verbose narration as debug messages then, so -Debug shows everything and prompts for nothing.
+        _verboseAsDebug = Bound("Debug") && !Bound("Verbose");
+
         _listener = e =>
         {
             // Only what concerns the stores this cmdlet uses (other runspaces of the process narrate their own work).
@@ -93,7 +98,7 @@ public abstract class LlmTaskCommandBase : PSCmdlet, IDisposable
         while (_events.TryDequeue(out var e))
         {
             var text = e.TaskId is { } id ? $"Task {id}: {e.Message}" : e.Message;
-            if (e.Level == EngineEventLevel.Debug)
+            if (e.Level == EngineEventLevel.Debug || _verboseAsDebug)
             {
                 WriteDebug(text);
             }
@@ -106,13 +111,18 @@ public abstract class LlmTaskCommandBase : PSCmdlet, IDisposable
 
     private bool Wants(string parameter, string preferenceVariable)
     {
-        if (MyInvocation.BoundParameters.TryGetValue(parameter, out var value))
+        if (MyInvocation.BoundParameters.ContainsKey(parameter))
         {
-            return value is SwitchParameter { IsPresent: true } || (value is bool b && b);
+            return Bound(parameter);
         }
 
-        return GetVariableValue(preferenceVariable) is ActionPreference preference && preference != ActionPreference.SilentlyContinue && preference != ActionPreference.Ignore;
+        // A preference set in a script scope ($VerbosePreference = 'Continue') is a plain string there.
+        return LanguagePrimitives.TryConvertTo<ActionPreference>(GetVariableValue(preferenceVariable), out var preference)
+               && preference != ActionPreference.SilentlyContinue && preference != ActionPreference.Ignore;
     }
+
+    private bool Bound(string parameter) =>
+        MyInvocation.BoundParameters.TryGetValue(parameter, out var value) && (value is SwitchParameter { IsPresent: true } || (value is bool b && b));
 
     protected void WriteError(LlmTasksException e) => WriteError(ErrorRecords.From(e));
 
