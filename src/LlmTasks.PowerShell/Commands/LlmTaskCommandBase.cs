@@ -27,6 +27,7 @@ public abstract class LlmTaskCommandBase : PSCmdlet, IDisposable
     /// <summary>The task store file; default $env:LLMTASKS_STORE, else the per-user data folder.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completers.StorePathCompleter))]
     public string? StorePath { get; set; }
 
     protected CancellationToken PipelineStopping => _stopping.Token;
