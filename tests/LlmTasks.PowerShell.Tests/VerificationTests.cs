@@ -82,8 +82,8 @@ public sealed class VerificationTests : IDisposable
         Assert.Equal("False|bad: abc", result.Output[0].ToString());
         Assert.StartsWith("False|The script block threw: boom", result.Output[1].ToString());
         // Not this runspace: the check ran in one of the module's own (its name is its reason, as a string fails).
-        Assert.StartsWith("False|Runspace", result.Output[2].ToString());
-        Assert.NotEqual("False|" + result.Output[4], result.Output[2].ToString());
+        Assert.Equal("False|LlmTasks script check", result.Output[2].ToString());
+        Assert.NotEqual("LlmTasks script check", result.Output[4].ToString());
         // The caller's variables are not visible there, so a block that reads one is refused rather than run on $null.
         Assert.Equal("LlmTaskScriptCheckVariable,LlmTasks.PowerShell.Commands.InvokeLlmVerificationCommand", result.Output[3].ToString());
     }

@@ -39,7 +39,8 @@ internal static class ModuleRunspaces
                 _started = true;
             }
 
-            if (runspace is null || !Users.Add(runspace))
+            // A check runspace that loads the module (a check calling Get-LlmTask) must not keep it alive: the module owns those.
+            if (runspace is null || runspace.Name == ScriptCheckRunner.RunspaceName || !Users.Add(runspace))
             {
                 return;
             }

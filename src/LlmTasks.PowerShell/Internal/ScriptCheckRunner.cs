@@ -22,6 +22,9 @@ namespace LlmTasks.PowerShell.Internal;
 /// </summary>
 internal sealed class ScriptCheckRunner : IScriptCheckRunner, IDisposable
 {
+    /// <summary>The name of the check runspaces: they never count as users of the module (<see cref="ModuleRunspaces"/>), even when a check loads it.</summary>
+    public const string RunspaceName = "LlmTasks script check";
+
     private const int StackSize = 10 * 1024 * 1024; // as PowerShell's own pipeline threads: deep recursion in a check must not crash the process
     private static readonly int MaxRunspaces = Math.Max(2, Environment.ProcessorCount);
 
@@ -210,6 +213,7 @@ internal sealed class ScriptCheckRunner : IScriptCheckRunner, IDisposable
 
         var runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
         runspace.ThreadOptions = PSThreadOptions.UseCurrentThread;
+        runspace.Name = RunspaceName;
         runspace.Open();
         return runspace;
     }
