@@ -20,7 +20,6 @@ public sealed class InvokeLlmVerificationCommand : LlmTaskCommandBase
     private const string InputSet = "InputObject";
     private const string IdSet = "Id";
     private const string InstanceIdSet = "InstanceId";
-    public const string InterruptedErrorId = "LlmTaskVerificationInterrupted";
 
     private readonly List<Work> _work = [];
     private Verifier? _verifier;
@@ -166,7 +165,7 @@ public sealed class InvokeLlmVerificationCommand : LlmTaskCommandBase
                 // The module's runspaces went away mid-check: no verdict, and none stored for a task.
                 FlushEngineEvents();
                 _written++;
-                WriteError(ErrorRecords.Create(InterruptedErrorId, ErrorCategory.OperationStopped,
+                WriteError(ErrorRecords.Create(ErrorRecords.VerificationInterrupted, ErrorCategory.OperationStopped,
                     $"{interrupted.Message} Nothing was decided for {(work.Task is { } t ? "task " + ErrorRecords.Describe(t) : "this input")}.", work.Task ?? (object)work.Text));
                 continue;
             }

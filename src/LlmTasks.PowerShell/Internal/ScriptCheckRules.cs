@@ -17,10 +17,6 @@ namespace LlmTasks.PowerShell.Internal;
 /// </summary>
 internal static class ScriptCheckRules
 {
-    public const string VariableErrorId = "LlmTaskScriptCheckVariable";
-    public const string UsingErrorId = "LlmTaskScriptCheckUsing";
-    public const string CommandErrorId = "LlmTaskScriptCheckCommand";
-
     /// <summary>
     /// Variables PowerShell itself sets (automatic, per scope and per pipeline: $_, $args, $Matches …),
     /// from its own list (the engine's SpecialVariables names), with a fallback should that list move.
@@ -45,7 +41,7 @@ internal static class ScriptCheckRules
             var name = (variable is null ? null : BareName(variable.VariablePath));
             if (name is null || !own.Contains(name))
             {
-                throw Refused(UsingErrorId, block,
+                throw Refused(ErrorRecords.ScriptCheckUsing, block,
                     $"{label} uses {used.Extent.Text}: $using: is not available in a script-block check, which runs later in the module's own runspace " +
                     "(perhaps in another process), where it has nothing to read. " + TakeTheValue(name ?? "value"));
             }
@@ -66,7 +62,7 @@ internal static class ScriptCheckRules
 
                 if (!string.Equals(path.DriveName, "variable", StringComparison.OrdinalIgnoreCase))
                 {
-                    throw Refused(VariableErrorId, block,
+                    throw Refused(ErrorRecords.ScriptCheckVariable, block,
                         $"{label} reads {variable.Extent.Text}: in a script-block check only variables and $env: can be read this way " +
                         "(it runs in the module's own runspace, whose current location is not yours). Read files with a full path, for example Get-Content -LiteralPath '/full/path'.");
                 }
@@ -87,7 +83,7 @@ internal static class ScriptCheckRules
 
         if (unknown.Count > 0)
         {
-            throw Refused(VariableErrorId, block, VariableMessage(label, unknown, ast));
+            throw Refused(ErrorRecords.ScriptCheckVariable, block, VariableMessage(label, unknown, ast));
         }
 
         CheckCommands(block, ast, label, runner);
@@ -131,7 +127,7 @@ internal static class ScriptCheckRules
             {
                 if (!Path.IsPathRooted(name))
                 {
-                    throw Refused(CommandErrorId, block,
+                    throw Refused(ErrorRecords.ScriptCheckCommand, block,
                         $"{label} runs {name} by a relative path: a script-block check runs in the module's own runspace, whose current location is the process's folder, not yours. Use the full path.");
                 }
 
@@ -152,7 +148,7 @@ internal static class ScriptCheckRules
         var missing = runner.MissingCommands(names);
         if (missing.Count > 0)
         {
-            throw Refused(CommandErrorId, block,
+            throw Refused(ErrorRecords.ScriptCheckCommand, block,
                 $"{label} calls {string.Join(", ", missing)}, which {(missing.Count == 1 ? "does" : "do")} not exist where it runs: a script-block check runs in the module's own runspace " +
                 "(with the modules on $env:PSModulePath), where the functions and aliases of your session and modules imported by path are not defined. " +
                 $"Define the function inside the block ({{ param($Output) function {missing[0]} {{ … }}; {missing[0]} $Output }}), or put its module in a folder on $env:PSModulePath.");
