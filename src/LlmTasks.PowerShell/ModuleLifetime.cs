@@ -1,23 +1,28 @@
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
 using System.Runtime.CompilerServices;
 using LlmTasks.Execution;
+using LlmTasks.PowerShell.Internal;
 
 namespace LlmTasks.PowerShell;
 
 /// <summary>
 /// On import: route the engine into its own load context, then resume work left in the default
-/// store by earlier sessions. On Remove-Module: hand this process's unfinished work back to the store.
+/// store by earlier sessions. When the last runspace using the module closes, or Remove-Module runs
+/// in it: hand this process's unfinished work back to the store and close the script-check runspaces
+/// (<see cref="ModuleRunspaces"/>), so an embedding host can exit.
 /// </summary>
 public sealed class ModuleLifetime : IModuleAssemblyInitializer, IModuleAssemblyCleanup
 {
     public void OnImport()
     {
         EngineLoadContext.Register();
-        RegisterVerificationServices();
+        ModuleRunspaces.Configure(RegisterVerificationServices, ShutdownEngine);
+        ModuleRunspaces.Add(Runspace.DefaultRunspace);
         ResumeDefaultStore();
     }
 
-    public void OnRemove(PSModuleInfo psModuleInfo) => ShutdownEngine();
+    public void OnRemove(PSModuleInfo psModuleInfo) => ModuleRunspaces.Remove(Runspace.DefaultRunspace);
 
     // Kept out of line so that the engine assembly is first touched after the resolver is registered.
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -40,8 +45,8 @@ public sealed class ModuleLifetime : IModuleAssemblyInitializer, IModuleAssembly
         (Verification.VerificationServices.Default.ScriptRunner as IDisposable)?.Dispose();
     }
 
-    /// <summary>The PowerShell parser for Code checks and a module-owned runspace pool for script-block checks.</summary>
+    /// <summary>The PowerShell parser for Code checks and module-owned runspaces for script-block checks.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void RegisterVerificationServices() =>
-        Verification.VerificationServices.Default = new(new Internal.PowerShellCodeParser(), new Internal.ScriptCheckRunner());
+        Verification.VerificationServices.Default = new(new PowerShellCodeParser(), new ScriptCheckRunner());
 }

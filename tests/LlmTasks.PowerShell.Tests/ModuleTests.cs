@@ -48,6 +48,27 @@ public sealed class ModuleTests : IDisposable
     }
 
     [Fact]
+    public void Completion_reads_another_store_without_taking_over_its_left_over_work()
+    {
+        // A store with work left by a process that exited: Pending, unleased, ready for any manager to claim.
+        var other = Path.Combine(_ps.Folder, "left-over.db");
+        var left = Pwsh.Command("$null = Start-LlmTask 'later' -Model mock/delay:60000 -Name 'left over'", other);
+        Assert.True(left.ExitCode == 0, left.Errors);
+        string[] Complete(string line) => _ps.Run("(TabExpansion2 -inputScript $args[0] -cursorColumn $args[0].Length).CompletionMatches.CompletionText", line)
+            .Ok().Output.Select(o => o.ToString()).ToArray();
+
+        Assert.Equal(["'left over'"], Complete($"Get-LlmTask -StorePath '{other}' -Name lef"));
+        Assert.Contains("mock/delay:60000", Complete($"Start-LlmTask -StorePath '{other}' -Model mock/d"));
+
+        // A task manager opened on that store would have claimed the task on its first pass, at once.
+        Thread.Sleep(TimeSpan.FromSeconds(2));
+        var db = new StoreInspector(other);
+        Assert.Equal("Pending", db.Scalar<string>("SELECT state FROM tasks"));
+        Assert.Equal(1L, db.Scalar<long>("SELECT count(*) FROM tasks WHERE lease_owner IS NULL"));
+        Assert.Equal(0L, db.Scalar<long>("SELECT count(*) FROM attempts WHERE outcome <> 'Interrupted'")); // only the exited process's own
+    }
+
+    [Fact]
     public void The_manifest_exports_the_cmdlets_and_loads_the_views()
     {
         var commands = _ps.Run("(Get-Module LlmTasks).ExportedCmdlets.Keys").Ok();

@@ -94,7 +94,7 @@ public sealed class ProviderTests : IDisposable
             $t.ErrorKind; $t.Error
             """, _server.Url).Ok();
         Assert.Equal("LlmTaskMissingApiKey", result.Output[0].ToString());
-        Assert.Contains("$OPENROUTER_API_KEY", result.Output[1].ToString());
+        Assert.Contains("$env:OPENROUTER_API_KEY", result.Output[1].ToString());
     }
 
     [Fact]

@@ -27,6 +27,10 @@ internal static class Repo
     public static string PesterManifest { get; } = Required(Path.Combine(PackageRoot, "pester", "5.7.1", "tools", "Pester.psd1"),
         "restore this test project (PackageDownload Pester 5.7.1)");
 
+    /// <summary>The embedding host program (tests/LlmTasks.EmbeddedHost), built with this project, started with `dotnet`.</summary>
+    public static string EmbeddedHostDll => Required(Path.Combine(Root, "tests", "LlmTasks.EmbeddedHost", "bin", Configuration, "net10.0", "LlmTasks.EmbeddedHost.dll"),
+        "build tests/LlmTasks.EmbeddedHost (the test project references it)");
+
     private static string Required(string path, string fix) =>
         File.Exists(path) ? path : throw new InvalidOperationException($"{path} is missing: {fix}.");
 

@@ -74,12 +74,18 @@ public sealed class VerificationTests : IDisposable
     {
         var result = _ps.Run("""
             $secret = 'caller variable'
-            $r = 'abc' | Invoke-LlmVerification -Verify { param($Output) 'bad: ' + $Output }, { throw 'boom' }, { param($Output) "$secret" -eq '' }
+            $r = 'abc' | Invoke-LlmVerification -Verify { param($Output) 'bad: ' + $Output }, { throw 'boom' }, { param($Output) [System.Management.Automation.Runspaces.Runspace]::DefaultRunspace.Name }
             $r.Checks | ForEach-Object { '{0}|{1}' -f $_.Passed, $_.Reason }
+            try { 'abc' | Invoke-LlmVerification -Verify { param($Output) "$secret" -eq '' } } catch { $_.FullyQualifiedErrorId }
+            [System.Management.Automation.Runspaces.Runspace]::DefaultRunspace.Name
             """).Ok();
         Assert.Equal("False|bad: abc", result.Output[0].ToString());
         Assert.StartsWith("False|The script block threw: boom", result.Output[1].ToString());
-        Assert.Equal("True|", result.Output[2].ToString()); // the caller's variables are not visible
+        // Not this runspace: the check ran in one of the module's own (its name is its reason, as a string fails).
+        Assert.Equal("False|LlmTasks script check", result.Output[2].ToString());
+        Assert.NotEqual("LlmTasks script check", result.Output[4].ToString());
+        // The caller's variables are not visible there, so a block that reads one is refused rather than run on $null.
+        Assert.Equal("LlmTaskScriptCheckVariable,LlmTasks.PowerShell.Commands.InvokeLlmVerificationCommand", result.Output[3].ToString());
     }
 
     [Fact]

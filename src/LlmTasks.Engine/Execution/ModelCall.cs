@@ -17,6 +17,14 @@ internal static class ModelCall
     public static async Task<(AttemptRecord Attempt, LlmTaskState? FinalState)> RunAsync(ActiveTask active, LlmTaskRequest request, long startedAtMs,
         RetryOptions retry, Func<long, AttemptRecord, Task> recordTry, CancellationToken token)
     {
+        var result = await CallAsync(active, request, startedAtMs, retry, recordTry, token).ConfigureAwait(false);
+        Diagnostics.Narration.CallFinished(active, request, result.Attempt);
+        return result;
+    }
+
+    private static async Task<(AttemptRecord Attempt, LlmTaskState? FinalState)> CallAsync(ActiveTask active, LlmTaskRequest request, long startedAtMs,
+        RetryOptions retry, Func<long, AttemptRecord, Task> recordTry, CancellationToken token)
+    {
         var clock = Stopwatch.StartNew();
         // A call that sends the task's own request points at it instead of storing a second copy.
         var requestJson = ReferenceEquals(request, active.Task.Request) ? null : StoreJson.Serialize(request);
@@ -51,6 +59,7 @@ internal static class ModelCall
                 : active.Provider!.CreateClient(active.Model!.Value, new ProviderCallContext(active.Id, request, active.Secrets));
             using (client)
             {
+                Diagnostics.Narration.CallStarting(active, request, client);
                 var messages = ToChatMessages(request);
                 var options = ToChatOptions(request, active);
                 var response = await RetryPipeline.For(retry).ExecuteAsync(async ct =>
@@ -58,7 +67,11 @@ internal static class ModelCall
                     tryStarted = clock.Elapsed;
                     tries++;
                     return await client.GetResponseAsync(messages, options, ct).ConfigureAwait(false);
-                }, token, async (_, failure, delay) => await recordTry(active.Id, Failed(failure, delay)).ConfigureAwait(false)).ConfigureAwait(false);
+                }, token, async (_, failure, delay) =>
+                {
+                    Diagnostics.Narration.Retrying(active, failure, delay, tries, retry.MaxRetries + 1);
+                    await recordTry(active.Id, Failed(failure, delay)).ConfigureAwait(false);
+                }).ConfigureAwait(false);
                 var inputTokens = response.Usage?.InputTokenCount;
                 var outputTokens = response.Usage?.OutputTokenCount;
                 var attempt = Record(LlmAttemptOutcome.Succeeded) with

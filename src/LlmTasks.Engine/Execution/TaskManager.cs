@@ -45,6 +45,7 @@ public sealed class TaskManager : IDisposable
         options ??= new TaskManagerOptions();
         var store = TaskStore.Open(storePath, options.Store);
         var manager = new TaskManager(store, providers ?? ProviderRegistry.CreateDefault(), options);
+        Diagnostics.Narration.StoreOpened(store);
         manager._worker.Start();
         return manager;
     }
@@ -112,6 +113,7 @@ public sealed class TaskManager : IDisposable
     {
         var (model, provider) = Prepare(request);
         var task = _store.Insert(request, model.Provider, Owner, LeaseExpiry());
+        Diagnostics.Narration.TaskStored(task);
         Enqueue(new ActiveTask(task, model.Provider, model, provider, null, secrets));
         return task;
     }
@@ -131,6 +133,7 @@ public sealed class TaskManager : IDisposable
     {
         var task = await _worker.Submit(new InsertTask(request, model.Provider, Owner, LeaseExpiry())).ConfigureAwait(false)
             ?? throw new InvalidOperationException("The store returned no row for an insert.");
+        Diagnostics.Narration.TaskStored(task);
         Enqueue(new ActiveTask(task, model.Provider, model, provider, null, secrets));
         return task;
     }

@@ -69,10 +69,19 @@ internal sealed class TaskRun(ActiveTask task, ProviderRegistry providers, Retry
                         result = await verifier.VerifyAsync(attempt.Output, request.Prompt, task.Task with { Output = attempt.Output, Attempts = n },
                             failFast: false, environment, token).ConfigureAwait(false);
                     }
-                    catch (OperationCanceledException)
+                    catch (OperationCanceledException e)
                     {
-                        return task.Reason == CancelReason.Shutdown
-                            ? (attempt with { Outcome = LlmAttemptOutcome.Interrupted, Error = "The process shut down while the output was being verified.", ErrorKind = "Interrupted" }, null)
+                        // Shutdown, or a check whose host went away (its runspaces closed): not a verdict, so the
+                        // task goes back to Pending with an Interrupted attempt, as an interrupted call does.
+                        return task.Reason == CancelReason.Shutdown || (e is CheckInterruptedException && task.Reason == CancelReason.None && !task.TimedOut)
+                            ? (attempt with
+                            {
+                                Outcome = LlmAttemptOutcome.Interrupted,
+                                Error = task.Reason == CancelReason.Shutdown
+                                    ? "LlmTasks shut down in this process (it exited, or the module was removed or its last runspace closed) while the output was being verified; the task went back to Pending."
+                                    : e.Message,
+                                ErrorKind = "Interrupted",
+                            }, null)
                             : task.TimedOut
                                 ? (attempt with { Outcome = LlmAttemptOutcome.Failed, Error = $"-TimeoutSec {request.TimeoutSec} ran out while the output was being verified.", ErrorKind = "Timeout" }, LlmTaskState.Failed)
                                 : (attempt with { Outcome = LlmAttemptOutcome.Cancelled, Error = "Stopped while the output was being verified.", ErrorKind = "Cancelled" }, LlmTaskState.Cancelled);

@@ -20,7 +20,7 @@ public readonly record struct ModelId(string Provider, string Model)
 
             throw new LlmTasksException(ErrorIds.InvalidModel, LlmErrorCategory.InvalidArgument,
                 $"The model '{value}' has no provider prefix. Write it as provider/model with one of: {string.Join(", ", knownProviders.Select(p => p + "/"))} " +
-                $"(for example mock/echo or openai/gpt-4o-mini), or set ${DefaultProviderVariable}.") { Target = text };
+                $"(for example mock/echo or openai/gpt-4o-mini), or set $env:{DefaultProviderVariable}.") { Target = text };
         }
 
         var provider = value[..slash].ToLowerInvariant();

@@ -19,7 +19,7 @@ internal static class StoreErrors
         SqliteReadOnly or SqlitePermission => ReadOnly(path, e.Message.TrimEnd('.'), e),
         SqliteCantOpen => Unavailable(path, e),
         SqliteFull => new LlmTasksException(ErrorIds.StoreFull, LlmErrorCategory.WriteError,
-            $"The task store '{path}' is full (the disk, or the size set by ${StoreOptions.MaxSizeVariable}): this change was not written; everything stored before is intact. Free space or remove old tasks (Remove-LlmTask -OlderThan).", e) { Target = path },
+            $"The task store '{path}' is full (the disk, or the size set by $env:{StoreOptions.MaxSizeVariable}): this change was not written; everything stored before is intact. Free space or remove old tasks (Remove-LlmTask -OlderThan).", e) { Target = path },
         _ => new LlmTasksException(ErrorIds.StoreUnavailable, LlmErrorCategory.ResourceUnavailable,
             $"The task store '{path}' failed: {e.Message}", e) { Target = path },
     };

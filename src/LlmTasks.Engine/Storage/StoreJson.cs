@@ -9,6 +9,24 @@ internal static class StoreJson
     public static string Serialize(LlmTaskRequest request) =>
         JsonSerializer.Serialize(StoredRequest.From(request), StoreJsonContext.Default.StoredRequest);
 
+    /// <summary>The messages of a stored request, or none when there is no request or it cannot be read (a display helper: never throws).</summary>
+    public static IReadOnlyList<LlmMessage> TryReadMessages(string? json)
+    {
+        if (string.IsNullOrWhiteSpace(json))
+        {
+            return [];
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize(json, StoreJsonContext.Default.StoredRequest)?.Messages.Select(m => m.ToMessage()).ToArray() ?? [];
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException)
+        {
+            return [];
+        }
+    }
+
     public static LlmTaskRequest Deserialize(string json) =>
         (JsonSerializer.Deserialize(json, StoreJsonContext.Default.StoredRequest)
             ?? throw new JsonException("The stored request is empty.")).ToRequest();

@@ -49,5 +49,5 @@ public static class StoreLocation
     private static string RequireFolder(string folder, string variable) =>
         !string.IsNullOrEmpty(folder) ? folder
         : throw new LlmTasksException(ErrorIds.StoreLocationUnknown, LlmErrorCategory.ObjectNotFound,
-            $"Cannot find a folder for the task store: {variable} is not set. Pass -StorePath or set ${EnvironmentVariable}.");
+            $"Cannot find a folder for the task store: $env:{variable} is not set. Pass -StorePath or set $env:{EnvironmentVariable}.");
 }

@@ -162,27 +162,6 @@ public sealed partial class TaskStore
         return (IReadOnlyList<LlmAttempt>)attempts;
     });
 
-    /// <summary>Distinct values of a column seen in the store, for argument completion.</summary>
-    public IReadOnlyList<string> DistinctModels(string prefix, int limit = 100) => Distinct("model", prefix, limit);
-
-    public IReadOnlyList<string> DistinctNames(string prefix, int limit = 100) => Distinct("name", prefix, limit);
-
-    private IReadOnlyList<string> Distinct(string column, string prefix, int limit) => Read(connection =>
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT DISTINCT {column} FROM tasks WHERE {column} LIKE $prefix ESCAPE '\\' ORDER BY {column} LIMIT $limit";
-        command.Parameters.AddWithValue("$prefix", (Wildcard.ToLike(prefix) ?? prefix) + "%");
-        command.Parameters.AddWithValue("$limit", limit);
-        using var reader = command.ExecuteReader();
-        var values = new List<string>();
-        while (reader.Read())
-        {
-            values.Add(reader.GetString(0));
-        }
-
-        return (IReadOnlyList<string>)values;
-    });
-
     private List<LlmTask> ReadTasks(SqliteCommand command)
     {
         using var reader = command.ExecuteReader();

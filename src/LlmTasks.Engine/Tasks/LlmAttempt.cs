@@ -29,6 +29,13 @@ public sealed record LlmAttempt
     public string? Owner { get; init; }
     /// <summary>The messages and options sent, as JSON (stored once when it is the task's own request).</summary>
     public string? RequestJson { get; init; }
+
+    /// <summary>
+    /// The conversation this call sent, in order (role and content of each message), read from
+    /// <see cref="RequestJson"/>: for a re-ask, the original messages, each failed answer and the feedback.
+    /// Empty when the request cannot be read.
+    /// </summary>
+    public IReadOnlyList<LlmMessage> Messages => Storage.StoreJson.TryReadMessages(RequestJson);
     public string? StructuredOutput { get; init; }
     /// <summary>Provider-specific facts about the call, as a JSON object (retry delay, session id, permission denials …).</summary>
     public string? DetailsJson { get; init; }

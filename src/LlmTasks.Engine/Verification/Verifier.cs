@@ -57,16 +57,16 @@ public sealed class Verifier
             {
                 verdict = await check.RunAsync(new CheckContext(text, prompt, task, environment, cancellationToken)).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested || e is CheckInterruptedException)
             {
-                throw;
+                throw; // stopped, or the host went away mid-check: not a verdict
             }
             catch (Exception e)
             {
                 verdict = CheckVerdict.Fail($"The check failed to run: {(e is LlmTasksException ? e.Message : e.GetType().Name + ": " + e.Message)}");
             }
 
-            results.Add(new LlmCheckResult
+            var checkResult = new LlmCheckResult
             {
                 Index = i + 1,
                 Type = check.Spec.Type,
@@ -78,7 +78,9 @@ public sealed class Verifier
                 Duration = clock.Elapsed,
                 Unavailable = verdict.Unavailable,
                 TaskId = task?.Id,
-            });
+            };
+            results.Add(checkResult);
+            Diagnostics.Narration.CheckResult(task, checkResult);
             if (failFast && !verdict.Passed)
             {
                 break;

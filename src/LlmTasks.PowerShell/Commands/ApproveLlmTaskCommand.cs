@@ -67,5 +67,7 @@ public sealed class ApproveLlmTaskCommand : TaskSelectionCommandBase
                 WriteError(e);
             }
         }
+
+        FlushEngineEvents();
     }
 }

@@ -27,5 +27,7 @@ public sealed class GetLlmTaskAttemptCommand : TaskSelectionCommandBase
                 }
             }
         }
+
+        FlushEngineEvents();
     }
 }

@@ -46,6 +46,7 @@ public sealed class GetLlmTaskCommand : TaskSelectionCommandBase
             {
                 var manager = Manager();
                 WriteTasks(manager, manager.Store.Query(filter with { States = State }));
+                FlushEngineEvents();
                 return;
             }
 
@@ -53,6 +54,8 @@ public sealed class GetLlmTaskCommand : TaskSelectionCommandBase
             {
                 WriteTasks(manager, tasks);
             }
+
+            FlushEngineEvents();
         }
         catch (LlmTasksException e)
         {

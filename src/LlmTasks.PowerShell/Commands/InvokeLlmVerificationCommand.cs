@@ -57,6 +57,7 @@ public sealed class InvokeLlmVerificationCommand : LlmTaskCommandBase
 
     protected override void BeginProcessing()
     {
+        ListenToEngine(); // check results at -Debug, judge calls at -Verbose
         try
         {
             _verifier = new Verifier(VerifySpec.Convert(Verify, p => SessionState.Path.GetUnresolvedProviderPathFromPSPath(p)), ProviderRegistry.CreateDefault());
@@ -157,13 +158,19 @@ public sealed class InvokeLlmVerificationCommand : LlmTaskCommandBase
             LlmVerificationResult result;
             try
             {
-                result = work.Result!.Wait(Timeout.Infinite, PipelineStopping) ? work.Result.Result : throw new PipelineStoppedException();
+                result = WaitFor(work.Result!);
             }
-            catch (OperationCanceledException)
+            catch (Exception e) when (Unwrap(e) is CheckInterruptedException interrupted)
             {
-                throw new PipelineStoppedException();
+                // The module's runspaces went away mid-check: no verdict, and none stored for a task.
+                FlushEngineEvents();
+                _written++;
+                WriteError(ErrorRecords.Create(ErrorRecords.VerificationInterrupted, ErrorCategory.OperationStopped,
+                    $"{interrupted.Message} Nothing was decided for {(work.Task is { } t ? "task " + ErrorRecords.Describe(t) : "this input")}.", work.Task ?? (object)work.Text));
+                continue;
             }
 
+            FlushEngineEvents(); // this input's check results (-Debug) before its result
             _written++;
             if (work.Task is { } task)
             {
@@ -186,7 +193,23 @@ public sealed class InvokeLlmVerificationCommand : LlmTaskCommandBase
                 WriteObject(result);
             }
         }
+
+        FlushEngineEvents();
     }
+
+    private LlmVerificationResult WaitFor(Task<LlmVerificationResult> result)
+    {
+        try
+        {
+            return result.Wait(Timeout.Infinite, PipelineStopping) ? result.Result : throw new PipelineStoppedException();
+        }
+        catch (Exception e) when (e is OperationCanceledException || (e is AggregateException && Unwrap(e) is OperationCanceledException and not CheckInterruptedException))
+        {
+            throw new PipelineStoppedException();
+        }
+    }
+
+    private static Exception Unwrap(Exception e) => e is AggregateException { InnerException: { } inner } ? Unwrap(inner) : e;
 
     private sealed class Work(string text, LlmTask? task, TaskManager? manager)
     {

@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
 using LlmTasks.Diagnostics;
 using LlmTasks.Execution;
 using LlmTasks.PowerShell.Internal;
+using LlmTasks.Storage;
 
 namespace LlmTasks.PowerShell.Commands;
 
@@ -14,12 +16,18 @@ public abstract class LlmTaskCommandBase : PSCmdlet, IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentQueue<EngineEvent> _events = new();
+    private readonly ConcurrentDictionary<string, byte> _stores = new(OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
     private Action<EngineEvent>? _listener;
     private bool _wantsDebug;
+    private bool _verboseAsDebug;
+
+    /// <summary>Counts this cmdlet's runspace as one that uses the module (the last one to close releases the engine).</summary>
+    protected LlmTaskCommandBase() => ModuleRunspaces.Add(Runspace.DefaultRunspace);
 
     /// <summary>The task store file; default $env:LLMTASKS_STORE, else the per-user data folder.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completers.StorePathCompleter))]
     public string? StorePath { get; set; }
 
     protected CancellationToken PipelineStopping => _stopping.Token;
@@ -33,7 +41,9 @@ public abstract class LlmTaskCommandBase : PSCmdlet, IDisposable
         ListenToEngine();
         try
         {
-            var manager = TaskManagers.Get(path is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(path));
+            var resolved = StoreLocation.Resolve(path is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(path));
+            _stores.TryAdd(resolved, 0); // narration about this store is this cmdlet's to show
+            var manager = TaskManagers.Get(resolved);
             foreach (var fault in manager.TakeFaults())
             {
                 WriteWarning($"Background work on the task store '{manager.StorePath}' failed: {fault} Affected tasks run again once their leases expire.");
@@ -68,9 +78,14 @@ public abstract class LlmTaskCommandBase : PSCmdlet, IDisposable
             return;
         }
 
+        // -Debug alone makes WriteVerbose ask for confirmation (Inquire) in a compiled cmdlet: write the
+        // verbose narration as debug messages then, so -Debug shows everything and prompts for nothing.
+        _verboseAsDebug = Bound("Debug") && !Bound("Verbose");
+
         _listener = e =>
         {
-            if (e.Level == EngineEventLevel.Verbose || _wantsDebug)
+            // Only what concerns the stores this cmdlet uses (other runspaces of the process narrate their own work).
+            if ((e.Level == EngineEventLevel.Verbose || _wantsDebug) && (e.Store is null || _stores.ContainsKey(e.Store)))
             {
                 _events.Enqueue(e);
             }
@@ -79,12 +94,12 @@ public abstract class LlmTaskCommandBase : PSCmdlet, IDisposable
     }
 
     /// <summary>Writes the queued engine events as verbose and debug messages. Call only from the pipeline thread.</summary>
-    protected void FlushEngineEvents()
+    protected internal void FlushEngineEvents()
     {
         while (_events.TryDequeue(out var e))
         {
             var text = e.TaskId is { } id ? $"Task {id}: {e.Message}" : e.Message;
-            if (e.Level == EngineEventLevel.Debug)
+            if (e.Level == EngineEventLevel.Debug || _verboseAsDebug)
             {
                 WriteDebug(text);
             }
@@ -97,13 +112,18 @@ public abstract class LlmTaskCommandBase : PSCmdlet, IDisposable
 
     private bool Wants(string parameter, string preferenceVariable)
     {
-        if (MyInvocation.BoundParameters.TryGetValue(parameter, out var value))
+        if (MyInvocation.BoundParameters.ContainsKey(parameter))
         {
-            return value is SwitchParameter { IsPresent: true } || (value is bool b && b);
+            return Bound(parameter);
         }
 
-        return GetVariableValue(preferenceVariable) is ActionPreference preference && preference != ActionPreference.SilentlyContinue && preference != ActionPreference.Ignore;
+        // A preference set in a script scope ($VerbosePreference = 'Continue') is a plain string there.
+        return LanguagePrimitives.TryConvertTo<ActionPreference>(GetVariableValue(preferenceVariable), out var preference)
+               && preference != ActionPreference.SilentlyContinue && preference != ActionPreference.Ignore;
     }
+
+    private bool Bound(string parameter) =>
+        MyInvocation.BoundParameters.TryGetValue(parameter, out var value) && (value is SwitchParameter { IsPresent: true } || (value is bool b && b));
 
     protected void WriteError(LlmTasksException e) => WriteError(ErrorRecords.From(e));
 

@@ -41,6 +41,8 @@ public sealed class ReceiveLlmTaskCommand : TaskSelectionCommandBase
                 }
             }
         }
+
+        FlushEngineEvents();
     }
 
     protected override void EndProcessing()
@@ -61,6 +63,8 @@ public sealed class ReceiveLlmTaskCommand : TaskSelectionCommandBase
                 }
             }
         }
+
+        FlushEngineEvents();
     }
 
     private void WriteResult(LlmTask task)

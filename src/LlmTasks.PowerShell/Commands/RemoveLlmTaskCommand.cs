@@ -52,6 +52,8 @@ public sealed class RemoveLlmTaskCommand : TaskSelectionCommandBase
                 Remove(manager, chosen);
             }
         }
+
+        FlushEngineEvents();
     }
 
     private IEnumerable<(Execution.TaskManager, IReadOnlyList<LlmTask>)> Filtered()

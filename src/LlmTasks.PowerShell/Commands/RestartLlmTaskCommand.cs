@@ -60,6 +60,8 @@ public sealed class RestartLlmTaskCommand : TaskSelectionCommandBase
                 WriteError(e);
             }
         }
+
+        FlushEngineEvents();
     }
 
     protected override void EndProcessing()
@@ -75,5 +77,7 @@ public sealed class RestartLlmTaskCommand : TaskSelectionCommandBase
                 }
             }
         }
+
+        FlushEngineEvents();
     }
 }

@@ -253,6 +253,8 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
                     WriteObject(task);
                 }
             }
+
+            FlushEngineEvents();
         }
         catch (OperationCanceledException) when (PipelineStopping.IsCancellationRequested)
         {
@@ -291,6 +293,8 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
                 next++;
             }
         }
+
+        FlushEngineEvents();
     }
 
     private LlmTaskRequest BuildRequest()
@@ -299,7 +303,7 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
         if (string.IsNullOrWhiteSpace(model))
         {
             throw new LlmTasksException(ErrorRecords.NoModel, LlmErrorCategory.InvalidArgument,
-                $"No model given: pass -Model provider/model (for example -Model mock/echo) or set ${DefaultModelVariable}.");
+                $"No model given: pass -Model provider/model (for example -Model mock/echo) or set $env:{DefaultModelVariable}.");
         }
 
         var messages = new List<LlmMessage>();

@@ -61,5 +61,7 @@ public sealed class StopLlmTaskCommand : TaskSelectionCommandBase
                 WriteObject(manager.Store.Query(new TaskQuery { Ids = tasks.Select(t => t.Id).ToArray() }), enumerateCollection: true);
             }
         }
+
+        FlushEngineEvents();
     }
 }

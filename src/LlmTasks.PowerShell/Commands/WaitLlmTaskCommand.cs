@@ -37,6 +37,8 @@ public sealed class WaitLlmTaskCommand : TaskSelectionCommandBase
         {
             _targets.AddRange(tasks.Select(t => (manager, t)));
         }
+
+        FlushEngineEvents();
     }
 
     protected override void EndProcessing()
@@ -75,6 +77,7 @@ public sealed class WaitLlmTaskCommand : TaskSelectionCommandBase
             }
         }
 
+        FlushEngineEvents();
         if (unfinished.Count > 0)
         {
             var names = string.Join(", ", unfinished.Select(ErrorRecords.Describe));

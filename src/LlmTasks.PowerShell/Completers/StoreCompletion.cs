@@ -1,31 +1,40 @@
 using System.Collections;
 using System.Management.Automation;
-using LlmTasks.Execution;
 using LlmTasks.Storage;
 
 namespace LlmTasks.PowerShell.Completers;
 
-/// <summary>Reads completion values from the store a command line names (or the default one), never creating a store.</summary>
+/// <summary>
+/// Reads completion values from the store a command line names (or the default one): a read-only peek
+/// at the file (<see cref="StorePeek"/>), never a task manager, so pressing Tab creates nothing, claims
+/// nothing and runs nothing. A relative -StorePath is resolved against PowerShell's current location.
+/// </summary>
 internal static class StoreCompletion
 {
-    public static IReadOnlyList<string> Values(string commandName, IDictionary fakeBoundParameters, Func<TaskStore, IReadOnlyList<string>> read)
+    public static IReadOnlyList<string> Values(string commandName, IDictionary fakeBoundParameters, Func<string, IReadOnlyList<string>> read)
     {
         try
         {
-            var explicitPath = fakeBoundParameters["StorePath"] as string ?? DefaultStorePath(commandName);
-            var path = StoreLocation.Resolve(explicitPath);
-            return File.Exists(path) ? read(TaskManagers.Get(path).Store) : [];
+            var given = fakeBoundParameters["StorePath"] as string ?? DefaultStorePath(commandName);
+            return read(StoreLocation.Resolve(string.IsNullOrWhiteSpace(given) ? null : FromCurrentLocation(given)));
         }
-        catch (Exception e) when (e is LlmTasksException or IOException or UnauthorizedAccessException or PSInvalidOperationException)
+        catch (Exception e) when (e is LlmTasksException or IOException or UnauthorizedAccessException or PSInvalidOperationException or RuntimeException)
         {
             return []; // completion must never fail the command line
         }
     }
 
+    /// <summary>A path as the cmdlet will read it: relative to $PWD (the session's location, not the process's folder), ~ and PSDrives resolved.</summary>
+    private static string FromCurrentLocation(string path)
+    {
+        // Completers run on the pipeline thread of the session that asks, so a script block sees its location.
+        var resolved = ScriptBlock.Create("$ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($args[0])").Invoke(path);
+        return resolved.Count == 1 && resolved[0]?.BaseObject is string full ? full : path;
+    }
+
     /// <summary>-StorePath as $PSDefaultParameterValues sets it for this command ('*-Llm*:StorePath' and the like).</summary>
     private static string? DefaultStorePath(string commandName)
     {
-        // Completers run on the pipeline thread of the session that asks, so a script block reads its variables.
         var value = ScriptBlock.Create("$PSDefaultParameterValues").InvokeReturnAsIs();
         if ((value is PSObject wrapped ? wrapped.BaseObject : value) is not IDictionary defaults)
         {

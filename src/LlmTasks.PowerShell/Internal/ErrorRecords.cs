@@ -17,6 +17,10 @@ internal static class ErrorRecords
     public const string NoFilter = "LlmTaskNoFilter";
     public const string NotReviewable = "LlmTaskNotInReview";
     public const string NotRestartable = "LlmTaskNotRestartable";
+    public const string ScriptCheckVariable = "LlmTaskScriptCheckVariable";
+    public const string ScriptCheckUsing = "LlmTaskScriptCheckUsing";
+    public const string ScriptCheckCommand = "LlmTaskScriptCheckCommand";
+    public const string VerificationInterrupted = "LlmTaskVerificationInterrupted";
 
     public static ErrorRecord From(LlmTasksException e) =>
         new(e, e.ErrorId, Map(e.Category), e.Target);

@@ -1,24 +1,26 @@
 using System.Diagnostics;
 using System.Management.Automation;
 using LlmTasks.Execution;
+using LlmTasks.PowerShell.Commands;
 
 namespace LlmTasks.PowerShell.Internal;
 
 /// <summary>
 /// Waits for tasks on the cmdlet's own pipeline thread (so everything it yields can be written
-/// safely), showing "n of m finished" progress. Ctrl+C stops the wait, never the tasks.
+/// safely), showing "n of m finished" progress and the engine's narration (-Verbose, -Debug) as it
+/// comes. Ctrl+C stops the wait, never the tasks.
 /// </summary>
 internal sealed class TaskWaiter : IDisposable
 {
     private static readonly TimeSpan ProgressEvery = TimeSpan.FromMilliseconds(250);
-    private readonly Cmdlet _cmdlet;
+    private readonly LlmTaskCommandBase _cmdlet;
     private readonly TaskWatcher _watcher;
     private readonly int _total;
     private readonly ProgressRecord _progress;
     private readonly Stopwatch _sinceProgress = new();
     private bool _progressShown;
 
-    public TaskWaiter(Cmdlet cmdlet, TaskManager manager, IReadOnlyCollection<long> ids, string activity)
+    public TaskWaiter(LlmTaskCommandBase cmdlet, TaskManager manager, IReadOnlyCollection<long> ids, string activity)
     {
         _cmdlet = cmdlet;
         _total = ids.Count;
@@ -48,6 +50,7 @@ internal sealed class TaskWaiter : IDisposable
             }
 
             ShowProgress(force: next is null);
+            _cmdlet.FlushEngineEvents(); // on every tick, so -Verbose shows calls and retries while they happen
             if (next is not null)
             {
                 yield return next;

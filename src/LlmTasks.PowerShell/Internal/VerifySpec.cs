@@ -24,7 +24,7 @@ internal static class VerifySpec
             var item = items[i] is PSObject wrapped ? wrapped.BaseObject : items[i];
             specs.Add(item switch
             {
-                ScriptBlock block => new CheckSpec { Type = "Script", Name = "ScriptBlock", Script = block.ToString(), ScriptTrusted = true },
+                ScriptBlock block => FromScriptBlock(block, i),
                 IDictionary table => FromTable(table, i, resolvePath),
                 string name => new CheckSpec { Type = name }, // 'NotEmpty', 'Json': types without parameters
                 _ => throw Invalid(i, item?.GetType().Name ?? "null", "is neither a hashtable such as @{ Type = 'NotEmpty' } nor a script block { param($Output, $Task) … }.", item),
@@ -32,6 +32,13 @@ internal static class VerifySpec
         }
 
         return specs;
+    }
+
+    /// <summary>A script block, once <see cref="ScriptCheckRules"/> has found it self-contained (it runs in the module's runspace, later).</summary>
+    private static CheckSpec FromScriptBlock(ScriptBlock block, int index)
+    {
+        ScriptCheckRules.Validate(block, index, VerificationServices.Default.ScriptRunner as ScriptCheckRunner);
+        return new CheckSpec { Type = "Script", Name = "ScriptBlock", Script = block.ToString(), ScriptTrusted = true };
     }
 
     private static CheckSpec FromTable(IDictionary table, int index, Func<string, string> resolvePath)

@@ -138,6 +138,6 @@ public sealed class AnthropicProviderTests : IDisposable
     {
         var done = _h.Run(HttpHarness.Conversation("anthropic/claude-sonnet-4-5"), _h.Server.Url, key: null);
         Assert.Equal(ErrorIds.MissingApiKey, done.ErrorKind);
-        Assert.Contains("$ANTHROPIC_API_KEY", done.Error);
+        Assert.Contains("$env:ANTHROPIC_API_KEY", done.Error);
     }
 }

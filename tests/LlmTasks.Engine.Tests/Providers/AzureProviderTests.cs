@@ -34,6 +34,6 @@ public sealed class AzureProviderTests : IDisposable
 
         var none = _h.Run(HttpHarness.Conversation("azure/d"));
         Assert.Equal(ErrorIds.InvalidApiBase, none.ErrorKind);
-        Assert.Contains("$AZURE_OPENAI_ENDPOINT", none.Error);
+        Assert.Contains("$env:AZURE_OPENAI_ENDPOINT", none.Error);
     }
 }

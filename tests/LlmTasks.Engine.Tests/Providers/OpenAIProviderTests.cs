@@ -186,7 +186,7 @@ public sealed class OpenAIProviderTests : IDisposable
         var done = _h.Run(HttpHarness.Conversation("openai/gpt-4o-mini"), Base, key: null);
         Assert.Equal(LlmTaskState.Failed, done.State);
         Assert.Equal(ErrorIds.MissingApiKey, done.ErrorKind);
-        Assert.Contains("$OPENAI_API_KEY", done.Error);
+        Assert.Contains("$env:OPENAI_API_KEY", done.Error);
         Assert.Empty(_h.Server.Requests);
     }
 

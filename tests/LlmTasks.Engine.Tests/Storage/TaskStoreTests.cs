@@ -209,6 +209,7 @@ public sealed class TaskStoreTests : IDisposable
         Assert.NotNull(full);
         Assert.Equal(ErrorIds.StoreFull, full.ErrorId);
         Assert.Equal(LlmErrorCategory.WriteError, full.Category);
+        Assert.Contains("$env:LLMTASKS_MAX_STORE_MB", full.Message); // as PowerShell users set it
         Assert.True(kept.Count > 2);
         Assert.Equal(kept, store.Query(TaskQuery.All).Select(t => t.Id));
         Assert.All(store.Query(TaskQuery.All), t => Assert.StartsWith(big, t.Prompt));

@@ -53,6 +53,6 @@ public sealed class AzureOpenAIProvider(ProviderEnvironment? environment = null)
 
         var known = Enum.GetNames<AzureOpenAIClientOptions.ServiceVersion>().Select(n => n[1..].Replace('_', '-'));
         throw new LlmTasksException(ErrorIds.InvalidOption, LlmErrorCategory.InvalidArgument,
-            $"${VersionVariable} = '{text}' is not an API version this module's Azure SDK knows. Use one of: {string.Join(", ", known)}.") { Target = text };
+            $"$env:{VersionVariable} = '{text}' is not an API version this module's Azure SDK knows. Use one of: {string.Join(", ", known)}.") { Target = text };
     }
 }

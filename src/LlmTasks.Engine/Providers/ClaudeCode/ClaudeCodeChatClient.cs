@@ -118,7 +118,7 @@ internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
         catch (Exception e) when (e is Win32Exception or InvalidOperationException)
         {
             throw new ClaudeCodeException(ClaudeErrorKinds.CliNotFound, LlmErrorCategory.NotInstalled,
-                $"The Claude Code CLI at '{executable}' could not be started: {e.Message}. Set ${ClaudeCodeOptions.PathVariable} to the claude executable.", inner: e);
+                $"The Claude Code CLI at '{executable}' could not be started: {e.Message}. Set $env:{ClaudeCodeOptions.PathVariable} to the claude executable.", inner: e);
         }
 
         var processId = running.ProcessId;

@@ -27,7 +27,7 @@ internal static partial class ClaudeErrors
         {
             case 401 or 403:
                 return new(ClaudeErrorKinds.AuthenticationFailed, LlmErrorCategory.PermissionDenied,
-                    Message("The Claude API refused the CLI's credentials (log in again with 'claude', or check CLAUDE_CODE_OAUTH_TOKEN)"));
+                    Message("The Claude API refused the CLI's credentials (log in again with 'claude', or check $env:CLAUDE_CODE_OAUTH_TOKEN)"));
             case 429 when UsageLimit().IsMatch(result.Result ?? string.Empty):
                 // A subscription's usage limit is not lifted by retrying in a few seconds. (The CLI's plain
                 // rate-limit message says "not your usage limit": that one is transient.)
@@ -47,7 +47,7 @@ internal static partial class ClaudeErrors
         if (text.Contains("not logged in") || text.Contains("/login"))
         {
             return new(ClaudeErrorKinds.NotLoggedIn, LlmErrorCategory.PermissionDenied,
-                Message("The Claude Code CLI is not logged in (run 'claude' once and /login, or set CLAUDE_CODE_OAUTH_TOKEN from 'claude setup-token')"));
+                Message("The Claude Code CLI is not logged in (run 'claude' once and /login, or set $env:CLAUDE_CODE_OAUTH_TOKEN from 'claude setup-token')"));
         }
 
         if (text.Contains("unable to connect") || text.Contains("connectionrefused") || text.Contains("econnrefused")

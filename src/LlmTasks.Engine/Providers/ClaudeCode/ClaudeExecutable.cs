@@ -17,7 +17,7 @@ internal static class ClaudeExecutable
         var candidate = configured ?? (string.IsNullOrWhiteSpace(fromVariable) ? FindOnPath() : fromVariable.Trim());
         if (candidate is null)
         {
-            throw NotFound($"no 'claude' on PATH and ${ClaudeCodeOptions.PathVariable} is not set");
+            throw NotFound($"no 'claude' on PATH and $env:{ClaudeCodeOptions.PathVariable} is not set");
         }
 
         if (!File.Exists(candidate))
@@ -41,7 +41,7 @@ internal static class ClaudeExecutable
 
             throw new ClaudeCodeException(ClaudeErrorKinds.CliNotFound, LlmErrorCategory.NotInstalled,
                 $"'{real}' is a batch-file shim; LlmTasks runs the Claude Code CLI only as a real executable (CVE-2024-27980). " +
-                $"Set ${ClaudeCodeOptions.PathVariable} to the native claude.exe (for npm installs: <npm prefix>\\{NpmNativeBinary.Replace('/', '\\')}).");
+                $"Set $env:{ClaudeCodeOptions.PathVariable} to the native claude.exe (for npm installs: <npm prefix>\\{NpmNativeBinary.Replace('/', '\\')}).");
         }
 
         return real;
@@ -71,5 +71,5 @@ internal static class ClaudeExecutable
     private static ClaudeCodeException NotFound(string why) =>
         new(ClaudeErrorKinds.CliNotFound, LlmErrorCategory.NotInstalled,
             $"The Claude Code CLI was not found ({why}). Install it with 'npm install -g @anthropic-ai/claude-code' and log in once with 'claude', " +
-            $"or set ${ClaudeCodeOptions.PathVariable} to the full path of the claude executable.");
+            $"or set $env:{ClaudeCodeOptions.PathVariable} to the full path of the claude executable.");
 }

@@ -31,8 +31,8 @@ public sealed class ProviderEnvironment(Func<string, string?>? lookup = null)
     public string RequireKey(ProviderCallContext context, string variable, string provider) =>
         Key(context, variable) ?? throw new LlmTasksException(ErrorIds.MissingApiKey, LlmErrorCategory.InvalidArgument,
             RefuseOtherKeysFor(context)
-                ? $"Task {context.TaskId} was started with its own -ApiKey for its -ApiBase; keys are never stored, and this process will not send ${variable} there. Start the task again with -ApiKey."
-                : $"No API key for {provider}/: set ${variable} (in the environment of the process that runs the task) or give Start-LlmTask -ApiKey.")
+                ? $"Task {context.TaskId} was started with its own -ApiKey for its -ApiBase; keys are never stored, and this process will not send $env:{variable} there. Start the task again with -ApiKey."
+                : $"No API key for {provider}/: set $env:{variable} (in the environment of the process that runs the task) or give Start-LlmTask -ApiKey.")
         { Target = provider };
 
     /// <summary>The task's -ApiBase, else the first variable that is set, else the default; it must be an absolute http(s) URL.</summary>
@@ -48,14 +48,14 @@ public sealed class ProviderEnvironment(Func<string, string?>? lookup = null)
             }
 
             text = Get(variable);
-            source = "$" + variable;
+            source = "$env:" + variable;
         }
 
         text ??= fallback;
         if (text is null)
         {
             throw new LlmTasksException(ErrorIds.InvalidApiBase, LlmErrorCategory.InvalidArgument,
-                $"No endpoint for {provider}/: set ${string.Join(" or $", variables)} or give Start-LlmTask -ApiBase.") { Target = provider };
+                $"No endpoint for {provider}/: set $env:{string.Join(" or $env:", variables)} or give Start-LlmTask -ApiBase.") { Target = provider };
         }
 
         if (!Uri.TryCreate(text.Trim(), UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))

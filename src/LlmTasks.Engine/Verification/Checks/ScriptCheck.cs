@@ -26,7 +26,7 @@ internal sealed class ScriptCheck : IOutputCheck
         if (!Spec.ScriptTrusted && !services.MayRunStoredScripts)
         {
             return new CheckVerdict(false,
-                $"The script block check was read from the store and is not run here (set ${VerificationServices.RunStoredScriptsVariable} = 1 to allow it).",
+                $"The script block check was read from the store and is not run here (set $env:{VerificationServices.RunStoredScriptsVariable} = 1 in this process to allow it).",
                 Unavailable: true);
         }
 

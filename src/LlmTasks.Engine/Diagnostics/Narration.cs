@@ -1,0 +1,97 @@
+using System.Globalization;
+using LlmTasks.Execution;
+using LlmTasks.Providers;
+using LlmTasks.Storage;
+using LlmTasks.Verification;
+using Microsoft.Extensions.AI;
+
+namespace LlmTasks.Diagnostics;
+
+/// <summary>
+/// What the engine tells -Verbose and -Debug, in one place: the store opened, tasks stored, each call
+/// sent (provider, model, endpoint), each retry and its wait, each call's end, each check's result.
+/// Every method returns at once when no one listens. Nothing here holds a key: endpoints lose their
+/// user info and query, errors are the attempts' own (already redacted) texts.
+/// </summary>
+internal static class Narration
+{
+    public static void StoreOpened(TaskStore store)
+    {
+        if (EngineEvents.Enabled)
+        {
+            EngineEvents.Verbose($"Opened the task store '{store.Path}' (schema version {SchemaMigrations.Latest}, {(store.IsReadOnly ? "read-only: the file is write-protected" : "read-write")}).", store.Path);
+        }
+    }
+
+    public static void TaskStored(LlmTask task)
+    {
+        if (EngineEvents.Enabled)
+        {
+            EngineEvents.Verbose($"Stored{Named(task)} ({task.Model}); it runs in this session.", task.StorePath, task.Id);
+        }
+    }
+
+    public static void CallStarting(ActiveTask active, LlmTaskRequest request, IChatClient client)
+    {
+        if (!EngineEvents.Enabled)
+        {
+            return;
+        }
+
+        var where = request.MockResponse is not null
+            ? "answered offline (-MockResponse)"
+            : client.GetService(typeof(ChatClientMetadata)) is ChatClientMetadata metadata
+                ? metadata.ProviderUri is { } uri ? $"at {Printable(uri)}" : $"with {metadata.ProviderName ?? active.Model?.Provider}"
+                : $"with the {active.Model?.Provider ?? "unknown"} provider";
+        EngineEvents.Verbose($"Calling {request.Model} {where}.", active.Task.StorePath, active.Id);
+    }
+
+    public static void Retrying(ActiveTask active, CallFailure failure, TimeSpan delay, int tries, int maxTries)
+    {
+        if (EngineEvents.Enabled)
+        {
+            var status = failure.Status is { } s ? $", HTTP {s}" : string.Empty;
+            EngineEvents.Verbose(
+                $"Try {tries} of {maxTries} failed ({failure.Kind}{status}); trying again in {Seconds(delay)} s. {CallErrors.Redact(failure.Message, active.Secrets)}",
+                active.Task.StorePath, active.Id);
+        }
+    }
+
+    public static void CallFinished(ActiveTask active, LlmTaskRequest request, AttemptRecord attempt)
+    {
+        if (!EngineEvents.Enabled)
+        {
+            return;
+        }
+
+        var latency = attempt.LatencyMs is { } ms ? $" in {ms.ToString("0", CultureInfo.InvariantCulture)} ms" : string.Empty;
+        var tokens = attempt.InputTokens is null && attempt.OutputTokens is null
+            ? string.Empty
+            : $", {attempt.InputTokens?.ToString(CultureInfo.InvariantCulture) ?? "?"} input and {attempt.OutputTokens?.ToString(CultureInfo.InvariantCulture) ?? "?"} output tokens";
+        var cost = attempt.CostUsd is { } usd ? $", about {usd.ToString("0.######", CultureInfo.InvariantCulture)} USD" : string.Empty;
+        var text = attempt.Outcome == LlmAttemptOutcome.Succeeded
+            ? $"The call to {request.Model} succeeded{latency}{tokens}{cost}."
+            : $"The call to {request.Model} ended {attempt.Outcome}{(attempt.ErrorKind is { } kind ? $" ({kind})" : string.Empty)}{(latency.Length > 0 ? ", its last try" + latency : string.Empty)}{tokens}: {attempt.Error}";
+        EngineEvents.Verbose(text, active.Task.StorePath, active.Id);
+    }
+
+    public static void CheckResult(LlmTask? task, LlmCheckResult result)
+    {
+        if (EngineEvents.Enabled)
+        {
+            var label = string.IsNullOrWhiteSpace(result.Name) || result.Name == result.Type ? result.Type : $"{result.Name} ({result.Type})";
+            var verdict = result.Passed ? "passed" : result.Unavailable ? "could not run" : "failed";
+            var reason = string.IsNullOrWhiteSpace(result.Reason) ? string.Empty : $": {result.Reason}";
+            EngineEvents.Debug($"Check {result.Index} {label} {verdict} in {result.Duration.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture)} ms{reason}",
+                task?.StorePath, task?.Id);
+        }
+    }
+
+    /// <summary>An endpoint as it may be shown: scheme, host, port and path; never user info (user:key@) or a query (?key=).</summary>
+    internal static string Printable(Uri uri) =>
+        uri.IsAbsoluteUri ? uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped) : "(a relative endpoint)";
+
+    private static string Named(LlmTask task) => string.IsNullOrEmpty(task.Name) ? string.Empty : $" '{task.Name}'";
+
+    private static string Seconds(TimeSpan delay) => delay.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+}
