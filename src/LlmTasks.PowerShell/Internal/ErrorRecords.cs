@@ -17,6 +17,16 @@ internal static class ErrorRecords
     public const string NoFilter = "LlmTaskNoFilter";
     public const string NotReviewable = "LlmTaskNotInReview";
     public const string NotRestartable = "LlmTaskNotRestartable";
+    // Binding: what piped objects and arguments may mean.
+    public const string InputNotTask = "LlmTaskInputNotTask";
+    public const string IdOnlyObject = "LlmTaskIdOnlyObject";
+    public const string StoreNotFound = "LlmTaskStoreNotFound";
+    public const string NoPrompt = "LlmTaskNoPrompt";
+    public const string InputHasNoPrompt = "LlmTaskInputHasNoPrompt";
+    public const string InputIsTask = "LlmTaskInputIsTask";
+    public const string ContinueNeedsTask = "LlmTaskContinueNeedsTask";
+    public const string PromptGivenTwice = "LlmTaskPromptGivenTwice";
+    public const string InvalidInput = "LlmTaskInvalidInput";
 
     public static ErrorRecord From(LlmTasksException e) =>
         new(e, e.ErrorId, Map(e.Category), e.Target);
