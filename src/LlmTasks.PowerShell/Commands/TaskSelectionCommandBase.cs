@@ -131,7 +131,7 @@ public abstract class TaskSelectionCommandBase : LlmTaskCommandBase
     }
 
     /// <summary>
-    /// Referenced tasks, read fresh with one query per store and kind of id, in the order referenced:
+    /// Referenced tasks, read fresh with one query per store and kind of reference, in the order referenced:
     /// a cmdlet that gathers its pipeline input first (Wait-LlmTask) calls this once in EndProcessing.
     /// A reference's own StorePath wins over -StorePath (tasks from different stores can be mixed);
     /// a StorePath that names no file is an error, never a new, empty store.
@@ -160,10 +160,21 @@ public abstract class TaskSelectionCommandBase : LlmTaskCommandBase
             }
         }
 
-        foreach (var byStore in located.GroupBy(l => l.Manager))
+        // Consecutive references to one store are read together: one store's tasks in one query, and
+        // tasks of several stores still come back in the order they were named.
+        var runs = new List<(TaskManager Manager, List<TaskReference> References)>();
+        foreach (var (store, reference) in located)
         {
-            var manager = byStore.Key;
-            var group = byStore.Select(l => l.Reference).ToList();
+            if (runs.Count == 0 || runs[^1].Manager != store)
+            {
+                runs.Add((store, []));
+            }
+
+            runs[^1].References.Add(reference);
+        }
+
+        foreach (var (manager, group) in runs)
+        {
             var query = filter ?? TaskQuery.All;
             var byInstance = group.Where(r => r.InstanceId is not null).Select(r => r.InstanceId!.Value).Distinct().ToArray();
             var byId = group.Where(r => r.InstanceId is null && r.Id is not null).Select(r => r.Id!.Value).Distinct().ToArray();

@@ -193,13 +193,20 @@ internal sealed class OrderedWait : IDisposable
         }
 
         _sinceProgress.Restart();
+        _cmdlet.WriteProgress(Progress(ProgressRecordType.Processing));
+        _progressShown = true;
+    }
+
+    /// <summary>A record of its own each time: a host may keep the records it was given.</summary>
+    private ProgressRecord Progress(ProgressRecordType type)
+    {
         var done = _finished.Count;
         var total = _targets.Count;
-        _progress.StatusDescription = $"{done} of {total} finished";
-        _progress.PercentComplete = total == 0 ? 100 : (int)(100L * done / total);
-        _progress.RecordType = ProgressRecordType.Processing;
-        _cmdlet.WriteProgress(_progress);
-        _progressShown = true;
+        return new ProgressRecord(_progress.ActivityId, _progress.Activity, $"{done} of {total} finished")
+        {
+            PercentComplete = total == 0 ? 100 : (int)(100L * done / total),
+            RecordType = type,
+        };
     }
 
     public void Dispose()
@@ -213,12 +220,9 @@ internal sealed class OrderedWait : IDisposable
 
         if (_progressShown)
         {
-            _progress.StatusDescription = $"{_finished.Count} of {_targets.Count} finished";
-            _progress.PercentComplete = _targets.Count == 0 ? 100 : (int)(100L * _finished.Count / _targets.Count);
-            _progress.RecordType = ProgressRecordType.Completed;
             try
             {
-                _cmdlet.WriteProgress(_progress);
+                _cmdlet.WriteProgress(Progress(ProgressRecordType.Completed));
             }
             catch (PipelineStoppedException)
             {
