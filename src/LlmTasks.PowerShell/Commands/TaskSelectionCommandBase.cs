@@ -48,6 +48,8 @@ public abstract class TaskSelectionCommandBase : LlmTaskCommandBase
     /// </summary>
     protected virtual bool ChangesTasks => false;
 
+    private readonly Dictionary<string, (string? Path, TaskManager? Manager)> _stores = new(StringComparer.Ordinal);
+
     /// <summary>
     /// The tasks this record names, read fresh from their store, grouped by store, narrowed by
     /// <paramref name="filter"/>'s limits when given. Ids, instance ids and names without wildcards
@@ -138,17 +140,20 @@ public abstract class TaskSelectionCommandBase : LlmTaskCommandBase
     /// </summary>
     private protected IEnumerable<(TaskManager Manager, IReadOnlyList<LlmTask> Tasks)> SelectTasks(IEnumerable<TaskReference> references, TaskQuery? filter = null, bool reportMissing = true)
     {
-        var managers = new Dictionary<string, TaskManager?>(StringComparer.Ordinal);
         var located = new List<(TaskManager Manager, TaskReference Reference)>();
         foreach (var reference in references)
         {
-            var path = reference.StorePath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(reference.StorePath);
-            if (path is not null && !managers.ContainsKey(path))
+            // Piped tasks name their store: resolved (and its file checked) once per store for the whole pipeline.
+            var key = reference.StorePath ?? string.Empty;
+            if (!_stores.TryGetValue(key, out var known))
             {
-                managers[path] = File.Exists(path) ? Manager(path) : null;
+                var resolved = reference.StorePath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(reference.StorePath);
+                known = (resolved, resolved is null ? Manager() : File.Exists(resolved) ? Manager(resolved) : null);
+                _stores[key] = known;
             }
 
-            if ((path is null ? Manager() : managers[path]) is { } store)
+            var (path, manager) = known;
+            if (manager is { } store)
             {
                 located.Add((store, reference));
             }

@@ -86,6 +86,11 @@ internal sealed record RequestOptions
     /// <summary>The max/* options and the mock/sequence answers, as the providers read them (ProviderOptionNames).</summary>
     private IReadOnlyDictionary<string, string>? ProviderOptions(IReadOnlyDictionary<string, string>? had, string model, Func<string, string> resolvePath)
     {
+        if (McpConfig is null && AllowedTools is null && WorkingDirectory is null && MaxTurns is null && MockResponse is null)
+        {
+            return had;
+        }
+
         var options = had is null ? new Dictionary<string, string>(StringComparer.Ordinal) : new Dictionary<string, string>(had, StringComparer.Ordinal);
         if (McpConfig is not null)
         {

@@ -19,13 +19,6 @@ internal static class StartInput
     {
         if (piped is not null)
         {
-            if (TaskReferences.IsTaskObject(piped))
-            {
-                throw new LlmTasksException(ErrorRecords.InputIsTask, LlmErrorCategory.InvalidArgument,
-                    $"Start-LlmTask got task {Describe(piped)}, not a prompt, and did not send it. To continue its conversation: "
-                    + "$task | Start-LlmTask -Continue -Prompt '…'; to run it again: $task | Restart-LlmTask.") { Target = piped };
-            }
-
             if (ScalarText.TryGet(piped, out var text))
             {
                 if (promptOnCommandLine)
@@ -35,6 +28,12 @@ internal static class StartInput
                 }
 
                 prompt = [text];
+            }
+            else if (TaskReferences.IsTaskObject(piped))
+            {
+                throw new LlmTasksException(ErrorRecords.InputIsTask, LlmErrorCategory.InvalidArgument,
+                    $"Start-LlmTask got task {Describe(piped)}, not a prompt, and did not send it. To continue its conversation: "
+                    + "$task | Start-LlmTask -Continue -Prompt '…'; to run it again: $task | Restart-LlmTask.") { Target = piped };
             }
             else if (prompt is null && messages is null)
             {
