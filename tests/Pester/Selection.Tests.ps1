@@ -32,6 +32,11 @@ Describe 'Get-LlmTask selects as Get-Job does' {
         (Get-LlmTask $gamma).Name | Should -Be 'weekly'
     }
 
+    It 'completes a name given in the first position with Tab, as -Name does' {
+        (TabExpansion2 -inputScript 'Get-LlmTask week' -cursorColumn 16).CompletionMatches.CompletionText | Should -Be 'weekly'
+        (TabExpansion2 -inputScript 'Wait-LlmTask nightly-' -cursorColumn 21).CompletionMatches.CompletionText | Should -Be 'nightly-1', 'nightly-2'
+    }
+
     It 'combines -Name with -State, -Model, -Newest, -After and -Before' {
         (Get-LlmTask -Name nightly* -State Completed).Name | Should -Be 'nightly-1'
         (Get-LlmTask -Name nightly* -State Failed, Completed -Newest 1).Name | Should -Be 'nightly-2'
@@ -136,6 +141,15 @@ Describe 'the cmdlets that change tasks take only task-shaped objects' {
         "Id`n$($keep.Id)" | Set-Content -LiteralPath $ids
         Import-Csv -LiteralPath $ids | Remove-LlmTask -ErrorAction SilentlyContinue
         Get-LlmTask $keep.Id | Should -Not -BeNullOrEmpty
+    }
+
+    It 'refuses a Select-Object Id of tasks too: it lost the store the tasks came from' {
+        $there = Start-LlmTask 'there' -Model mock/echo -StorePath $script:other -Wait
+        while ((Get-LlmTask -Newest 1).Id -lt $there.Id) { Start-LlmTask 'filler' -Model mock/echo -Wait | Out-Null }
+        Get-LlmTask $there.Id -StorePath $script:other | Select-Object Id | Remove-LlmTask -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -Be 'LlmTaskIdOnlyObject,LlmTasks.PowerShell.Commands.RemoveLlmTaskCommand'
+        Get-LlmTask $there.Id | Should -Not -BeNullOrEmpty # the task with that id here
+        Get-LlmTask $there.Id -StorePath $script:other | Should -Not -BeNullOrEmpty
     }
 
     It 'Stop-LlmTask, Restart-LlmTask and Approve-LlmTask refuse it too' {

@@ -28,6 +28,7 @@ public abstract class TaskSelectionCommandBase : LlmTaskCommandBase
     /// </summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = InputObjectSet)]
     [ValidateNotNull]
+    [ArgumentCompleter(typeof(Completers.TaskNameCompleter))] // Get-LlmTask nigh<Tab>: text in the first position is a name
     public object[] InputObject { get; set; } = [];
 
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]

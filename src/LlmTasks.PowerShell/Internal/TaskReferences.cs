@@ -58,7 +58,6 @@ internal static class TaskReferences
                 return Id(value, out var number) ? new TaskReference(input!, null, number, null, TaskShaped: true) : Bad(out problem, $"{value} is not a task id");
         }
 
-        var shaped = wrapped is not null && wrapped.TypeNames.Any(n => n.EndsWith(TaskTypeName, StringComparison.Ordinal));
         var instanceText = Property(input!, "InstanceId");
         var idText = Property(input!, "Id");
         var storePath = Property(input!, "StorePath") is { } path && LanguagePrimitives.ConvertTo<string>(path) is { Length: > 0 } p ? p : null;
@@ -92,7 +91,9 @@ internal static class TaskReferences
             return Bad(out problem, $"a {ScalarText.TypeName(input)} with no Id or InstanceId property is not a task");
         }
 
-        return new TaskReference(input!, storePath, id, guid, TaskShaped: shaped || guid is not null);
+        // Only an InstanceId names one task whatever the store: an Id alone (a Select-Object Id of tasks from
+        // another store, or any JSON's "id") may name a different one.
+        return new TaskReference(input!, storePath, id, guid, TaskShaped: guid is not null);
     }
 
     private static TaskReference? Bad(out string? problem, string text)
