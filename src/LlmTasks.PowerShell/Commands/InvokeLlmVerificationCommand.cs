@@ -100,17 +100,19 @@ public sealed class InvokeLlmVerificationCommand : LlmTaskCommandBase
                         continue;
                     }
 
-                    var path = reference.StorePath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(reference.StorePath);
-                    if (path is not null && !File.Exists(path))
+                    TaskManager manager;
+                    try
                     {
-                        WriteError(ErrorRecords.Create(ErrorRecords.StoreNotFound, ErrorCategory.ObjectNotFound,
-                            $"The store '{path}' of the task with {reference.Describe()} does not exist here; nothing was read or created.", input));
+                        manager = Manager(TaskReferences.StorePath(reference, SessionState.Path.GetUnresolvedProviderPathFromPSPath));
+                    }
+                    catch (LlmTasksException e)
+                    {
+                        WriteError(e);
                         continue;
                     }
 
-                    var manager = Manager(path);
-                    var query = reference.InstanceId is { } instanceId ? new TaskQuery { InstanceIds = [instanceId] } : new TaskQuery { Ids = [reference.Id!.Value] };
-                    Queue(manager, manager.Store.Query(query), [reference.Describe()], t => reference.InstanceId is null ? $"Id {t.Id}" : $"InstanceId {t.InstanceId}");
+                    var found = TaskReferences.Find(manager, reference);
+                    Queue(manager, found is null ? [] : [found], [reference.Describe()], _ => reference.Describe());
                 }
 
                 break;

@@ -313,15 +313,9 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
             { Target = InputObject };
         }
 
-        var path = reference.StorePath is null ? null : ResolvePath(reference.StorePath);
-        if (path is not null && !File.Exists(path))
-        {
-            throw new LlmTasksException(ErrorRecords.StoreNotFound, LlmErrorCategory.ObjectNotFound,
-                $"The store '{path}' of the task with {reference.Describe()} does not exist here; nothing was read or created.") { Target = InputObject };
-        }
-
+        var path = TaskReferences.StorePath(reference, ResolvePath);
         var source = path is null ? _manager! : Manager(path);
-        var task = source.Store.Query(reference.InstanceId is { } instanceId ? new Storage.TaskQuery { InstanceIds = [instanceId] } : new Storage.TaskQuery { Ids = [reference.Id!.Value] }).FirstOrDefault()
+        var task = TaskReferences.Find(source, reference)
             ?? throw new LlmTasksException(ErrorRecords.NotFound, LlmErrorCategory.ObjectNotFound,
                 $"No task with {reference.Describe()} in the store '{source.StorePath}'.") { Target = InputObject };
         var target = _commandLine.Contains(nameof(StorePath)) ? _manager! : source;

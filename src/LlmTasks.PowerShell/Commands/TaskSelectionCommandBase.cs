@@ -160,9 +160,7 @@ public abstract class TaskSelectionCommandBase : LlmTaskCommandBase
             }
             else
             {
-                WriteError(ErrorRecords.Create(ErrorRecords.StoreNotFound, ErrorCategory.ObjectNotFound,
-                    $"The store '{path}' of the task with {reference.Describe()} does not exist here; nothing was read or created.", reference.Source,
-                    "Remove the StorePath property (Select-Object -ExcludeProperty StorePath) to use -StorePath, or give the path where the store is."));
+                WriteError(TaskReferences.StoreNotFound(reference, path!));
             }
         }
 

@@ -96,6 +96,28 @@ internal static class TaskReferences
         return new TaskReference(input!, storePath, id, guid, TaskShaped: guid is not null);
     }
 
+    /// <summary>
+    /// The full path of the store a reference names (null: the cmdlet's own). A path that names no file is
+    /// an error: opening it would create a new, empty store.
+    /// </summary>
+    public static string? StorePath(TaskReference reference, Func<string, string> resolvePath)
+    {
+        var path = reference.StorePath is null ? null : resolvePath(reference.StorePath);
+        return path is null || File.Exists(path) ? path : throw StoreNotFound(reference, path);
+    }
+
+    public static LlmTasksException StoreNotFound(TaskReference reference, string path) =>
+        new(ErrorRecords.StoreNotFound, LlmErrorCategory.ObjectNotFound,
+            $"The store '{path}' of the task with {reference.Describe()} does not exist here; nothing was read or created. "
+            + "Leave the StorePath property out (Select-Object -ExcludeProperty StorePath) to use -StorePath, or give the path where the store is.")
+        { Target = reference.Source };
+
+    /// <summary>The one task an id or instance id reference names in a store, read fresh; null when there is none.</summary>
+    public static LlmTask? Find(Execution.TaskManager manager, TaskReference reference) =>
+        manager.Store.Query(reference.InstanceId is { } instanceId
+            ? new Storage.TaskQuery { InstanceIds = [instanceId] }
+            : new Storage.TaskQuery { Ids = [reference.Id ?? throw new ArgumentException("A name names tasks, not one task.", nameof(reference))] }).FirstOrDefault();
+
     private static TaskReference? Bad(out string? problem, string text)
     {
         problem = text;
