@@ -99,6 +99,15 @@ Name a prime.,mock/delay:10,csv-b,,,,
         (Import-Clixml -LiteralPath $path | Start-LlmTask -Wait).Output | Should -Be 'round trip'
     }
 
+    It 'runs a stored request again when a task''s Request is piped' {
+        $first = Start-LlmTask -Messages @{ role = 'user'; content = 'q1' }, @{ role = 'assistant'; content = 'a1' }, @{ role = 'user'; content = 'q2' } `
+            -System 'terse' -Model mock/echo -Temperature 0.3 -Wait
+        $again = $first.Request | Start-LlmTask -Wait
+        ($again.Request.Messages | ForEach-Object { "$($_.Role):$($_.Content)" }) | Should -Be 'System:terse', 'User:q1', 'Assistant:a1', 'User:q2'
+        $again.Request.Temperature | Should -Be 0.3
+        $again.Output | Should -Be 'q2'
+    }
+
     It 'still takes strings and scalars as prompts, Receive-LlmTask answers included' {
         $tasks = 'text', 42, 2.5 | Start-LlmTask -Model mock/echo -Wait
         $tasks.Output | Should -Be 'text', '42', '2.5'

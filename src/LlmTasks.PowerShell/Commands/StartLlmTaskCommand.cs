@@ -292,7 +292,7 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
     /// <summary>New tasks from this record: piped text or an object's properties, -Prompt, -Messages, and the options.</summary>
     private List<(TaskManager, LlmTaskRequest)> NewRequests()
     {
-        var conversations = StartInput.Conversations(InputObject, Prompt, _commandLine.Contains(nameof(Prompt)), Messages);
+        var conversations = StartInput.Conversations(InputObject, Prompt, _commandLine.Contains(nameof(Prompt)), Messages, _commandLine.Contains(nameof(Messages)));
         var options = Options(commandLineOnly: false);
         return conversations.Select(c => (_manager!, options.NewRequest(c, _plan, ApiKey is not null, ResolvePath))).ToList();
     }

@@ -15,8 +15,14 @@ internal static class StartInput
     /// The conversations to start, one per prompt: <paramref name="messages"/> (the conversation so far),
     /// then the prompt as the last user turn. Only messages: one conversation.
     /// </summary>
-    public static List<List<LlmMessage>> Conversations(PSObject? piped, string[]? prompt, bool promptOnCommandLine, object[]? messages)
+    public static List<List<LlmMessage>> Conversations(PSObject? piped, string[]? prompt, bool promptOnCommandLine, object[]? messages, bool messagesOnCommandLine)
     {
+        if (piped is not null && !promptOnCommandLine && !messagesOnCommandLine && prompt is { Length: 1 } && messages is { Length: > 0 }
+            && MessageInput.ToMessage(messages[^1], messages.Length - 1) is { Role: LlmRole.User } last && last.Content == prompt[0])
+        {
+            prompt = null; // a piped request (a task's Request): its Prompt is only its last user message
+        }
+
         if (piped is not null)
         {
             if (ScalarText.TryGet(piped, out var text))
