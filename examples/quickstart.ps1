@@ -20,7 +20,7 @@ $tasks = 'What is 2+2?', 'Name a prime number.', 'Say hello in French.' |
     Start-LlmTask -Model $model -Name quickstart
 $tasks
 
-"`n== Wait for them (each is written as it finishes)"
+"`n== Wait for them (in input order, each as soon as it and those before it finish)"
 $tasks | Wait-LlmTask
 
 "`n== Receive the answers"

@@ -67,7 +67,11 @@ public sealed class SelectionTests : IDisposable
         Assert.Equal(3, Names("Get-LlmTask").Count);
         _ps.Run("Get-LlmTask -State Failed | Remove-LlmTask").Ok();
         Assert.Equal(["alpha-1", "beta"], Names("Get-LlmTask"));
-        _ps.Run("[pscustomobject]@{ Id = 3 } | Remove-LlmTask").Ok();
+        // An object with only an Id may be any JSON with an "id" field: Remove refuses it and changes nothing.
+        var idOnly = _ps.Run("[pscustomobject]@{ Id = 3 } | Remove-LlmTask");
+        Assert.Equal("LlmTaskIdOnlyObject,LlmTasks.PowerShell.Commands.RemoveLlmTaskCommand", Assert.Single(idOnly.Errors).FullyQualifiedErrorId);
+        Assert.Equal(["alpha-1", "beta"], Names("Get-LlmTask"));
+        _ps.Run("[pscustomobject]@{ InstanceId = (Get-LlmTask -Id 3).InstanceId } | Remove-LlmTask").Ok();
         Assert.Equal(["alpha-1"], Names("Get-LlmTask"));
     }
 

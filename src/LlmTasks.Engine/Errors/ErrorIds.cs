@@ -12,6 +12,7 @@ public static class ErrorIds
     public const string MissingApiKey = "LlmTaskMissingApiKey";
     public const string InvalidApiBase = "LlmTaskInvalidApiBase";
     public const string InvalidVerification = "LlmTaskInvalidVerification";
+    public const string NotContinuable = "LlmTaskNotContinuable";
     public const string StoreCorrupt = "LlmTaskStoreCorrupt";
     public const string StoreReadOnly = "LlmTaskStoreReadOnly";
     public const string StoreTooNew = "LlmTaskStoreSchemaTooNew";

@@ -192,8 +192,12 @@ public sealed class TaskManager : IDisposable
     /// <summary>
     /// Runs Failed, NeedsReview and Cancelled tasks again in this process as a new attempt series
     /// (earlier attempts and check results stay). Returns the tasks restarted (Pending).
+    /// <paramref name="change"/> rewrites each task's request first (a new model, timeout, key …): the
+    /// changed request is validated as a new one is by <see cref="Start"/> (a bad one throws and nothing
+    /// changes) and stored with the task, so every later call, here or in another process, sends it.
+    /// <paramref name="secrets"/> stay in this process's memory for the restarted calls.
     /// </summary>
-    public IReadOnlyList<LlmTask> Restart(IReadOnlyCollection<long> ids)
+    public IReadOnlyList<LlmTask> Restart(IReadOnlyCollection<long> ids, Func<LlmTaskRequest, LlmTaskRequest>? change = null, TaskSecrets? secrets = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_store.IsReadOnly)
@@ -201,10 +205,22 @@ public sealed class TaskManager : IDisposable
             throw StoreErrors.ReadOnly(_store.Path, "the file is write-protected");
         }
 
-        var restarted = _store.Restart(ids, Owner, _store.NowMs + (long)_options.Lease.TotalMilliseconds);
+        Dictionary<long, (LlmTaskRequest Request, string Provider)>? changed = null;
+        if (change is not null)
+        {
+            changed = [];
+            foreach (var task in _store.Query(new TaskQuery { Ids = ids }).Where(t => t.State.IsRestartable()))
+            {
+                var request = change(task.Request);
+                var (model, _) = Prepare(request);
+                changed[task.Id] = (request, model.Provider);
+            }
+        }
+
+        var restarted = _store.Restart(ids, Owner, _store.NowMs + (long)_options.Lease.TotalMilliseconds, changed);
         foreach (var task in restarted)
         {
-            Enqueue(Route(task));
+            Enqueue(Route(task, secrets));
         }
 
         return restarted;
@@ -380,7 +396,7 @@ public sealed class TaskManager : IDisposable
         return room > 0 && claim.Claimed.Count >= room;
     }
 
-    private ActiveTask Route(LlmTask task)
+    private ActiveTask Route(LlmTask task, TaskSecrets? secrets = null)
     {
         try
         {
@@ -388,11 +404,11 @@ public sealed class TaskManager : IDisposable
             if (request.MockResponse is not null)
             {
                 var id = ModelId.Parse(request.Model, _providers.Names);
-                return new ActiveTask(task, id.Provider, id, null, null);
+                return new ActiveTask(task, id.Provider, id, null, null, secrets);
             }
 
             var (model, provider) = _providers.Resolve(request.Model);
-            return new ActiveTask(task, model.Provider, model, provider, null);
+            return new ActiveTask(task, model.Provider, model, provider, null, secrets);
         }
         catch (Exception e)
         {

@@ -8,6 +8,8 @@ public sealed record TaskQuery
     /// <summary>Names, case-insensitive; * and ? and [a-z] are wildcards as in PowerShell.</summary>
     public IReadOnlyCollection<string>? Names { get; init; }
     public IReadOnlyCollection<LlmTaskState>? States { get; init; }
+    /// <summary>Models (provider/model), case-insensitive, with the same wildcards as names.</summary>
+    public IReadOnlyCollection<string>? Models { get; init; }
     /// <summary>Created after this instant.</summary>
     public DateTime? After { get; init; }
     /// <summary>Created before this instant.</summary>

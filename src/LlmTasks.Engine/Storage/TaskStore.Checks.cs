@@ -141,9 +141,35 @@ public sealed partial class TaskStore
     /// <summary>
     /// Failed, NeedsReview and Cancelled tasks back to Pending for a new attempt series, leased to
     /// <paramref name="owner"/>. Attempts, tokens, cost and earlier check results are kept.
+    /// <paramref name="changed"/> replaces a task's stored request (and model) for the new series.
     /// </summary>
-    internal IReadOnlyList<LlmTask> Restart(IReadOnlyCollection<long> ids, string owner, long leaseExpiresMs) => Write((connection, transaction) =>
+    internal IReadOnlyList<LlmTask> Restart(IReadOnlyCollection<long> ids, string owner, long leaseExpiresMs,
+        IReadOnlyDictionary<long, (LlmTaskRequest Request, string Provider)>? changed = null) => Write((connection, transaction) =>
     {
+        foreach (var (id, (request, provider)) in changed ?? new Dictionary<long, (LlmTaskRequest, string)>())
+        {
+            // Earlier attempts that sent the task's own request point at it (request_json NULL): they keep
+            // a copy of the old one, so every attempt row still says what its call sent.
+            var keep = Prepared(connection, transaction, """
+                UPDATE attempts SET request_json = (SELECT request_json FROM tasks WHERE id = $id)
+                WHERE task_id = $id AND request_json IS NULL
+                  AND EXISTS (SELECT 1 FROM tasks WHERE id = $id AND state IN ('Failed', 'NeedsReview', 'Cancelled'))
+                """);
+            Bind(keep, "$id", id);
+            keep.ExecuteNonQuery();
+
+            // The new request replaces the old one only for a task this restart applies to.
+            var update = Prepared(connection, transaction, """
+                UPDATE tasks SET request_json = $request, model = $model, provider = $provider
+                WHERE id = $id AND state IN ('Failed', 'NeedsReview', 'Cancelled')
+                """);
+            Bind(update, "$request", StoreJson.Serialize(request));
+            Bind(update, "$model", request.Model);
+            Bind(update, "$provider", provider);
+            Bind(update, "$id", id);
+            update.ExecuteNonQuery();
+        }
+
         var command = Prepared(connection, transaction, $"""
             UPDATE tasks SET state = 'Pending', output = NULL, structured_output = NULL, error = NULL, error_kind = NULL,
                 started_at = NULL, completed_at = NULL, cancel_requested = 0, recoveries = 0,

@@ -58,6 +58,29 @@ public sealed partial class TaskStore
             where.Add("(" + string.Join(" OR ", alternatives) + ")");
         }
 
+        List<Regex>? modelRegexes = null;
+        if (query.Models is { Count: > 0 })
+        {
+            // LIKE is case-insensitive, as model names are; [a-z] patterns are matched afterwards.
+            var alternatives = new List<string>();
+            var i = 0;
+            foreach (var pattern in query.Models)
+            {
+                if (Wildcard.ToLike(pattern) is { } like)
+                {
+                    alternatives.Add($"model LIKE $model{i} ESCAPE '\\'");
+                    command.Parameters.AddWithValue($"$model{i++}", like);
+                }
+                else
+                {
+                    (modelRegexes ??= []).Add(Wildcard.ToRegex(pattern));
+                    alternatives.Add("1");
+                }
+            }
+
+            where.Add("(" + string.Join(" OR ", alternatives) + ")");
+        }
+
         if (query.States is { Count: > 0 })
         {
             where.Add("state IN (SELECT value FROM json_each($states))");
@@ -89,7 +112,7 @@ public sealed partial class TaskStore
         }
 
         // With a regex post-filter the LIMIT would count rows the filter drops, so apply Newest afterwards.
-        var limitInSql = query.Newest is { } n && nameRegexes is null;
+        var limitInSql = query.Newest is { } n && nameRegexes is null && modelRegexes is null;
         sql.Append(limitInSql ? " ORDER BY id DESC LIMIT $newest" : " ORDER BY id");
         if (limitInSql)
         {
@@ -102,10 +125,17 @@ public sealed partial class TaskStore
         {
             var likes = query.Names!.Where(n => !Wildcard.HasWildcards(n) || Wildcard.ToLike(n) is not null).Select(Wildcard.ToRegex).ToArray();
             tasks = tasks.Where(t => t.Name is { } name && (likes.Any(r => r.IsMatch(name)) || nameRegexes.Any(r => r.IsMatch(name)))).ToList();
-            if (query.Newest is { } newest && tasks.Count > newest)
-            {
-                tasks = tasks.GetRange(tasks.Count - newest, newest);
-            }
+        }
+
+        if (modelRegexes is not null)
+        {
+            var likes = query.Models!.Where(m => Wildcard.ToLike(m) is not null).Select(Wildcard.ToRegex).ToArray();
+            tasks = tasks.Where(t => likes.Any(r => r.IsMatch(t.Model)) || modelRegexes.Any(r => r.IsMatch(t.Model))).ToList();
+        }
+
+        if (!limitInSql && query.Newest is { } newest && tasks.Count > newest)
+        {
+            tasks = tasks.GetRange(tasks.Count - newest, newest);
         }
         else if (limitInSql)
         {

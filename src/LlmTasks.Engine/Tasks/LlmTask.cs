@@ -44,7 +44,14 @@ public sealed record LlmTask
 
     internal string? RequestJson { init => _requestJson = value; }
 
-    public TimeSpan? Duration => StartedAt is { } started
+    /// <summary>
+    /// Seconds from start to finish (so far, while Running): a number, so that Measure-Object can sum and
+    /// average it, as Get-Process has CPU in seconds beside TotalProcessorTime. <see cref="Elapsed"/> is the same as a TimeSpan.
+    /// </summary>
+    public double? Duration => Elapsed?.TotalSeconds;
+
+    /// <summary>The time from start to finish (so far, while Running); null before the task starts.</summary>
+    public TimeSpan? Elapsed => StartedAt is { } started
         ? (CompletedAt ?? (State == LlmTaskState.Running ? DateTime.Now : started)) - started
         : null;
 

@@ -11,6 +11,9 @@ namespace LlmTasks.PowerShell.Commands;
 [OutputType(typeof(LlmTask))]
 public sealed class ApproveLlmTaskCommand : TaskSelectionCommandBase
 {
+    /// <summary>Piped objects with only an Id are refused: see <see cref="TaskSelectionCommandBase.ChangesTasks"/>.</summary>
+    protected override bool ChangesTasks => true;
+
     /// <summary>Why the output is acceptable; stored with the approval.</summary>
     [Parameter]
     [Alias("Note")]
@@ -59,7 +62,7 @@ public sealed class ApproveLlmTaskCommand : TaskSelectionCommandBase
 
                 if (PassThru)
                 {
-                    WriteObject(approved, enumerateCollection: true);
+                    WriteObject(TaskObjects.WithChecks(manager, approved), enumerateCollection: true);
                 }
             }
             catch (LlmTasksException e)

@@ -5,17 +5,30 @@ using LlmTasks.Storage;
 namespace LlmTasks.PowerShell.Commands;
 
 /// <summary>
-/// Gets tasks from the store as they are now, oldest first. Without arguments: every task.
-/// Piping task objects in re-reads them; objects with an Id or InstanceId property bind by property name.
+/// Gets tasks from the store as they are now, oldest first. Without arguments: every task. As Get-Job:
+/// Get-LlmTask 5 gets task 5, Get-LlmTask nightly* gets tasks by name. -State, -Model, -Newest, -After
+/// and -Before narrow any selection, piped tasks and rows included.
 /// </summary>
-[Cmdlet(VerbsCommon.Get, "LlmTask", DefaultParameterSetName = StateSet)]
+[Cmdlet(VerbsCommon.Get, "LlmTask", DefaultParameterSetName = IdSet)]
 [OutputType(typeof(LlmTask))]
 public sealed class GetLlmTaskCommand : TaskSelectionCommandBase
 {
-    private const string StateSet = "State";
+    /// <summary>Ids of tasks; none: every task (narrowed by the filters).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
+    public new long[] Id
+    {
+        get => base.Id;
+        set => base.Id = value;
+    }
 
-    [Parameter(ParameterSetName = StateSet)]
+    [Parameter]
     public LlmTaskState[] State { get; set; } = [];
+
+    /// <summary>Only tasks of these models (provider/model; wildcards).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completers.ModelCompleter))]
+    public string[] Model { get; set; } = [];
 
     /// <summary>Only the newest N tasks that match (still written oldest first).</summary>
     [Parameter]
@@ -35,24 +48,27 @@ public sealed class GetLlmTaskCommand : TaskSelectionCommandBase
         var bound = MyInvocation.BoundParameters;
         var filter = new TaskQuery
         {
+            States = State,
+            Models = Model,
             Newest = bound.ContainsKey(nameof(Newest)) ? Newest : null,
             After = bound.ContainsKey(nameof(After)) ? After : null,
             Before = bound.ContainsKey(nameof(Before)) ? Before : null,
         };
+        var filtered = State.Length > 0 || Model.Length > 0 || filter.Newest is not null || filter.After is not null || filter.Before is not null;
 
         try
         {
-            if (ParameterSetName == StateSet)
+            if (ParameterSetName == IdSet && Id.Length == 0)
             {
                 var manager = Manager();
-                WriteTasks(manager, manager.Store.Query(filter with { States = State }));
+                WriteObject(TaskObjects.WithChecks(manager, manager.Store.Query(filter)), enumerateCollection: true);
                 FlushEngineEvents();
                 return;
             }
 
-            foreach (var (manager, tasks) in SelectTasks(filter == new TaskQuery() ? null : filter))
+            foreach (var (manager, tasks) in SelectTasks(filtered ? filter : null))
             {
-                WriteTasks(manager, tasks);
+                WriteObject(TaskObjects.WithChecks(manager, tasks), enumerateCollection: true);
             }
 
             FlushEngineEvents();
@@ -60,25 +76,6 @@ public sealed class GetLlmTaskCommand : TaskSelectionCommandBase
         catch (LlmTasksException e)
         {
             ThrowTerminatingError(ErrorRecords.From(e));
-        }
-    }
-
-    /// <summary>
-    /// Writes the tasks with the results of their latest verified attempt as Checks and FailedChecks
-    /// (note properties: one store read for all of them).
-    /// </summary>
-    private void WriteTasks(Execution.TaskManager manager, IReadOnlyList<LlmTask> tasks)
-    {
-        var checks = tasks.Count == 0 ? new Dictionary<long, IReadOnlyList<Verification.LlmCheckResult>>() : manager.Store.GetChecks(tasks.Select(t => t.Id).ToArray());
-        foreach (var task in tasks)
-        {
-            var latest = checks.TryGetValue(task.Id, out var all) && all.Count > 0
-                ? all.Where(c => c.Attempt == all.Max(x => x.Attempt)).ToArray()
-                : [];
-            var output = PSObject.AsPSObject(task);
-            output.Properties.Add(new PSNoteProperty("Checks", latest));
-            output.Properties.Add(new PSNoteProperty("FailedChecks", latest.Where(c => !c.Passed).ToArray()));
-            WriteObject(output);
         }
     }
 }

@@ -26,7 +26,10 @@ public sealed class InvokeLlmVerificationCommand : LlmTaskCommandBase
     private SemaphoreSlim? _throttle;
     private int _written;
 
-    /// <summary>Texts (strings) or LlmTask objects.</summary>
+    /// <summary>
+    /// Texts (strings, and numbers as text) or tasks: task objects, live or deserialized, and rows with an
+    /// InstanceId and/or Id column. Any other object is refused, never verified as its type name.
+    /// </summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = InputSet)]
     [AllowEmptyString]
     public object[] InputObject { get; set; } = [];
@@ -83,16 +86,34 @@ public sealed class InvokeLlmVerificationCommand : LlmTaskCommandBase
             default:
                 foreach (var input in InputObject)
                 {
-                    var value = input is PSObject wrapped ? wrapped.BaseObject : input;
-                    if (value is LlmTask task)
+                    var text = string.Empty;
+                    if (input is null || ScalarText.TryGet(input, out text))
                     {
-                        var manager = Manager(task.StorePath);
-                        Queue(manager, manager.Store.Query(new TaskQuery { Ids = [task.Id] }), [$"Id {task.Id}"], t => $"Id {t.Id}");
+                        Start(new Work(text, null, null));
+                        continue;
                     }
-                    else
+
+                    if (TaskReferences.Read(input, out var problem) is not { } reference)
                     {
-                        Start(new Work(LanguagePrimitives.ConvertTo<string>(value) ?? string.Empty, null, null));
+                        WriteError(ErrorRecords.Create(ErrorRecords.InputNotTask, ErrorCategory.InvalidArgument,
+                            $"Invoke-LlmVerification verifies text and tasks: {problem}, nor text. It was not verified.", input,
+                            "Pipe strings, tasks (Get-LlmTask …) or rows with an Id or InstanceId column; for an object's JSON, pipe it through ConvertTo-Json."));
+                        continue;
                     }
+
+                    TaskManager manager;
+                    try
+                    {
+                        manager = Manager(TaskReferences.StorePath(reference, SessionState.Path.GetUnresolvedProviderPathFromPSPath));
+                    }
+                    catch (LlmTasksException e)
+                    {
+                        WriteError(e);
+                        continue;
+                    }
+
+                    var found = TaskReferences.Find(manager, reference);
+                    Queue(manager, found is null ? [] : [found], [reference.Describe()], _ => reference.Describe());
                 }
 
                 break;

@@ -4,20 +4,26 @@ using LlmTasks.PowerShell.Internal;
 namespace LlmTasks.PowerShell.Commands;
 
 /// <summary>
-/// Writes the results of finished tasks: the output text, or the parsed object when the task asked
-/// for JSON (each with a TaskId note property). A task that
-/// did not complete writes a non-terminating error carrying the task's error instead.
-/// Results stay in the store; receiving them again gives them again.
+/// Writes the results of finished tasks in input order, as Receive-Job does: the output text, or the
+/// parsed object when the task asked for JSON (each with a TaskId note property). A task that did not
+/// complete writes a non-terminating error carrying the task's error instead. With -Wait each result
+/// is written as soon as its task and every task before it has finished (-InCompletionOrder: as each
+/// finishes). Results stay in the store; receiving them again gives them again.
 /// </summary>
 [Cmdlet(VerbsCommunications.Receive, "LlmTask", DefaultParameterSetName = IdSet)]
 [OutputType(typeof(string), typeof(PSObject))]
 public sealed class ReceiveLlmTaskCommand : TaskSelectionCommandBase
 {
-    private readonly List<(Execution.TaskManager Manager, LlmTask Task)> _pending = [];
+    // -Wait: the tasks in input order that have not been written yet; the first one is unfinished.
+    private readonly List<(Execution.TaskManager Manager, LlmTask Task)> _held = [];
 
     /// <summary>Wait for unfinished tasks, then write their results as they finish.</summary>
     [Parameter]
     public SwitchParameter Wait { get; set; }
+
+    /// <summary>With -Wait: write each result as its task finishes instead of in input order.</summary>
+    [Parameter]
+    public SwitchParameter InCompletionOrder { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -25,19 +31,19 @@ public sealed class ReceiveLlmTaskCommand : TaskSelectionCommandBase
         {
             foreach (var task in tasks)
             {
-                if (task.State.IsTerminal())
-                {
-                    WriteResult(task);
-                }
-                else if (Wait)
-                {
-                    _pending.Add((manager, task));
-                }
-                else
+                if (!task.State.IsTerminal() && !Wait)
                 {
                     WriteError(ErrorRecords.Create(ErrorRecords.NotFinished, ErrorCategory.ResourceUnavailable,
                         $"Task {ErrorRecords.Describe(task)} has not finished yet.", task,
                         "Use Receive-LlmTask -Wait, or Wait-LlmTask first."));
+                }
+                else if (task.State.IsTerminal() && (_held.Count == 0 || InCompletionOrder))
+                {
+                    WriteResult(task); // nothing before it is still waited for
+                }
+                else
+                {
+                    _held.Add((manager, task));
                 }
             }
         }
@@ -47,19 +53,24 @@ public sealed class ReceiveLlmTaskCommand : TaskSelectionCommandBase
 
     protected override void EndProcessing()
     {
-        foreach (var group in _pending.GroupBy(p => p.Manager))
+        if (_held.Count == 0)
         {
-            using var waiter = new TaskWaiter(this, group.Key, group.Select(p => p.Task.Id).Distinct().ToArray(), "Waiting for LLM task results");
-            foreach (var e in waiter.Finished(Timeout.InfiniteTimeSpan, PipelineStopping))
+            return;
+        }
+
+        using var wait = new OrderedWait(this, _held.Select(h => new OrderedWait.Target(h.Manager, h.Task.Id)), "Waiting for LLM task results", InCompletionOrder);
+        foreach (var batch in wait.Ready(Timeout.InfiniteTimeSpan, PipelineStopping))
+        {
+            foreach (var done in batch)
             {
-                if (e.Task is null)
+                if (done.Task is null)
                 {
                     WriteError(ErrorRecords.Create(ErrorRecords.Removed, ErrorCategory.ObjectNotFound,
-                        $"Task {e.Id} was removed from the store while waiting for it.", e.Id));
+                        $"Task {done.Id} was removed from the store while waiting for it.", done.Id));
                 }
                 else
                 {
-                    WriteResult(e.Task);
+                    WriteResult(done.Task);
                 }
             }
         }

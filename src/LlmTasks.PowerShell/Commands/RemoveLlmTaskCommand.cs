@@ -15,6 +15,9 @@ public sealed class RemoveLlmTaskCommand : TaskSelectionCommandBase
     private const string FilterSet = "Filter";
     private static readonly TimeSpan StopWait = TimeSpan.FromSeconds(10);
 
+    /// <summary>Piped objects with only an Id are refused: see <see cref="TaskSelectionCommandBase.ChangesTasks"/>.</summary>
+    protected override bool ChangesTasks => true;
+
     [Parameter(ParameterSetName = FilterSet)]
     public LlmTaskState[] State { get; set; } = [];
 

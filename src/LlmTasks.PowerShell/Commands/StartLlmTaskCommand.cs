@@ -10,105 +10,132 @@ using LlmTasks.PowerShell.Internal;
 namespace LlmTasks.PowerShell.Commands;
 
 /// <summary>
-/// Starts model calls as durable tasks. Each piped prompt is one task; the task object is written
-/// at once (use -Wait to get the finished task instead).
+/// Starts model calls as durable tasks, one per prompt: piped strings, -Prompt values, or piped objects
+/// (Import-Csv rows, ConvertFrom-Json objects, [pscustomobject]s, hashtables) whose Prompt, Messages,
+/// Model, Name, System and other options bind by property name. A finished task piped with -Continue
+/// starts the next turn of its conversation. The task objects are written at once (-Wait: finished, in input order).
 /// </summary>
-[Cmdlet(VerbsLifecycle.Start, "LlmTask", DefaultParameterSetName = PromptSet)]
+[Cmdlet(VerbsLifecycle.Start, "LlmTask")]
 [OutputType(typeof(LlmTask))]
 public sealed class StartLlmTaskCommand : LlmTaskCommandBase
 {
-    private const string PromptSet = "Prompt";
-    private const string MessagesSet = "Messages";
-    public const string DefaultModelVariable = "LLMTASKS_DEFAULT_MODEL";
+    public const string DefaultModelVariable = RequestOptions.DefaultModelVariable;
 
-    private readonly List<LlmTask> _started = [];
+    private readonly List<(TaskManager Manager, LlmTask Task)> _started = [];
+    private readonly Dictionary<string, TaskManager> _managers = new(StringComparer.Ordinal);
     private readonly OrderedStarts _starts = new();
+    private HashSet<string> _commandLine = [];
     private TaskManager? _manager;
 
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = PromptSet)]
-    [AllowEmptyString]
-    public string Prompt { get; set; } = string.Empty;
+    /// <summary>
+    /// What is piped: a prompt (a string or number), an object whose properties bind by name (it needs a
+    /// Prompt or Messages property), or, with -Continue, the task to continue.
+    /// </summary>
+    [Parameter(ValueFromPipeline = true)]
+    public PSObject? InputObject { get; set; }
 
-    /// <summary>The conversation: hashtables with role (system, user, assistant) and content.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = MessagesSet)]
-    [ValidateNotNullOrEmpty]
-    public Hashtable[] Messages { get; set; } = [];
+    /// <summary>The prompt(s): one task each. Piped strings and a Prompt property (a CSV column, a JSON field) bind here too.</summary>
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [AllowEmptyString]
+    [AllowNull]
+    [PromptText]
+    public string[]? Prompt { get; set; }
+
+    /// <summary>
+    /// The conversation: hashtables or objects (ConvertFrom-Json) with role (system, user, assistant) and
+    /// content. With -Prompt (or piped prompts) it is the conversation so far, and each prompt its last turn.
+    /// </summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [BlankIsNotGiven]
+    [AllowNull]
+    public object[]? Messages { get; set; }
 
     /// <summary>provider/model, e.g. openai/gpt-4o-mini or mock/echo; default $env:LLMTASKS_DEFAULT_MODEL.</summary>
-    [Parameter]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [BlankIsNotGiven]
     [ArgumentCompleter(typeof(Completers.ModelCompleter))]
     public string? Model { get; set; }
 
-    [Parameter]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [BlankIsNotGiven]
     public string? System { get; set; }
 
-    [Parameter]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [BlankIsNotGiven]
     public string? Name { get; set; }
 
-    [Parameter]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [BlankIsNotGiven]
     public double? Temperature { get; set; }
 
-    [Parameter]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [BlankIsNotGiven]
     public int? MaxTokens { get; set; }
 
     /// <summary>Time allowed for each model call, in seconds.</summary>
-    [Parameter]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [BlankIsNotGiven]
     public double? TimeoutSec { get; set; }
 
     /// <summary>
     /// Answer with this text, offline, whatever the model (LiteLLM's mock_response). Several values
     /// with -Model mock/sequence: one answer per attempt (for -Verify -MaxAttempts), the last repeats.
     /// </summary>
-    [Parameter]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [BlankIsNotGiven]
     public string[]? MockResponse { get; set; }
 
     /// <summary>Text at which the model stops writing.</summary>
-    [Parameter]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("Stop")]
-    [ValidateNotNullOrEmpty]
+    [BlankIsNotGiven]
     public string[]? StopSequence { get; set; }
 
     /// <summary>Ask for JSON; the parsed answer becomes the task's structured result.</summary>
     /// <remarks>A string, not the engine's enum: see <see cref="EngineLoadContext"/> on engine value types in cmdlet classes.</remarks>
-    [Parameter]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [BlankIsNotGiven]
     [ValidateSet("Text", "Json")]
-    public string ResponseFormat { get; set; } = "Text";
+    public string? ResponseFormat { get; set; }
 
     /// <summary>A JSON schema the answer must follow: JSON text, a hashtable, or the path of a .json file.</summary>
-    [Parameter]
-    [ValidateNotNull]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [BlankIsNotGiven]
     public object? JsonSchema { get; set; }
 
-    /// <summary>The provider's base URL for this task (over its environment variable).</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
+    /// <summary>
+    /// The provider's base URL for this task (over its environment variable). A piped row's ApiBase gets
+    /// the key of its model's provider: pipe only rows you trust, or give -ApiBase here (it wins).
+    /// </summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [BlankIsNotGiven]
     public string? ApiBase { get; set; }
 
-    /// <summary>The API key for this task: kept in this session's memory only, never stored or shown.</summary>
+    /// <summary>The API key for this task: kept in this session's memory only, never stored or shown. Never taken from a piped object.</summary>
     [Parameter]
     [ValidateNotNull]
     [SecureStringTransformation]
     public SecureString? ApiKey { get; set; }
 
     /// <summary>max/*: an MCP configuration for the Claude Code CLI, as a path or a hashtable ({ mcpServers = @{ … } }).</summary>
-    [Parameter]
-    [ValidateNotNull]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [BlankIsNotGiven]
     public object? McpConfig { get; set; }
 
     /// <summary>max/*: tools the CLI may use without asking (mcp__server__tool names).</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [BlankIsNotGiven]
     public string[]? AllowedTools { get; set; }
 
     /// <summary>max/*: the CLI's working directory (MCP file servers are scoped to it).</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [BlankIsNotGiven]
     public string? WorkingDirectory { get; set; }
 
-    /// <summary>max/*: the most agent turns the CLI may take.</summary>
-    [Parameter]
-    [ValidateRange(1, 1000)]
-    public int MaxTurns { get; set; }
+    /// <summary>max/*: the most agent turns the CLI may take (1 to 1000).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [BlankIsNotGiven]
+    public int? MaxTurns { get; set; }
 
     /// <summary>Model calls at once in this session (sticky, as ThreadJob's is); default 8.</summary>
     [Parameter]
@@ -145,12 +172,22 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
     [ValidateNotNullOrEmpty]
     public string? ToolHint { get; set; }
 
+    /// <summary>
+    /// Continue the conversation of the piped task (it must be Completed): the new task sends its messages,
+    /// its output as the assistant's turn, then -Prompt (or -Messages), with its model and options unless given here.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter Continue { get; set; }
+
     /// <summary>Wait for the tasks and write them finished, in input order.</summary>
     [Parameter]
     public SwitchParameter Wait { get; set; }
 
     protected override void BeginProcessing()
     {
+        // What the command line gave (with $PSDefaultParameterValues): pipeline input binds only after this.
+        _commandLine = new HashSet<string>(MyInvocation.BoundParameters.Keys, StringComparer.OrdinalIgnoreCase);
+
         if (MyInvocation.BoundParameters.ContainsKey(nameof(ThrottleLimit)))
         {
             TaskManagers.SetConcurrency(ThrottleLimit);
@@ -209,30 +246,108 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
 
     protected override void ProcessRecord()
     {
-        LlmTaskRequest request;
+        DictionaryBinding? fromDictionary = null;
+        List<(TaskManager Manager, LlmTaskRequest Request)> requests;
         try
         {
-            request = BuildRequest();
-        }
-        catch (LlmTasksException e)
-        {
-            WriteError(e);
-            return;
-        }
+            if (InputObject?.BaseObject is IDictionary dictionary && !Continue)
+            {
+                fromDictionary = DictionaryBinding.Bind(this, dictionary, _commandLine);
+            }
+            else if (InputObject is not null && !Continue && !ScalarText.TryGet(InputObject, out _) && !TaskReferences.IsTaskObject(InputObject))
+            {
+                PipedProperties.ThrowIfDropped(this, InputObject, _commandLine);
+            }
 
-        bool slowInput;
-        try
-        {
-            slowInput = _starts.Add(_manager!.StartAsync(request, ApiKey is null ? null : new TaskSecrets(new NetworkCredential(string.Empty, ApiKey).Password)));
+            requests = Continue ? Continuations() : NewRequests();
         }
         catch (LlmTasksException e)
         {
             WriteError(e); // refused before anything was stored
             return;
         }
+        finally
+        {
+            fromDictionary?.Dispose();
+        }
+
+        var secrets = ApiKey is null ? null : new TaskSecrets(new NetworkCredential(string.Empty, ApiKey).Password);
+        var slowInput = false;
+        foreach (var (manager, request) in requests)
+        {
+            try
+            {
+                _managers.TryAdd(manager.StorePath, manager);
+                slowInput |= _starts.Add(manager.StartAsync(request, secrets));
+            }
+            catch (LlmTasksException e)
+            {
+                WriteError(e); // refused before anything was stored
+            }
+        }
 
         WriteStarted(waitForAll: slowInput);
     }
+
+    /// <summary>New tasks from this record: piped text or an object's properties, -Prompt, -Messages, and the options.</summary>
+    private List<(TaskManager, LlmTaskRequest)> NewRequests()
+    {
+        var conversations = StartInput.Conversations(InputObject, Prompt, _commandLine.Contains(nameof(Prompt)), Messages, _commandLine.Contains(nameof(Messages)));
+        var options = Options(commandLineOnly: false);
+        return conversations.Select(c => (_manager!, options.NewRequest(c, _plan, ApiKey is not null, ResolvePath))).ToList();
+    }
+
+    /// <summary>
+    /// -Continue: the piped task, read fresh from its store, continued with each -Prompt. Only the command
+    /// line counts here: what bound by name from the piped task is that task's own (its old prompt).
+    /// </summary>
+    private List<(TaskManager, LlmTaskRequest)> Continuations()
+    {
+        var reference = InputObject is null || ScalarText.TryGet(InputObject, out _) ? null : TaskReferences.Read(InputObject, out _);
+        if (reference is null)
+        {
+            throw new LlmTasksException(ErrorRecords.ContinueNeedsTask, LlmErrorCategory.InvalidArgument,
+                InputObject is null
+                    ? "-Continue continues a finished task: pipe it, as in Get-LlmTask 5 | Start-LlmTask -Continue -Prompt '…'."
+                    : $"-Continue continues a finished task, and got a {ScalarText.TypeName(InputObject)} that is not one: pipe a task, as in Get-LlmTask 5 | Start-LlmTask -Continue -Prompt '…'.")
+            { Target = InputObject };
+        }
+
+        var path = TaskReferences.StorePath(reference, ResolvePath);
+        var source = path is null ? _manager! : Manager(path);
+        var task = TaskReferences.Find(source, reference)
+            ?? throw new LlmTasksException(ErrorRecords.NotFound, LlmErrorCategory.ObjectNotFound,
+                $"No task with {reference.Describe()} in the store '{source.StorePath}'.") { Target = InputObject };
+        var target = _commandLine.Contains(nameof(StorePath)) ? _manager! : source;
+        var options = Options(commandLineOnly: true);
+        var turns = StartInput.Turns(CommandLine(nameof(Prompt), Prompt), CommandLine(nameof(Messages), Messages));
+        return turns.Select(t => (target, options.Apply(Continuation.From(task, t, ApiKey is not null), ResolvePath) with { Verification = _plan })).ToList();
+    }
+
+    private RequestOptions Options(bool commandLineOnly)
+    {
+        T? Given<T>(string name, T? value) => commandLineOnly ? CommandLine(name, value) : value;
+        return new RequestOptions
+        {
+            Model = Given(nameof(Model), Model),
+            System = Given(nameof(System), System),
+            Name = Given(nameof(Name), Name),
+            Temperature = Given(nameof(Temperature), Temperature),
+            MaxTokens = Given(nameof(MaxTokens), MaxTokens),
+            TimeoutSec = Given(nameof(TimeoutSec), TimeoutSec),
+            MockResponse = Given(nameof(MockResponse), MockResponse),
+            StopSequence = Given(nameof(StopSequence), StopSequence),
+            ResponseFormat = Given(nameof(ResponseFormat), ResponseFormat),
+            JsonSchema = Given(nameof(JsonSchema), JsonSchema),
+            ApiBase = Given(nameof(ApiBase), ApiBase),
+            McpConfig = Given(nameof(McpConfig), McpConfig),
+            AllowedTools = Given(nameof(AllowedTools), AllowedTools),
+            WorkingDirectory = Given(nameof(WorkingDirectory), WorkingDirectory),
+            MaxTurns = Given(nameof(MaxTurns), MaxTurns),
+        };
+    }
+
+    private T? CommandLine<T>(string name, T? value) => _commandLine.Contains(name) ? value : default;
 
     private void WriteStarted(bool waitForAll)
     {
@@ -246,7 +361,7 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
                 }
                 else if (Wait)
                 {
-                    _started.Add(task!);
+                    _started.Add((_managers[task!.StorePath], task));
                 }
                 else
                 {
@@ -270,113 +385,20 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
             return;
         }
 
-        // Write each task as soon as it and every task before it have finished: input order, streamed.
-        var finished = new Dictionary<long, LlmTask>();
-        var next = 0;
-        using var waiter = new TaskWaiter(this, _manager!, _started.Select(t => t.Id).ToArray(), "Waiting for LLM tasks");
-        foreach (var e in waiter.Finished(Timeout.InfiniteTimeSpan, PipelineStopping))
+        // Each task as soon as it and every task before it have finished: input order, streamed.
+        using var wait = new OrderedWait(this, _started.Select(s => new OrderedWait.Target(s.Manager, s.Task.Id)), "Waiting for LLM tasks", completionOrder: false);
+        foreach (var batch in wait.Ready(Timeout.InfiniteTimeSpan, PipelineStopping))
         {
-            if (e.Task is null)
+            foreach (var removed in batch.Where(d => d.Task is null))
             {
                 WriteError(ErrorRecords.Create(ErrorRecords.Removed, ErrorCategory.ObjectNotFound,
-                    $"Task {e.Id} was removed from the store while waiting for it.", e.Id));
-                _started.RemoveAll(t => t.Id == e.Id);
-            }
-            else
-            {
-                finished[e.Id] = e.Task;
+                    $"Task {removed.Id} was removed from the store while waiting for it.", removed.Id));
             }
 
-            while (next < _started.Count && finished.Remove(_started[next].Id, out var done))
-            {
-                WriteObject(done);
-                next++;
-            }
+            WriteObject(TaskObjects.WithChecks(batch.Where(d => d.Task is not null).Select(d => (d.Manager, d.Task!)).ToList()), enumerateCollection: true);
         }
 
         FlushEngineEvents();
-    }
-
-    private LlmTaskRequest BuildRequest()
-    {
-        var model = Model ?? Environment.GetEnvironmentVariable(DefaultModelVariable);
-        if (string.IsNullOrWhiteSpace(model))
-        {
-            throw new LlmTasksException(ErrorRecords.NoModel, LlmErrorCategory.InvalidArgument,
-                $"No model given: pass -Model provider/model (for example -Model mock/echo) or set $env:{DefaultModelVariable}.");
-        }
-
-        var messages = new List<LlmMessage>();
-        if (!string.IsNullOrEmpty(System))
-        {
-            messages.Add(new LlmMessage(LlmRole.System, System));
-        }
-
-        if (ParameterSetName == MessagesSet)
-        {
-            messages.AddRange(Messages.Select(MessageHashtable.ToMessage));
-        }
-        else
-        {
-            messages.Add(new LlmMessage(LlmRole.User, Prompt));
-        }
-
-        return new LlmTaskRequest
-        {
-            Model = model.Trim(),
-            Messages = messages,
-            Name = Name,
-            Temperature = Temperature,
-            MaxTokens = MaxTokens,
-            TimeoutSec = TimeoutSec,
-            MockResponse = MockResponse is { Length: 1 } single ? single[0] : null,
-            StopSequences = StopSequence,
-            ResponseFormat = Enum.Parse<LlmResponseFormat>(ResponseFormat, ignoreCase: true),
-            JsonSchema = JsonSchema is null ? null : PowerShellJson.FromValue(JsonSchema, nameof(JsonSchema), ResolvePath),
-            ApiBase = ApiBase,
-            ApiKeyGiven = ApiKey is not null,
-            ProviderOptions = ProviderOptions(),
-            Verification = _plan,
-        };
-    }
-
-    /// <summary>The max/* options, as the Claude Code provider reads them (ProviderOptionNames).</summary>
-    private Dictionary<string, string>? ProviderOptions()
-    {
-        var options = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (McpConfig is not null)
-        {
-            var (key, value) = McpConfigValue.ToOption(McpConfig, nameof(McpConfig), ResolvePath);
-            options[key] = value;
-        }
-
-        if (AllowedTools is { Length: > 0 })
-        {
-            options[ProviderOptionNames.AllowedTools] = string.Join(',', AllowedTools);
-        }
-
-        if (WorkingDirectory is not null)
-        {
-            options[ProviderOptionNames.WorkingDirectory] = ResolvePath(WorkingDirectory);
-        }
-
-        if (MyInvocation.BoundParameters.ContainsKey(nameof(MaxTurns)))
-        {
-            options[ProviderOptionNames.MaxTurns] = MaxTurns.ToString(CultureInfo.InvariantCulture);
-        }
-
-        if (MockResponse is { Length: > 1 })
-        {
-            if (!string.Equals(Model ?? Environment.GetEnvironmentVariable(DefaultModelVariable), "mock/sequence", StringComparison.OrdinalIgnoreCase))
-            {
-                throw new LlmTasksException(ErrorIds.InvalidOption, LlmErrorCategory.InvalidArgument,
-                    "Several -MockResponse values (one per attempt) need -Model mock/sequence.");
-            }
-
-            options[Providers.Mock.MockProvider.SequenceOption] = global::System.Text.Json.JsonSerializer.Serialize(MockResponse);
-        }
-
-        return options.Count == 0 ? null : options;
     }
 
     private string ResolvePath(string path) => SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);

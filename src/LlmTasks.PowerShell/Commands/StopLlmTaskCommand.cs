@@ -16,6 +16,9 @@ public sealed class StopLlmTaskCommand : TaskSelectionCommandBase
 {
     private static readonly TimeSpan LocalStopWait = TimeSpan.FromSeconds(10);
 
+    /// <summary>Piped objects with only an Id are refused: see <see cref="TaskSelectionCommandBase.ChangesTasks"/>.</summary>
+    protected override bool ChangesTasks => true;
+
     /// <summary>Write the tasks after stopping them.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -29,7 +32,7 @@ public sealed class StopLlmTaskCommand : TaskSelectionCommandBase
             {
                 if (PassThru)
                 {
-                    WriteObject(tasks.Where(t => t.State.IsTerminal()), enumerateCollection: true);
+                    WriteObject(TaskObjects.WithChecks(manager, tasks.Where(t => t.State.IsTerminal()).ToList()), enumerateCollection: true);
                 }
 
                 continue;
@@ -58,7 +61,7 @@ public sealed class StopLlmTaskCommand : TaskSelectionCommandBase
 
             if (PassThru)
             {
-                WriteObject(manager.Store.Query(new TaskQuery { Ids = tasks.Select(t => t.Id).ToArray() }), enumerateCollection: true);
+                WriteObject(TaskObjects.WithChecks(manager, manager.Store.Query(new TaskQuery { Ids = tasks.Select(t => t.Id).ToArray() })), enumerateCollection: true);
             }
         }
 

@@ -4,19 +4,25 @@ using LlmTasks.PowerShell.Internal;
 namespace LlmTasks.PowerShell.Commands;
 
 /// <summary>
-/// Waits until tasks reach a terminal state and writes each one as it does. On timeout it writes
-/// the finished ones and one LlmTaskWaitTimeout error naming the rest. Ctrl+C stops the wait only.
+/// Waits until tasks reach a terminal state and writes them in input order, as Wait-Job does: each as
+/// soon as it and every task before it has finished. -InCompletionOrder writes each as it finishes,
+/// -Any only the first. On timeout it writes the finished ones and one LlmTaskWaitTimeout error naming
+/// the rest. Ctrl+C stops the wait only.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Wait, "LlmTask", DefaultParameterSetName = IdSet)]
 [OutputType(typeof(LlmTask))]
 public sealed class WaitLlmTaskCommand : TaskSelectionCommandBase
 {
-    private readonly List<(Execution.TaskManager Manager, LlmTask Task)> _targets = [];
-    private readonly List<LlmTask> _piped = [];
+    private readonly List<OrderedWait.Target> _targets = [];
+    private readonly List<TaskReference> _piped = [];
 
     /// <summary>Return when any one task finishes.</summary>
     [Parameter]
     public SwitchParameter Any { get; set; }
+
+    /// <summary>Write each task as it finishes instead of in input order.</summary>
+    [Parameter]
+    public SwitchParameter InCompletionOrder { get; set; }
 
     /// <summary>Seconds to wait; -1 (the default) waits forever.</summary>
     [Parameter]
@@ -29,13 +35,13 @@ public sealed class WaitLlmTaskCommand : TaskSelectionCommandBase
         if (ParameterSetName == InputObjectSet)
         {
             // Read piped tasks in one query per store at the end, not one query per object.
-            _piped.AddRange(InputObject);
+            _piped.AddRange(ReadReferences(InputObject));
             return;
         }
 
         foreach (var (manager, tasks) in SelectTasks())
         {
-            _targets.AddRange(tasks.Select(t => (manager, t)));
+            _targets.AddRange(tasks.Select(t => new OrderedWait.Target(manager, t.Id)));
         }
 
         FlushEngineEvents();
@@ -45,39 +51,41 @@ public sealed class WaitLlmTaskCommand : TaskSelectionCommandBase
     {
         foreach (var (manager, tasks) in SelectTasks(_piped))
         {
-            _targets.AddRange(tasks.Select(t => (manager, t)));
+            _targets.AddRange(tasks.Select(t => new OrderedWait.Target(manager, t.Id)));
         }
 
-        var deadline = Timeout < 0 ? DateTime.MaxValue : DateTime.UtcNow.AddSeconds(Timeout);
-        var unfinished = new List<LlmTask>();
-        foreach (var group in _targets.DistinctBy(t => (t.Manager.StorePath, t.Task.Id)).GroupBy(t => t.Manager))
+        var timeout = Timeout < 0 ? global::System.Threading.Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(Timeout);
+        using var wait = new OrderedWait(this, _targets, "Waiting for LLM tasks", completionOrder: InCompletionOrder || Any);
+        foreach (var batch in wait.Ready(timeout, PipelineStopping))
         {
-            var tasks = group.Select(t => t.Task).ToList();
-            var left = deadline == DateTime.MaxValue ? global::System.Threading.Timeout.InfiniteTimeSpan : Max(deadline - DateTime.UtcNow, TimeSpan.Zero);
-            using var waiter = new TaskWaiter(this, group.Key, tasks.Select(t => t.Id).ToArray(), "Waiting for LLM tasks");
-            foreach (var e in waiter.Finished(left, PipelineStopping))
+            var finished = new List<(Execution.TaskManager, LlmTask)>();
+            foreach (var done in batch)
             {
-                if (e.Task is null)
+                if (done.Task is null)
                 {
                     WriteError(ErrorRecords.Create(ErrorRecords.Removed, ErrorCategory.ObjectNotFound,
-                        $"Task {e.Id} was removed from the store while waiting for it.", e.Id));
+                        $"Task {done.Id} was removed from the store while waiting for it.", done.Id));
                     continue;
                 }
 
-                WriteObject(e.Task);
+                finished.Add((done.Manager, done.Task));
                 if (Any)
                 {
-                    return;
+                    break;
                 }
             }
 
-            if (waiter.Unfinished.Count > 0)
+            WriteObject(TaskObjects.WithChecks(finished), enumerateCollection: true);
+            if (Any && finished.Count > 0)
             {
-                unfinished.AddRange(group.Key.Store.Query(new Storage.TaskQuery { Ids = waiter.Unfinished.ToArray() }));
+                return;
             }
         }
 
         FlushEngineEvents();
+        var unfinished = wait.Unfinished.GroupBy(t => t.Manager)
+            .SelectMany(g => g.Key.Store.Query(new Storage.TaskQuery { Ids = g.Select(t => t.Id).ToArray() }))
+            .ToList();
         if (unfinished.Count > 0)
         {
             var names = string.Join(", ", unfinished.Select(ErrorRecords.Describe));
@@ -86,6 +94,4 @@ public sealed class WaitLlmTaskCommand : TaskSelectionCommandBase
                 "Wait again, or raise -Timeout. The tasks keep running."));
         }
     }
-
-    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 }

@@ -21,6 +21,16 @@ internal static class ErrorRecords
     public const string ScriptCheckUsing = "LlmTaskScriptCheckUsing";
     public const string ScriptCheckCommand = "LlmTaskScriptCheckCommand";
     public const string VerificationInterrupted = "LlmTaskVerificationInterrupted";
+    // Binding: what piped objects and arguments may mean.
+    public const string InputNotTask = "LlmTaskInputNotTask";
+    public const string IdOnlyObject = "LlmTaskIdOnlyObject";
+    public const string StoreNotFound = "LlmTaskStoreNotFound";
+    public const string NoPrompt = "LlmTaskNoPrompt";
+    public const string InputHasNoPrompt = "LlmTaskInputHasNoPrompt";
+    public const string InputIsTask = "LlmTaskInputIsTask";
+    public const string ContinueNeedsTask = "LlmTaskContinueNeedsTask";
+    public const string PromptGivenTwice = "LlmTaskPromptGivenTwice";
+    public const string InvalidInput = "LlmTaskInvalidInput";
 
     public static ErrorRecord From(LlmTasksException e) =>
         new(e, e.ErrorId, Map(e.Category), e.Target);

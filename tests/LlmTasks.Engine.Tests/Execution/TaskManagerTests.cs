@@ -88,6 +88,70 @@ public sealed class TaskManagerTests : IDisposable
     }
 
     [Fact]
+    public void A_restart_with_changes_stores_the_new_request_and_every_attempt_keeps_what_it_sent()
+    {
+        using var manager = Managers.Open(_temp.Path);
+        var task = manager.Start(Managers.Request("again please", "mock/fail") with { Temperature = 0.1 });
+        Assert.Equal(LlmTaskState.Failed, Managers.WaitAll(manager, [task.Id]).Single().State);
+
+        var restarted = Assert.Single(manager.Restart([task.Id], r => r with { Model = "mock/echo", TimeoutSec = 30, Temperature = 0.7 }));
+        Assert.Equal("mock/echo", restarted.Model);
+        var done = Managers.WaitAll(manager, [task.Id]).Single();
+        Assert.Equal((LlmTaskState.Completed, "again please"), (done.State, done.Output));
+        var stored = manager.Store.Get(task.Id)!;
+        Assert.Equal(("mock/echo", 30.0, 0.7), (stored.Model, stored.Request.TimeoutSec!.Value, stored.Request.Temperature!.Value));
+
+        var attempts = manager.Store.GetAttempts(task.Id);
+        Assert.Equal(2, attempts.Count);
+        Assert.Contains("\"model\":\"mock/fail\"", attempts[0].RequestJson); // the first call's request, not the new one
+        Assert.Contains("\"temperature\":0.1", attempts[0].RequestJson);
+        Assert.Contains("\"model\":\"mock/echo\"", attempts[1].RequestJson);
+        Assert.Contains("\"temperature\":0.7", attempts[1].RequestJson);
+    }
+
+    [Theory]
+    [InlineData("nope/x", "LlmTaskUnknownProvider")]
+    [InlineData("mock/echo", "LlmTaskInvalidTimeout")]
+    public void A_restart_with_bad_changes_is_refused_and_changes_nothing(string model, string errorId)
+    {
+        using var manager = Managers.Open(_temp.Path);
+        var task = manager.Start(Managers.Request("q", "mock/fail"));
+        Managers.WaitAll(manager, [task.Id]);
+
+        var error = Assert.Throws<LlmTasksException>(() => manager.Restart([task.Id], r => r with { Model = model, TimeoutSec = model == "mock/echo" ? -1 : null }));
+        Assert.Equal(errorId, error.ErrorId);
+        var stored = manager.Store.Get(task.Id)!;
+        Assert.Equal((LlmTaskState.Failed, "mock/fail", (double?)null), (stored.State, stored.Request.Model, stored.Request.TimeoutSec));
+    }
+
+    [Fact]
+    public void A_continuation_sends_the_conversation_the_answer_and_the_new_turn_and_needs_a_completed_task()
+    {
+        using var manager = Managers.Open(_temp.Path);
+        var first = manager.Start(new LlmTaskRequest
+        {
+            Model = "mock/echo",
+            Messages = [new(LlmRole.System, "be brief"), new(LlmRole.User, "hello")],
+            Temperature = 0.3,
+            Verification = new LlmTasks.Verification.VerificationPlan { Checks = [new LlmTasks.Verification.CheckSpec { Type = "NotEmpty" }] },
+        });
+        var done = Managers.WaitAll(manager, [first.Id]).Single();
+
+        var next = Continuation.From(done, [new LlmMessage(LlmRole.User, "now in French")], keyGiven: false);
+        Assert.Equal(
+            [new(LlmRole.System, "be brief"), new(LlmRole.User, "hello"), new(LlmRole.Assistant, "hello"), new LlmMessage(LlmRole.User, "now in French")],
+            next.Messages);
+        Assert.Equal(("mock/echo", 0.3), (next.Model, next.Temperature!.Value));
+        Assert.Null(next.Verification); // it said what a good answer to the first prompt was
+
+        var failed = Managers.WaitAll(manager, [manager.Start(Managers.Request("x", "mock/fail")).Id]).Single();
+        Assert.Equal("LlmTaskNotContinuable", Assert.Throws<LlmTasksException>(() => Continuation.From(failed, [], false)).ErrorId);
+        var keyed = Managers.WaitAll(manager, [manager.Start(Managers.Request("x") with { ApiKeyGiven = true }).Id]).Single();
+        Assert.Equal("LlmTaskMissingApiKey", Assert.Throws<LlmTasksException>(() => Continuation.From(keyed, [], false)).ErrorId);
+        Assert.True(Continuation.From(keyed, [], keyGiven: true).ApiKeyGiven);
+    }
+
+    [Fact]
     public void The_global_limit_bounds_calls_at_once_and_can_change_while_work_queues()
     {
         var provider = new ScriptedProvider { Behaviour = async (p, ct) => { await Task.Delay(40, ct); return p; } };

@@ -157,6 +157,23 @@ public sealed class TaskStoreTests : IDisposable
     }
 
     [Fact]
+    public void Queries_filter_by_model_with_wildcards_in_any_case_together_with_other_filters()
+    {
+        using var store = TaskStore.Open(_temp.Path);
+        var echo = store.Insert(Managers.Request("1", "mock/echo", "n"), "mock", null, null);
+        var delay = store.Insert(Managers.Request("2", "mock/delay:10", "n"), "mock", null, null);
+        var other = store.Insert(Managers.Request("3", "openai/gpt-4o-mini", "m"), "openai", null, null);
+
+        Assert.Equal([echo.Id], store.Query(new TaskQuery { Models = ["MOCK/ECHO"] }).Select(t => t.Id));
+        Assert.Equal([echo.Id, delay.Id], store.Query(new TaskQuery { Models = ["mock/*"] }).Select(t => t.Id));
+        Assert.Equal([delay.Id, other.Id], store.Query(new TaskQuery { Models = ["mock/d*", "openai/*"] }).Select(t => t.Id));
+        Assert.Equal([other.Id], store.Query(new TaskQuery { Models = ["[o]penai/*"] }).Select(t => t.Id));
+        Assert.Equal([delay.Id], store.Query(new TaskQuery { Models = ["mock/*"], Names = ["n"], Newest = 1 }).Select(t => t.Id));
+        Assert.Equal([delay.Id], store.Query(new TaskQuery { Models = ["[m]ock/*"], Newest = 1 }).Select(t => t.Id));
+        Assert.Empty(store.Query(new TaskQuery { Models = ["mock/echo"], Names = ["m"] }));
+    }
+
+    [Fact]
     public void Requests_round_trip_through_the_store_with_every_turn()
     {
         using var store = TaskStore.Open(_temp.Path);
