@@ -1,13 +1,17 @@
 using System.Collections.Concurrent;
+using LlmTasks.Diagnostics;
 using LlmTasks.Providers;
 using LlmTasks.Storage;
 
 namespace LlmTasks.Execution;
 
 /// <summary>
-/// Runs the tasks of one store in this process: tasks started here, and work left in the store
-/// by processes that exited or died. Calls run as async work on provider lanes under a global
-/// limit; no thread per task. Results reach the store through one <see cref="StoreWorker"/>.
+/// Runs the tasks of one store in this process — only the ones someone here asked for: tasks started
+/// or restarted here, tasks a wait here is waiting for that no live process holds (<see cref="Watch"/>),
+/// and, while a <see cref="TaskWorker"/> runs, the store's left-over work. Opening a manager runs
+/// nothing: reading a store (Get-LlmTask, completion, Import-Module) claims no task and starts no
+/// thread. Calls run as async work on provider lanes under a global limit; no thread per task.
+/// Results reach the store through one <see cref="StoreWorker"/>.
 /// </summary>
 public sealed class TaskManager : IDisposable
 {
@@ -21,6 +25,8 @@ public sealed class TaskManager : IDisposable
     private readonly StoreWorker _worker;
     private readonly CancellationTokenSource _shutdown = new();
     private readonly object _shutdownLock = new();
+    private readonly ConcurrentDictionary<WaitClaim, byte> _waits = new();
+    private readonly ConcurrentDictionary<TaskWorker, byte> _workers = new();
     private long _lastHeartbeatMs;
     private int _running;
     private bool _disposed;
@@ -31,7 +37,7 @@ public sealed class TaskManager : IDisposable
         _providers = providers;
         _options = options;
         _global = new ConcurrencyGate(options.Concurrency);
-        Owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
+        Owner = LeaseOwner.ForThisProcess();
         var interval = TimeSpan.FromTicks(Math.Min(options.PollInterval.Ticks, options.HeartbeatInterval.Ticks));
         _worker = new StoreWorker(store, interval, Periodic);
         _worker.Finished += tasks => TasksFinished?.Invoke(tasks);
@@ -39,18 +45,31 @@ public sealed class TaskManager : IDisposable
         Faulted += Remember;
     }
 
-    /// <summary>Opens the store and starts running: the first periodic pass picks up unclaimed work at once.</summary>
+    /// <summary>
+    /// Opens the store. Nothing runs until something is started, restarted, waited for or a worker is
+    /// started (with <see cref="TaskManagerOptions.ClaimStoreWork"/>, a worker starts at once).
+    /// </summary>
     public static TaskManager Open(string storePath, TaskManagerOptions? options = null, ProviderRegistry? providers = null)
     {
         options ??= new TaskManagerOptions();
         var store = TaskStore.Open(storePath, options.Store);
         var manager = new TaskManager(store, providers ?? ProviderRegistry.CreateDefault(), options);
-        manager._worker.Start();
+        if (options.ClaimStoreWork && !store.IsReadOnly)
+        {
+            manager.StartWorker();
+        }
+
         return manager;
     }
 
-    /// <summary>This process's identity on leases: machine:pid:random.</summary>
+    /// <summary>This process's identity on leases: host:pid:start:random (see <see cref="LeaseOwner"/>).</summary>
     public string Owner { get; }
+
+    /// <summary>True once this manager runs work (its store worker thread has started).</summary>
+    public bool IsRunning => _worker.IsStarted;
+
+    /// <summary>True once the manager has shut down (its work handed back).</summary>
+    public bool IsShutDown => _disposed;
 
     public TaskStore Store => _store;
 
@@ -104,6 +123,18 @@ public sealed class TaskManager : IDisposable
 
     internal bool Holds(long id) => _active.ContainsKey(id);
 
+    internal bool RunsNow(long id) => _active.TryGetValue(id, out var task) && task.Run is not null;
+
+    /// <summary>Starts the store worker thread (writes, heartbeats, claims) the first time work is asked for.</summary>
+    private void EnsureRunning()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_store.IsReadOnly)
+        {
+            _worker.Start();
+        }
+    }
+
     /// <summary>
     /// Validates, stores and queues a task in a transaction of its own; returns it as stored (Pending).
     /// <paramref name="secrets"/> stay in this process's memory for the task's calls.
@@ -129,6 +160,7 @@ public sealed class TaskManager : IDisposable
 
     private async Task<LlmTask> InsertAndQueueAsync(LlmTaskRequest request, ModelId model, IChatClientProvider? provider, TaskSecrets? secrets)
     {
+        EnsureRunning();
         var task = await _worker.Submit(new InsertTask(request, model.Provider, Owner, LeaseExpiry())).ConfigureAwait(false)
             ?? throw new InvalidOperationException("The store returned no row for an insert.");
         Enqueue(new ActiveTask(task, model.Provider, model, provider, null, secrets));
@@ -178,12 +210,20 @@ public sealed class TaskManager : IDisposable
             }
         }
 
+        var elsewhere = flagged.Where(id => !_active.ContainsKey(id)).ToArray();
+        if (elsewhere.Length > 0 && SettleAbandoned(elsewhere) is { Count: > 0 } settled)
+        {
+            // Held by a process that is gone (or whose lease ran out): nobody would act on the flag, so they end here.
+            cancelled = [.. cancelled, .. settled];
+            elsewhere = elsewhere.Except(settled.Select(t => t.Id)).ToArray();
+        }
+
         if (cancelled.Count > 0)
         {
             TasksFinished?.Invoke(cancelled);
         }
 
-        return new StopResult(cancelled, flagged.Where(id => !_active.ContainsKey(id)).ToArray());
+        return new StopResult(cancelled, elsewhere);
     }
 
     /// <summary>
@@ -207,11 +247,57 @@ public sealed class TaskManager : IDisposable
         return restarted;
     }
 
-    /// <summary>Waits for tasks (this process's or any other's) to finish; see <see cref="TaskWatcher"/>.</summary>
-    public TaskWatcher Watch(IEnumerable<long> ids) => new(this, ids);
+    /// <summary>
+    /// Waits for tasks to finish, wherever they run; see <see cref="TaskWatcher"/>. With
+    /// <paramref name="resume"/> (the default) the wait also runs here those of the tasks that no live
+    /// process holds — left over by a process that exited, or held by one on this machine that died —
+    /// and keeps taking them as long as it waits; tasks a live process holds are left to it.
+    /// </summary>
+    public TaskWatcher Watch(IEnumerable<long> ids, bool resume = true) => new(this, ids, resume);
+
+    /// <summary>
+    /// Starts running the store's left-over work here (Invoke-LlmTaskWorker): unleased Pending tasks,
+    /// tasks whose lease expired and tasks of processes on this machine that died, optionally only those
+    /// whose name and model match the wildcards. Runs until the worker is stopped; it then hands back
+    /// what it holds. Tasks a live process holds are left to it.
+    /// </summary>
+    public TaskWorker StartWorker(IReadOnlyList<string>? names = null, IReadOnlyList<string>? models = null)
+    {
+        EnsureRunning();
+        if (_store.IsReadOnly)
+        {
+            throw StoreErrors.ReadOnly(_store.Path, "the file is write-protected");
+        }
+
+        var worker = new TaskWorker(this, new ClaimScope { Names = names is { Count: > 0 } ? names : null, Models = models is { Count: > 0 } ? models : null });
+        _workers.TryAdd(worker, 0);
+        EngineEvents.Verbose(() => $"Running the left-over work of the task store '{StorePath}' here as {LeaseOwner.Describe(Owner)}"
+            + (worker.Describe() is { Length: > 0 } filter ? $" ({filter})." : "."), StorePath);
+        _worker.Poke();
+        return worker;
+    }
+
+    internal WaitClaim? RegisterWait(IReadOnlyCollection<long> ids)
+    {
+        if (_store.IsReadOnly || _disposed || ids.Count == 0)
+        {
+            return null;
+        }
+
+        EnsureRunning();
+        var claim = new WaitClaim(ids, StorePath);
+        _waits.TryAdd(claim, 0);
+        _worker.Poke();
+        return claim;
+    }
+
+    internal void UnregisterWait(WaitClaim claim) => _waits.TryRemove(claim, out _);
+
+    internal void Poke() => _worker.Poke();
 
     private void Enqueue(ActiveTask task)
     {
+        EnsureRunning();
         _active[task.Id] = task;
         var lane = _lanes.GetOrAdd(task.Lane, name => new ProviderLane(name, ProviderLimit(name, task.Provider), _global, RunTracked, _shutdown.Token));
         lane.Enqueue(task);
@@ -223,6 +309,7 @@ public sealed class TaskManager : IDisposable
     private Task RunTracked(ActiveTask task, Action release)
     {
         var run = RunAsync(task, release);
+        task.Run = run;
         _runs.TryAdd(run, 0);
         _ = run.ContinueWith(t => _runs.TryRemove(t, out _), TaskScheduler.Default);
         return run;
@@ -248,9 +335,9 @@ public sealed class TaskManager : IDisposable
             // The call starts while its Running mark is being committed (the mark comes first in the
             // store worker's order, so every write for this call lands after it). A task cancelled or
             // taken over while it was queued is, rarely, found only then: the call is cancelled and dropped.
-            if (task.Reason == CancelReason.User)
+            if (task.Reason != CancelReason.None)
             {
-                return; // stopped while queued: the store already says Cancelled
+                return; // stopped while queued (the store already says Cancelled), or handed back: no call
             }
 
             var marking = _worker.Submit(new MarkRunning(task.Id, Owner, _store.NowMs + (long)_options.Lease.TotalMilliseconds));
@@ -292,7 +379,8 @@ public sealed class TaskManager : IDisposable
 
             var (attempt, state) = await call.ConfigureAwait(false);
             Free();
-            await _worker.Submit(new FinishAttempt(task.Id, Owner, attempt, state)).ConfigureAwait(false);
+            var written = await _worker.Submit(new FinishAttempt(task.Id, Owner, attempt, state)).ConfigureAwait(false);
+            task.Worker?.RunEnded(task.Id, written?.State);
         }
         catch (Exception e)
         {
@@ -304,6 +392,7 @@ public sealed class TaskManager : IDisposable
         {
             task.EndRun();
             _active.TryRemove(KeyValuePair.Create(task.Id, task)); // only this run's entry: a restart may have queued another
+            task.Worker?.RunEnded(task.Id, null); // counted once: a worker forgets an id it no longer holds
 
             Interlocked.Decrement(ref _running);
             Free();
@@ -332,8 +421,9 @@ public sealed class TaskManager : IDisposable
     }
 
     /// <summary>
-    /// On the store worker thread: renew leases, pass on cancellations, take over unclaimed work.
-    /// True when a claim filled all the room there was: more work waits, so run again soon.
+    /// On the store worker thread: renew leases, pass on cancellations, take over work for the waits
+    /// and workers of this process. True when a claim filled all the room there was: more work waits,
+    /// so run again soon.
     /// </summary>
     private bool Periodic()
     {
@@ -357,24 +447,232 @@ public sealed class TaskManager : IDisposable
             }
         }
 
-        if (!_options.ClaimStoreWork)
+        var again = false;
+        if (!_waits.IsEmpty)
+        {
+            again |= ClaimForWaits();
+        }
+
+        foreach (var worker in _workers.Keys)
+        {
+            again |= ClaimForWorker(worker);
+        }
+
+        return again;
+    }
+
+    /// <summary>How many more tasks this process takes on now: enough to keep every slot busy, not the whole store.</summary>
+    private int Room => Math.Max(2 * _global.Limit, 32) - QueuedCount;
+
+    private long LeaseMs => (long)_options.Lease.TotalMilliseconds;
+
+    /// <summary>Owners among these that ran on this machine and whose process has ended.</summary>
+    private string[] GoneOwners(IEnumerable<string?> owners) =>
+        owners.OfType<string>().Where(o => o != Owner).Distinct(StringComparer.Ordinal).Where(o => LeaseOwner.Parse(o)?.IsGone() == true).ToArray();
+
+    /// <summary>The tasks waits here are waiting for: those no live process holds are claimed; the others are reported to their waits.</summary>
+    private bool ClaimForWaits()
+    {
+        var wanted = new HashSet<long>();
+        foreach (var wait in _waits.Keys)
+        {
+            foreach (var id in wait.Ids)
+            {
+                if (!_active.ContainsKey(id))
+                {
+                    wanted.Add(id);
+                }
+            }
+        }
+
+        var states = _store.LeaseStates(wanted);
+        var now = _store.NowMs;
+        var gone = GoneOwners(states.Select(s => s.Owner));
+        bool Takeable(LeaseState s) => s.Owner is null || s.ExpiresMs is null || s.ExpiresMs < now || gone.Contains(s.Owner);
+        var heldElsewhere = states.Where(s => !Takeable(s) && s.Owner != Owner).ToArray();
+        foreach (var wait in _waits.Keys)
+        {
+            wait.Observe(heldElsewhere);
+        }
+
+        var takeable = states.Where(Takeable).Select(s => s.Id).ToArray();
+        var room = Room;
+        if (takeable.Length == 0 || room <= 0)
         {
             return false;
         }
 
-        var room = Math.Max(2 * _global.Limit, 32) - QueuedCount;
-        var claim = _store.Claim(Owner, room, leaseMs, _options.RecoveryLimit);
+        var claim = _store.Claim(Owner, room, LeaseMs, _options.RecoveryLimit, new ClaimScope { Ids = takeable }, gone);
+        Take(claim, null);
+        return claim.Claimed.Count >= room;
+    }
+
+    /// <summary>A worker's pass: a read of who holds what first, so an idle worker does not take the write lock every poll.</summary>
+    private bool ClaimForWorker(TaskWorker worker)
+    {
+        if (worker.IsStopped)
+        {
+            return false;
+        }
+
+        var holders = _store.LeaseHolders();
+        var now = _store.NowMs;
+        var gone = GoneOwners(holders.Select(h => h.Owner));
+        if (!holders.Any(h => h.Owner is null || h.EarliestExpiryMs is null || h.EarliestExpiryMs < now || gone.Contains(h.Owner)))
+        {
+            worker.PassEnded(0);
+            return false;
+        }
+
+        var room = Room;
+        if (room <= 0)
+        {
+            return false;
+        }
+
+        ClaimResult claim;
+        lock (worker.Gate)
+        {
+            if (worker.IsStopped)
+            {
+                return false;
+            }
+
+            claim = _store.Claim(Owner, room, LeaseMs, _options.RecoveryLimit, worker.Scope, gone);
+            Take(claim, worker);
+        }
+
+        worker.PassEnded(claim.Claimed.Count + claim.Ended.Count);
+        return claim.Claimed.Count >= room;
+    }
+
+    /// <summary>Queues what a claim took (for a worker, or for this process's waits) and reports what it ended.</summary>
+    private void Take(ClaimResult claim, TaskWorker? worker)
+    {
+        var taken = new List<long>();
         foreach (var task in claim.Claimed.Where(t => !_active.ContainsKey(t.Id)))
         {
-            Enqueue(Route(task)); // a task this process still holds (its lease lapsed) keeps its one run
+            var active = Route(task);
+            active.Worker = worker;
+            worker?.Took(task.Id);
+            taken.Add(task.Id);
+            Enqueue(active); // a task this process still holds (its lease lapsed) keeps its one run
         }
 
+        worker?.Recovered(claim.Recovered.Count);
+        Narrate(claim, taken, worker);
         if (claim.Ended.Count > 0)
         {
+            worker?.EndedByClaim(claim.Ended);
             TasksFinished?.Invoke(claim.Ended);
         }
+    }
 
-        return room > 0 && claim.Claimed.Count >= room;
+    private void Narrate(ClaimResult claim, IReadOnlyList<long> taken, TaskWorker? worker)
+    {
+        if (!EngineEvents.Enabled)
+        {
+            return;
+        }
+
+        foreach (var group in claim.Recovered.GroupBy(r => (r.Owner, r.Gone)))
+        {
+            var ids = TaskIds.Describe(group.Select(r => r.Id));
+            EngineEvents.Verbose(group.Key.Gone
+                ? $"Took over task(s) {ids} from {LeaseOwner.Describe(group.Key.Owner)}, which is no longer running: their interrupted calls are on record and they run again."
+                : $"Took over task(s) {ids}: the lease of {LeaseOwner.Describe(group.Key.Owner)} on them had run out; their interrupted calls are on record and they run again.", StorePath);
+        }
+
+        if (taken.Count > 0)
+        {
+            EngineEvents.Verbose($"Claimed {taken.Count} task(s) to run here ({TaskIds.Describe(taken)}){(worker is null ? " for a wait" : " for the worker")}; lease {_options.Lease.TotalSeconds:0.#} s, renewed while they run.", StorePath);
+        }
+    }
+
+    /// <summary>
+    /// Settles tasks asked to stop whose holder is gone or whose lease ran out: a claim scoped to them
+    /// interrupts their call (on record) and ends them Cancelled. Live holders keep theirs (they see the flag).
+    /// </summary>
+    private IReadOnlyList<LlmTask> SettleAbandoned(IReadOnlyCollection<long> ids)
+    {
+        if (_store.IsReadOnly || _disposed)
+        {
+            return [];
+        }
+
+        var states = _store.LeaseStates(ids);
+        var now = _store.NowMs;
+        var gone = GoneOwners(states.Select(s => s.Owner));
+        var takeable = states.Where(s => s.Owner is null || s.ExpiresMs is null || s.ExpiresMs < now || gone.Contains(s.Owner)).Select(s => s.Id).ToArray();
+        if (takeable.Length == 0)
+        {
+            return [];
+        }
+
+        var claim = _store.Claim(Owner, takeable.Length, LeaseMs, _options.RecoveryLimit, new ClaimScope { Ids = takeable }, gone);
+        foreach (var task in claim.Claimed.Where(t => !_active.ContainsKey(t.Id)))
+        {
+            Enqueue(Route(task)); // not asked to stop after all (a race with a restart): it runs
+        }
+
+        Narrate(claim, [], null);
+        return claim.Ended.Where(t => t.State == LlmTaskState.Cancelled).ToArray();
+    }
+
+    /// <summary>
+    /// Gives a stopping worker's tasks back to the store: queued ones lose their lease, running calls are
+    /// interrupted (recorded as Interrupted attempts; a few seconds at most) and go back to Pending.
+    /// Tasks started here or claimed by a wait keep running. Returns how many tasks were handed back.
+    /// </summary>
+    internal int HandBack(TaskWorker worker, IReadOnlyCollection<long> ids)
+    {
+        _workers.TryRemove(worker, out _);
+        if (ids.Count == 0 || _disposed)
+        {
+            return 0; // on shutdown, Dispose hands everything back
+        }
+
+        var runs = new List<Task>();
+        foreach (var id in ids)
+        {
+            if (_active.TryGetValue(id, out var task) && ReferenceEquals(task.Worker, worker))
+            {
+                task.Cancel(CancelReason.Shutdown);
+                if (task.Run is { } run)
+                {
+                    runs.Add(run);
+                }
+            }
+        }
+
+        try
+        {
+            Task.WaitAll(runs.ToArray(), TimeSpan.FromSeconds(5));
+        }
+        catch (AggregateException)
+        {
+            // Run failures were reported through Faulted already.
+        }
+
+        foreach (var id in ids)
+        {
+            if (_active.TryGetValue(id, out var task) && ReferenceEquals(task.Worker, worker) && task.Run is null)
+            {
+                _active.TryRemove(KeyValuePair.Create(id, task)); // queued: no longer held here (its lane skips it)
+            }
+        }
+
+        try
+        {
+            _store.Release(Owner, ids);
+        }
+        catch (LlmTasksException e)
+        {
+            Faulted?.Invoke(e); // the leases expire on their own
+        }
+
+        EngineEvents.Verbose(() => $"The worker handed {ids.Count} task(s) back to the store ({TaskIds.Describe(ids)}): the next wait or worker on the store runs them.", StorePath);
+        return ids.Count;
     }
 
     private ActiveTask Route(LlmTask task)
@@ -413,6 +711,13 @@ public sealed class TaskManager : IDisposable
             _disposed = true;
         }
 
+        foreach (var worker in _workers.Keys)
+        {
+            worker.ManagerShutDown();
+        }
+
+        _workers.Clear();
+        _waits.Clear();
         foreach (var task in _active.Values)
         {
             task.Cancel(CancelReason.Shutdown);
@@ -436,9 +741,13 @@ public sealed class TaskManager : IDisposable
         _worker.Dispose();
         try
         {
-            if (!_store.IsReadOnly)
+            if (!_store.IsReadOnly && _worker.IsStarted)
             {
-                _store.Release(Owner);
+                var released = _store.Release(Owner);
+                if (released > 0)
+                {
+                    EngineEvents.Verbose($"Handed {released} unfinished task(s) back to the task store '{StorePath}' on shutdown: the next wait or worker on the store runs them.", StorePath);
+                }
             }
         }
         catch (LlmTasksException e)
