@@ -5,8 +5,9 @@ using LlmTasks.Execution;
 namespace LlmTasks.PowerShell;
 
 /// <summary>
-/// On import: route the engine into its own load context, then resume work left in the default
-/// store by earlier sessions. On Remove-Module: hand this process's unfinished work back to the store.
+/// On import: route the engine into its own load context. Importing runs no task: work left in a
+/// store runs where someone asks for it (a wait on those tasks, or Invoke-LlmTaskWorker).
+/// On Remove-Module: hand this process's unfinished work back to the store.
 /// </summary>
 public sealed class ModuleLifetime : IModuleAssemblyInitializer, IModuleAssemblyCleanup
 {
@@ -14,24 +15,9 @@ public sealed class ModuleLifetime : IModuleAssemblyInitializer, IModuleAssembly
     {
         EngineLoadContext.Register();
         RegisterVerificationServices();
-        ResumeDefaultStore();
     }
 
     public void OnRemove(PSModuleInfo psModuleInfo) => ShutdownEngine();
-
-    // Kept out of line so that the engine assembly is first touched after the resolver is registered.
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ResumeDefaultStore()
-    {
-        try
-        {
-            TaskManagers.ResumeDefaultStore();
-        }
-        catch (LlmTasksException)
-        {
-            // A broken default store must not break Import-Module; the first cmdlet that uses it reports the error.
-        }
-    }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ShutdownEngine()

@@ -79,7 +79,7 @@ public abstract class LlmTaskCommandBase : PSCmdlet, IDisposable
     }
 
     /// <summary>Writes the queued engine events as verbose and debug messages. Call only from the pipeline thread.</summary>
-    protected void FlushEngineEvents()
+    protected internal void FlushEngineEvents()
     {
         while (_events.TryDequeue(out var e))
         {

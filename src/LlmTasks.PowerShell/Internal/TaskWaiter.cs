@@ -6,7 +6,9 @@ namespace LlmTasks.PowerShell.Internal;
 
 /// <summary>
 /// Waits for tasks on the cmdlet's own pipeline thread (so everything it yields can be written
-/// safely), showing "n of m finished" progress. Ctrl+C stops the wait, never the tasks.
+/// safely), showing "n of m finished" progress, and where the rest are: running here, or held by
+/// another live process (which one, until when). Tasks no live process holds are run here while it
+/// waits (<see cref="TaskManager.Watch"/>). Ctrl+C stops the wait, never the tasks.
 /// </summary>
 internal sealed class TaskWaiter : IDisposable
 {
@@ -47,6 +49,7 @@ internal sealed class TaskWaiter : IDisposable
                 throw new PipelineStoppedException();
             }
 
+            (_cmdlet as Commands.LlmTaskCommandBase)?.FlushEngineEvents();
             ShowProgress(force: next is null);
             if (next is not null)
             {
@@ -61,6 +64,25 @@ internal sealed class TaskWaiter : IDisposable
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
+    /// <summary>Where the unfinished tasks are: "3 running or queued here; 5 held by process 1234 on host, lease until 21:08:15".</summary>
+    private string? Whereabouts()
+    {
+        var parts = new List<string>();
+        if (_watcher.HeldHere is > 0 and var here)
+        {
+            parts.Add($"{here} running or queued here");
+        }
+
+        var elsewhere = _watcher.HeldElsewhere;
+        parts.AddRange(elsewhere.Take(2).Select(h => h.ToString()));
+        if (elsewhere.Count > 2)
+        {
+            parts.Add($"{elsewhere.Skip(2).Sum(h => h.Count)} held by {elsewhere.Count - 2} other process(es)");
+        }
+
+        return parts.Count == 0 ? null : string.Join("; ", parts);
+    }
+
     private void ShowProgress(bool force)
     {
         if (!force && _sinceProgress.Elapsed < ProgressEvery)
@@ -71,6 +93,7 @@ internal sealed class TaskWaiter : IDisposable
         _sinceProgress.Restart();
         var done = _total - _watcher.Remaining;
         _progress.StatusDescription = $"{done} of {_total} finished";
+        _progress.CurrentOperation = _watcher.Remaining > 0 ? Whereabouts() : null;
         _progress.PercentComplete = _total == 0 ? 100 : (int)(100L * done / _total);
         _progress.RecordType = ProgressRecordType.Processing;
         _cmdlet.WriteProgress(_progress);
