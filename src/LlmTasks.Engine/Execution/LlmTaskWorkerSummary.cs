@@ -8,7 +8,11 @@ public sealed record LlmTaskWorkerSummary
     /// <summary>The worker's identity on leases (host:pid:start:random), as attempts record it.</summary>
     public required string Owner { get; init; }
 
-    /// <summary>Why it ended: QueueEmpty (-UntilEmpty), Stopped (Ctrl+C, StopProcessing) or ShutDown (the module or process went away).</summary>
+    /// <summary>
+    /// Why it ended: QueueEmpty (-UntilEmpty), ShutDown (the module was removed, or the process is ending,
+    /// under it) or Stopped (a host called <see cref="Execution.TaskWorker.Stop"/>; Ctrl+C stops the
+    /// pipeline, which then writes nothing, so Invoke-LlmTaskWorker writes no summary for it).
+    /// </summary>
     public required string EndReason { get; init; }
 
     public required DateTime StartedAt { get; init; }

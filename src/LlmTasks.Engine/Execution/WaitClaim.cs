@@ -38,8 +38,6 @@ internal sealed class WaitClaim(IReadOnlyCollection<long> ids, string storePath)
             .Select(g => new LeaseHolding(g.Key, g.Count(), g.Min(s => s.ExpiresMs) is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms).LocalDateTime : null))
             .OrderByDescending(h => h.Count)
             .ToArray();
-        _heldElsewhere = mine;
-
         var owners = mine.Select(h => h.Owner).ToHashSet(StringComparer.Ordinal);
         foreach (var holding in mine.Where(h => !_narrated.Contains(h.Owner)))
         {
@@ -48,5 +46,6 @@ internal sealed class WaitClaim(IReadOnlyCollection<long> ids, string storePath)
         }
 
         _narrated = owners;
+        _heldElsewhere = mine; // after the narration: whoever sees this in progress finds the message queued
     }
 }
