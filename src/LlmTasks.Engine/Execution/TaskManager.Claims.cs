@@ -63,6 +63,10 @@ public sealed partial class TaskManager
 
     private long LeaseMs => (long)_options.Lease.TotalMilliseconds;
 
+    /// <summary>What <see cref="TaskStore.Claim"/> takes, as C#: no owner, a lease that ran out (a Pending task without one), or a gone owner.</summary>
+    private static bool IsTakeable(LeaseState s, long now, string[] gone) =>
+        s.Owner is null || (s.ExpiresMs is { } expires ? expires < now : !s.Running) || gone.Contains(s.Owner);
+
     /// <summary>Owners among these that ran on this machine and whose process has ended.</summary>
     private string[] GoneOwners(IEnumerable<string?> owners) =>
         owners.OfType<string>().Where(o => o != Owner).Distinct(StringComparer.Ordinal).Where(o => LeaseOwner.Parse(o)?.IsGone() == true).ToArray();
@@ -85,7 +89,7 @@ public sealed partial class TaskManager
         var states = _store.LeaseStates(wanted);
         var now = _store.NowMs;
         var gone = GoneOwners(states.Select(s => s.Owner));
-        bool Takeable(LeaseState s) => s.Owner is null || s.ExpiresMs is null || s.ExpiresMs < now || gone.Contains(s.Owner);
+        bool Takeable(LeaseState s) => IsTakeable(s, now, gone);
         var heldElsewhere = states.Where(s => !Takeable(s) && s.Owner != Owner).ToArray();
         foreach (var wait in _waits.Keys)
         {
@@ -200,7 +204,7 @@ public sealed partial class TaskManager
         var states = _store.LeaseStates(ids);
         var now = _store.NowMs;
         var gone = GoneOwners(states.Select(s => s.Owner));
-        var takeable = states.Where(s => s.Owner is null || s.ExpiresMs is null || s.ExpiresMs < now || gone.Contains(s.Owner)).Select(s => s.Id).ToArray();
+        var takeable = states.Where(s => IsTakeable(s, now, gone)).Select(s => s.Id).ToArray();
         if (takeable.Length == 0)
         {
             return [];
