@@ -7,9 +7,10 @@ using LlmTasks.PowerShell.Internal;
 namespace LlmTasks.PowerShell;
 
 /// <summary>
-/// On import: route the engine into its own load context, then resume work left in the default
-/// store by earlier sessions. When the last runspace using the module closes, or Remove-Module runs
-/// in it: hand this process's unfinished work back to the store and close the script-check runspaces
+/// On import: route the engine into its own load context. Importing runs no task: work left in a
+/// store runs where someone asks for it (a wait on those tasks, or Invoke-LlmTaskWorker).
+/// When the last runspace using the module closes, or Remove-Module runs in it: hand this process's
+/// unfinished work back to the store and close the script-check runspaces
 /// (<see cref="ModuleRunspaces"/>), so an embedding host can exit.
 /// </summary>
 public sealed class ModuleLifetime : IModuleAssemblyInitializer, IModuleAssemblyCleanup
@@ -19,24 +20,9 @@ public sealed class ModuleLifetime : IModuleAssemblyInitializer, IModuleAssembly
         EngineLoadContext.Register();
         ModuleRunspaces.Configure(RegisterVerificationServices, ShutdownEngine);
         ModuleRunspaces.Add(Runspace.DefaultRunspace);
-        ResumeDefaultStore();
     }
 
     public void OnRemove(PSModuleInfo psModuleInfo) => ModuleRunspaces.Remove(Runspace.DefaultRunspace);
-
-    // Kept out of line so that the engine assembly is first touched after the resolver is registered.
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ResumeDefaultStore()
-    {
-        try
-        {
-            TaskManagers.ResumeDefaultStore();
-        }
-        catch (LlmTasksException)
-        {
-            // A broken default store must not break Import-Module; the first cmdlet that uses it reports the error.
-        }
-    }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ShutdownEngine()

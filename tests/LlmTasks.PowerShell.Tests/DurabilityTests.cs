@@ -45,6 +45,8 @@ public sealed class DurabilityTests : IDisposable
         Assert.Equal(1000, inspector.Scalar<long>("SELECT count(*) FROM tasks"));
         Assert.True(inspector.Scalar<long>("SELECT count(*) FROM tasks WHERE state = 'Running'") > 0, "the kill should catch calls mid-run");
 
+        // The recovering process waits for the tasks: the wait runs those nobody holds, taking the dead
+        // process's at once (its pid is gone from this machine), not when their leases run out.
         var recovery = Pwsh.Command("""
             $done = Get-LlmTask -Name crash | Wait-LlmTask -Timeout 300
             "completed=$(@($done | Where-Object State -eq 'Completed').Count)"
@@ -68,20 +70,31 @@ public sealed class DurabilityTests : IDisposable
         var store = Path.Combine(_folder, "shared.db");
         // Two processes start their share slowly and leave early (handing unstarted work back to the
         // store); two start theirs and stay until every task of the store is finished, taking over
-        // what the others left. Claims, inserts and batched completions all contend for one file.
+        // what the others left: one by waiting for all the store's tasks (a wait runs the ones nobody
+        // holds), one by running the worker until the store is done. Claims, inserts and batched
+        // completions all contend for one file.
         const string leaver = """
             $null = 1..2500 | ForEach-Object { "{0}-$_" -f $args[0] } | Start-LlmTask -Model mock/delay:5 -ThrottleLimit 4 -Name shared
             [System.Threading.Thread]::Sleep(1500)
             "left"
             """;
-        const string stayer = """
+        const string waiter = """
             $null = 1..2500 | ForEach-Object { "{0}-$_" -f $args[0] } | Start-LlmTask -Model mock/echo -ThrottleLimit 16 -Name shared
             $deadline = [datetime]::UtcNow.AddMinutes(4)
             while (@(Get-LlmTask -Name shared).Count -lt 10000 -and [datetime]::UtcNow -lt $deadline) { [System.Threading.Thread]::Sleep(200) }
             $done = Get-LlmTask -Name shared | Wait-LlmTask -Timeout 240
             "completed=$(@($done | Where-Object State -eq 'Completed').Count)"
             """;
-        var processes = new[] { ("a", leaver), ("b", leaver), ("c", stayer), ("d", stayer) }
+        const string worker = """
+            $null = 1..2500 | ForEach-Object { "{0}-$_" -f $args[0] } | Start-LlmTask -Model mock/echo -ThrottleLimit 16 -Name shared
+            $deadline = [datetime]::UtcNow.AddMinutes(4)
+            while ((@(Get-LlmTask -Name shared).Count -lt 10000 -or @(Get-LlmTask -State Pending, Running).Count -gt 0) -and [datetime]::UtcNow -lt $deadline) {
+                $null = Invoke-LlmTaskWorker -UntilEmpty # what nobody holds; its own started tasks keep running meanwhile
+                [System.Threading.Thread]::Sleep(200)
+            }
+            "completed=$(@(Get-LlmTask -State Completed).Count)" # every task of this store is a shared one
+            """;
+        var processes = new[] { ("a", leaver), ("b", leaver), ("c", worker), ("d", waiter) }
             // The default 30 s lease: the leavers hand their work back when they exit, so nothing here waits for
             // a lease to expire, and a short one could expire under load and (rightly, at least once) re-run a call.
             .Select(p => Pwsh.Start(["-Command", p.Item2.Replace("$args[0]", $"'{p.Item1}'")], Pwsh.WithStore(store)))

@@ -39,6 +39,10 @@ internal sealed class ActiveTask
     public TaskSecrets? Secrets { get; }
     public CancelReason Reason { get; private set; }
     public bool TimedOut { get; private set; }
+    /// <summary>The worker that claimed it (null: started, restarted or claimed for a wait here); it is handed back when that worker stops.</summary>
+    public TaskWorker? Worker { get; set; }
+    /// <summary>Its run, once dispatched from its lane (null while queued).</summary>
+    public Task? Run { get; set; }
 
 
     /// <summary>

@@ -37,7 +37,27 @@ internal sealed class StoreWorker : IDisposable
     /// <summary>Raised on the worker thread when periodic work or a batch fails; the worker keeps going.</summary>
     public event Action<Exception>? Faulted;
 
-    public void Start() => _thread.Start();
+    private int _started;
+    private volatile bool _poked;
+    private TaskCompletionSource _poke = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Starts the thread (once; later calls do nothing). Until then nothing is written and no periodic work runs.</summary>
+    public void Start()
+    {
+        if (Interlocked.Exchange(ref _started, 1) == 0)
+        {
+            _thread.Start();
+        }
+    }
+
+    public bool IsStarted => Volatile.Read(ref _started) != 0;
+
+    /// <summary>Runs the periodic work as soon as the current batch is written, instead of at the next interval.</summary>
+    public void Poke()
+    {
+        _poked = true;
+        Volatile.Read(ref _poke).TrySetResult();
+    }
 
     /// <summary>Queues a write; the task completes with the row as written, or null when the write did not apply.</summary>
     public Task<LlmTask?> Submit(StoreWrite write)
@@ -60,6 +80,13 @@ internal sealed class StoreWorker : IDisposable
         while (true)
         {
             var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), nextTick);
+            if (_poked)
+            {
+                _poked = false;
+                Interlocked.Exchange(ref _poke, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                wait = TimeSpan.Zero;
+            }
+
             if (wait <= TimeSpan.Zero)
             {
                 var again = false;
@@ -70,9 +97,14 @@ internal sealed class StoreWorker : IDisposable
             }
 
             readable ??= _writes.Reader.WaitToReadAsync().AsTask();
-            if (!readable.Wait(wait))
+            if (!readable.IsCompleted)
             {
-                continue;
+                Task.WaitAny([readable, Volatile.Read(ref _poke).Task], wait);
+            }
+
+            if (!readable.IsCompleted)
+            {
+                continue; // the interval passed, or a poke: back to the clock
             }
 
             var more = readable.Result;

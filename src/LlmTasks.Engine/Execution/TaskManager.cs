@@ -1,15 +1,19 @@
 using System.Collections.Concurrent;
+using LlmTasks.Diagnostics;
 using LlmTasks.Providers;
 using LlmTasks.Storage;
 
 namespace LlmTasks.Execution;
 
 /// <summary>
-/// Runs the tasks of one store in this process: tasks started here, and work left in the store
-/// by processes that exited or died. Calls run as async work on provider lanes under a global
-/// limit; no thread per task. Results reach the store through one <see cref="StoreWorker"/>.
+/// Runs the tasks of one store in this process — only the ones someone here asked for: tasks started
+/// or restarted here, tasks a wait here is waiting for that no live process holds (<see cref="Watch"/>),
+/// and, while a <see cref="TaskWorker"/> runs, the store's left-over work. Opening a manager runs
+/// nothing: reading a store (Get-LlmTask, completion, Import-Module) claims no task and starts no
+/// thread. Calls run as async work on provider lanes under a global limit; no thread per task.
+/// Results reach the store through one <see cref="StoreWorker"/>.
 /// </summary>
-public sealed class TaskManager : IDisposable
+public sealed partial class TaskManager : IDisposable
 {
     private readonly TaskStore _store;
     private readonly ProviderRegistry _providers;
@@ -21,6 +25,8 @@ public sealed class TaskManager : IDisposable
     private readonly StoreWorker _worker;
     private readonly CancellationTokenSource _shutdown = new();
     private readonly object _shutdownLock = new();
+    private readonly ConcurrentDictionary<WaitClaim, byte> _waits = new();
+    private readonly ConcurrentDictionary<TaskWorker, byte> _workers = new();
     private long _lastHeartbeatMs;
     private int _running;
     private bool _disposed;
@@ -31,7 +37,7 @@ public sealed class TaskManager : IDisposable
         _providers = providers;
         _options = options;
         _global = new ConcurrencyGate(options.Concurrency);
-        Owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
+        Owner = LeaseOwner.ForThisProcess();
         var interval = TimeSpan.FromTicks(Math.Min(options.PollInterval.Ticks, options.HeartbeatInterval.Ticks));
         _worker = new StoreWorker(store, interval, Periodic);
         _worker.Finished += tasks => TasksFinished?.Invoke(tasks);
@@ -39,19 +45,32 @@ public sealed class TaskManager : IDisposable
         Faulted += Remember;
     }
 
-    /// <summary>Opens the store and starts running: the first periodic pass picks up unclaimed work at once.</summary>
+    /// <summary>
+    /// Opens the store. Nothing runs until something is started, restarted, waited for or a worker is
+    /// started (with <see cref="TaskManagerOptions.ClaimStoreWork"/>, a worker starts at once).
+    /// </summary>
     public static TaskManager Open(string storePath, TaskManagerOptions? options = null, ProviderRegistry? providers = null)
     {
         options ??= new TaskManagerOptions();
         var store = TaskStore.Open(storePath, options.Store);
         var manager = new TaskManager(store, providers ?? ProviderRegistry.CreateDefault(), options);
         Diagnostics.Narration.StoreOpened(store);
-        manager._worker.Start();
+        if (options.ClaimStoreWork && !store.IsReadOnly)
+        {
+            manager.StartWorker();
+        }
+
         return manager;
     }
 
-    /// <summary>This process's identity on leases: machine:pid:random.</summary>
+    /// <summary>This process's identity on leases: host:pid:start:random (see <see cref="LeaseOwner"/>).</summary>
     public string Owner { get; }
+
+    /// <summary>True once this manager runs work (its store worker thread has started).</summary>
+    public bool IsRunning => _worker.IsStarted;
+
+    /// <summary>True once the manager has shut down (its work handed back).</summary>
+    public bool IsShutDown => _disposed;
 
     public TaskStore Store => _store;
 
@@ -105,6 +124,18 @@ public sealed class TaskManager : IDisposable
 
     internal bool Holds(long id) => _active.ContainsKey(id);
 
+    internal bool RunsNow(long id) => _active.TryGetValue(id, out var task) && task.Run is not null;
+
+    /// <summary>Starts the store worker thread (writes, heartbeats, claims) the first time work is asked for.</summary>
+    private void EnsureRunning()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_store.IsReadOnly)
+        {
+            _worker.Start();
+        }
+    }
+
     /// <summary>
     /// Validates, stores and queues a task in a transaction of its own; returns it as stored (Pending).
     /// <paramref name="secrets"/> stay in this process's memory for the task's calls.
@@ -131,6 +162,7 @@ public sealed class TaskManager : IDisposable
 
     private async Task<LlmTask> InsertAndQueueAsync(LlmTaskRequest request, ModelId model, IChatClientProvider? provider, TaskSecrets? secrets)
     {
+        EnsureRunning();
         var task = await _worker.Submit(new InsertTask(request, model.Provider, Owner, LeaseExpiry())).ConfigureAwait(false)
             ?? throw new InvalidOperationException("The store returned no row for an insert.");
         Diagnostics.Narration.TaskStored(task);
@@ -181,12 +213,20 @@ public sealed class TaskManager : IDisposable
             }
         }
 
+        var elsewhere = flagged.Where(id => !_active.ContainsKey(id)).ToArray();
+        if (elsewhere.Length > 0 && SettleAbandoned(elsewhere) is { Count: > 0 } settled)
+        {
+            // Held by a process that is gone (or whose lease ran out): nobody would act on the flag, so they end here.
+            cancelled = [.. cancelled, .. settled];
+            elsewhere = elsewhere.Except(settled.Select(t => t.Id)).ToArray();
+        }
+
         if (cancelled.Count > 0)
         {
             TasksFinished?.Invoke(cancelled);
         }
 
-        return new StopResult(cancelled, flagged.Where(id => !_active.ContainsKey(id)).ToArray());
+        return new StopResult(cancelled, elsewhere);
     }
 
     /// <summary>
@@ -226,11 +266,9 @@ public sealed class TaskManager : IDisposable
         return restarted;
     }
 
-    /// <summary>Waits for tasks (this process's or any other's) to finish; see <see cref="TaskWatcher"/>.</summary>
-    public TaskWatcher Watch(IEnumerable<long> ids) => new(this, ids);
-
     private void Enqueue(ActiveTask task)
     {
+        EnsureRunning();
         _active[task.Id] = task;
         var lane = _lanes.GetOrAdd(task.Lane, name => new ProviderLane(name, ProviderLimit(name, task.Provider), _global, RunTracked, _shutdown.Token));
         lane.Enqueue(task);
@@ -242,6 +280,7 @@ public sealed class TaskManager : IDisposable
     private Task RunTracked(ActiveTask task, Action release)
     {
         var run = RunAsync(task, release);
+        task.Run = run;
         _runs.TryAdd(run, 0);
         _ = run.ContinueWith(t => _runs.TryRemove(t, out _), TaskScheduler.Default);
         return run;
@@ -267,9 +306,9 @@ public sealed class TaskManager : IDisposable
             // The call starts while its Running mark is being committed (the mark comes first in the
             // store worker's order, so every write for this call lands after it). A task cancelled or
             // taken over while it was queued is, rarely, found only then: the call is cancelled and dropped.
-            if (task.Reason == CancelReason.User)
+            if (task.Reason != CancelReason.None)
             {
-                return; // stopped while queued: the store already says Cancelled
+                return; // stopped while queued (the store already says Cancelled), or handed back: no call
             }
 
             var marking = _worker.Submit(new MarkRunning(task.Id, Owner, _store.NowMs + (long)_options.Lease.TotalMilliseconds));
@@ -311,7 +350,8 @@ public sealed class TaskManager : IDisposable
 
             var (attempt, state) = await call.ConfigureAwait(false);
             Free();
-            await _worker.Submit(new FinishAttempt(task.Id, Owner, attempt, state)).ConfigureAwait(false);
+            var written = await _worker.Submit(new FinishAttempt(task.Id, Owner, attempt, state)).ConfigureAwait(false);
+            task.Worker?.RunEnded(task.Id, written?.State);
         }
         catch (Exception e)
         {
@@ -323,6 +363,7 @@ public sealed class TaskManager : IDisposable
         {
             task.EndRun();
             _active.TryRemove(KeyValuePair.Create(task.Id, task)); // only this run's entry: a restart may have queued another
+            task.Worker?.RunEnded(task.Id, null); // counted once: a worker forgets an id it no longer holds
 
             Interlocked.Decrement(ref _running);
             Free();
@@ -351,8 +392,9 @@ public sealed class TaskManager : IDisposable
     }
 
     /// <summary>
-    /// On the store worker thread: renew leases, pass on cancellations, take over unclaimed work.
-    /// True when a claim filled all the room there was: more work waits, so run again soon.
+    /// On the store worker thread: renew leases, pass on cancellations, take over work for the waits
+    /// and workers of this process. True when a claim filled all the room there was: more work waits,
+    /// so run again soon.
     /// </summary>
     private bool Periodic()
     {
@@ -376,24 +418,18 @@ public sealed class TaskManager : IDisposable
             }
         }
 
-        if (!_options.ClaimStoreWork)
+        var again = false;
+        if (!_waits.IsEmpty)
         {
-            return false;
+            again |= ClaimForWaits();
         }
 
-        var room = Math.Max(2 * _global.Limit, 32) - QueuedCount;
-        var claim = _store.Claim(Owner, room, leaseMs, _options.RecoveryLimit);
-        foreach (var task in claim.Claimed.Where(t => !_active.ContainsKey(t.Id)))
+        foreach (var worker in _workers.Keys)
         {
-            Enqueue(Route(task)); // a task this process still holds (its lease lapsed) keeps its one run
+            again |= ClaimForWorker(worker);
         }
 
-        if (claim.Ended.Count > 0)
-        {
-            TasksFinished?.Invoke(claim.Ended);
-        }
-
-        return room > 0 && claim.Claimed.Count >= room;
+        return again;
     }
 
     private ActiveTask Route(LlmTask task, TaskSecrets? secrets = null)
@@ -432,6 +468,13 @@ public sealed class TaskManager : IDisposable
             _disposed = true;
         }
 
+        foreach (var worker in _workers.Keys)
+        {
+            worker.ManagerShutDown();
+        }
+
+        _workers.Clear();
+        _waits.Clear();
         foreach (var task in _active.Values)
         {
             task.Cancel(CancelReason.Shutdown);
@@ -455,9 +498,13 @@ public sealed class TaskManager : IDisposable
         _worker.Dispose();
         try
         {
-            if (!_store.IsReadOnly)
+            if (!_store.IsReadOnly && _worker.IsStarted)
             {
-                _store.Release(Owner);
+                var released = _store.Release(Owner);
+                if (released > 0)
+                {
+                    EngineEvents.Verbose($"Handed {released} unfinished task(s) back to the task store '{StorePath}' on shutdown: the next wait or worker on the store runs them.", StorePath);
+                }
             }
         }
         catch (LlmTasksException e)

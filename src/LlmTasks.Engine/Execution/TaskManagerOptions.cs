@@ -20,7 +20,11 @@ public sealed record TaskManagerOptions
     /// <summary>Per-provider limits (prefix → calls at once), over the providers' own defaults. $env:LLMTASKS_PROVIDER_LIMITS = 'max=2,openai=16'.</summary>
     public IReadOnlyDictionary<string, int> ProviderLimits { get; init; } = ParseLimits(Environment.GetEnvironmentVariable(ProviderLimitsVariable));
 
-    /// <summary>How long a claim on a task lasts without renewal. A crashed process's tasks are picked up after this.</summary>
+    /// <summary>
+    /// How long a claim on a task lasts without renewal ($env:LLMTASKS_LEASE_SECONDS, default 30 s); it is
+    /// renewed every third of it. A process that died on this machine is noticed at once (its pid is gone);
+    /// one on another machine, or one that hangs, loses its tasks when this runs out.
+    /// </summary>
     public TimeSpan Lease { get; init; } = Seconds(Environment.GetEnvironmentVariable(LeaseVariable)) ?? TimeSpan.FromSeconds(30);
 
     /// <summary>How often the manager looks for unclaimed work in the store and renews its leases (a third of the lease at most).</summary>
@@ -29,8 +33,12 @@ public sealed record TaskManagerOptions
     /// <summary>How many times a task whose process died is run again before it fails.</summary>
     public int RecoveryLimit { get; init; } = 3;
 
-    /// <summary>Whether this manager takes over unclaimed work from the store (off for read-only use and some tests).</summary>
-    public bool ClaimStoreWork { get; init; } = true;
+    /// <summary>
+    /// Whether this manager runs the store's left-over work from the moment it opens, as a worker
+    /// (<see cref="TaskManager.StartWorker"/>) does. Off by default: a manager runs what it starts,
+    /// restarts and waits for, and left-over work only while a worker runs.
+    /// </summary>
+    public bool ClaimStoreWork { get; init; }
 
     /// <summary>The retry loop around each model call: how many tries, how long between them, how long one may take.</summary>
     public RetryOptions Retry { get; init; } = new();

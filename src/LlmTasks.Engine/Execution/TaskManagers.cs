@@ -4,8 +4,9 @@ namespace LlmTasks.Execution;
 
 /// <summary>
 /// The task managers of this process, one per store file. Every runspace of the process shares
-/// them, so the throttle limit is sticky for the session (as ThreadJob's is). They shut down when
-/// the process exits or the module is removed, handing unfinished work back to the store.
+/// them, so the throttle limit is sticky for the session (as ThreadJob's is). Opening one runs
+/// nothing (see <see cref="TaskManager"/>). They shut down when the process exits (also on SIGTERM
+/// and SIGHUP, see <see cref="ShutdownSignals"/>) or the module is removed, handing unfinished work back to the store.
 /// </summary>
 public static class TaskManagers
 {
@@ -21,10 +22,14 @@ public static class TaskManagers
     /// <summary>Options for managers opened from now on (tests and hosts may change them first).</summary>
     public static TaskManagerOptions Options { get; set; } = new();
 
-    /// <summary>The manager for a store (explicit path, $env:LLMTASKS_STORE or the default), opened on first use.</summary>
+    /// <summary>
+    /// The manager for a store (explicit path, $env:LLMTASKS_STORE or the default), opened on first use.
+    /// Opening it claims nothing: reads, completion and Import-Module never run a store's tasks.
+    /// </summary>
     public static TaskManager Get(string? storePath = null)
     {
         var path = StoreLocation.Resolve(storePath);
+        ShutdownSignals.Register(ShutdownAll);
         lock (Lock)
         {
             if (!Managers.TryGetValue(path, out var manager))
@@ -36,13 +41,6 @@ public static class TaskManagers
 
             return manager;
         }
-    }
-
-    /// <summary>Opens the manager of the default store only if that store file exists (module import: resume left-over work).</summary>
-    public static TaskManager? ResumeDefaultStore()
-    {
-        var path = StoreLocation.Resolve();
-        return File.Exists(path) ? Get(path) : null;
     }
 
     /// <summary>The session's throttle limit: applies to every open manager and to managers opened later.</summary>

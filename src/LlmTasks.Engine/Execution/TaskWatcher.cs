@@ -10,6 +10,8 @@ public sealed record WatchEvent(long Id, LlmTask? Task);
 /// Waits for a set of tasks to finish, wherever they run. Tasks this process runs are reported
 /// the moment their result is committed; tasks of other processes are found by polling the store's
 /// finished-since index. A full re-read now and then catches removed tasks and anything missed.
+/// A resuming watcher also has the manager run here the tasks no live process holds, for as long
+/// as it waits (<see cref="TaskManager.Watch"/>); <see cref="HeldElsewhere"/> says who holds the others.
 /// Not thread-safe: one consumer (a cmdlet's pipeline thread) calls <see cref="Next"/>.
 /// </summary>
 public sealed class TaskWatcher : IDisposable
@@ -23,11 +25,12 @@ public sealed class TaskWatcher : IDisposable
     private readonly HashSet<long> _remaining;
     private readonly ConcurrentQueue<WatchEvent> _events = new();
     private readonly SemaphoreSlim _signal = new(0);
+    private readonly WaitClaim? _claim;
     private long _watermarkMs;
     private DateTime _nextPoll;
     private DateTime _nextFullCheck;
 
-    internal TaskWatcher(TaskManager manager, IEnumerable<long> ids)
+    internal TaskWatcher(TaskManager manager, IEnumerable<long> ids, bool resume = true)
     {
         _manager = manager;
         _watched = ids.ToHashSet();
@@ -35,11 +38,21 @@ public sealed class TaskWatcher : IDisposable
         _watermarkMs = manager.Store.NowMs - WatermarkSlackMs;
         manager.TasksFinished += OnFinished;
         FullRecheck();
+        if (resume)
+        {
+            _claim = manager.RegisterWait(_remaining.ToArray());
+        }
     }
 
     public int Remaining => _remaining.Count;
 
     public IReadOnlyCollection<long> RemainingIds => _remaining;
+
+    /// <summary>Of the remaining tasks, how many this process holds (running or queued here).</summary>
+    public int HeldHere => _remaining.Count(_manager.Holds);
+
+    /// <summary>Of the remaining tasks, the ones live processes elsewhere hold: by owner, with the earliest lease end.</summary>
+    public IReadOnlyList<LeaseHolding> HeldElsewhere => _claim?.HeldElsewhere ?? [];
 
     /// <summary>
     /// Blocks until a watched task finishes (returned once each), the timeout passes (null), or the
@@ -54,6 +67,7 @@ public sealed class TaskWatcher : IDisposable
             {
                 if (_remaining.Remove(e.Id))
                 {
+                    _claim?.Remove(e.Id);
                     return e;
                 }
             }
@@ -160,6 +174,11 @@ public sealed class TaskWatcher : IDisposable
 
     public void Dispose()
     {
+        if (_claim is not null)
+        {
+            _manager.UnregisterWait(_claim);
+        }
+
         _manager.TasksFinished -= OnFinished;
         _signal.Dispose();
     }

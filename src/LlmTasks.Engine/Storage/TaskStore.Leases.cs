@@ -2,12 +2,38 @@ namespace LlmTasks.Storage;
 
 /// <summary>
 /// The tasks a claim took over (ready to run), and the ones it ended: given up after too many
-/// interruptions, or stopped (Stop-LlmTask) while no live process held them.
+/// interruptions, or stopped (Stop-LlmTask) while no live process held them. <see cref="Recovered"/>
+/// lists the Running tasks among them whose call was cut off, with the owner that had them.
 /// </summary>
 internal sealed record ClaimResult(IReadOnlyList<LlmTask> Claimed, IReadOnlyList<LlmTask> Ended)
 {
     public static ClaimResult Empty { get; } = new([], []);
+
+    public IReadOnlyList<(long Id, string? Owner, bool Gone)> Recovered { get; init; } = [];
 }
+
+/// <summary>
+/// Which tasks a claim may take: any (a worker without filters), these ids (a wait), and/or names and
+/// models matching PowerShell wildcards (a worker's -Name and -Model).
+/// </summary>
+internal sealed record ClaimScope
+{
+    public static ClaimScope Any { get; } = new();
+
+    public IReadOnlyCollection<long>? Ids { get; init; }
+
+    public IReadOnlyList<string>? Names { get; init; }
+
+    public IReadOnlyList<string>? Models { get; init; }
+
+    public bool Filters => Names is { Count: > 0 } || Models is { Count: > 0 };
+}
+
+/// <summary>A lease on an unfinished task as the store has it: who holds it (null: nobody) and until when (UTC ms).</summary>
+internal readonly record struct LeaseState(long Id, bool Running, string? Owner, long? ExpiresMs);
+
+/// <summary>One holder of unfinished tasks: how many it holds and the earliest of their lease ends (UTC ms).</summary>
+internal readonly record struct LeaseHolder(string? Owner, int Count, long? EarliestExpiryMs);
 
 public sealed partial class TaskStore
 {
@@ -25,40 +51,72 @@ public sealed partial class TaskStore
         """;
 
     /// <summary>
-    /// Takes over work no live process holds: Pending tasks with no lease or an expired one, and
-    /// Running tasks whose lease expired (their process died; the call is recorded as Interrupted and
-    /// the task runs again, up to <paramref name="recoveryLimit"/> times, then fails).
+    /// What a claim may take, as SQL over tasks: no lease, an expired one, or one whose owner is gone
+    /// (it ran on this machine and its process ended). Binds $now and $gone.
     /// </summary>
-    internal ClaimResult Claim(string owner, int limit, long leaseMs, int recoveryLimit)
+    private const string Takeable =
+        "(lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < $now OR lease_owner IN (SELECT value FROM json_each($gone)))";
+
+    /// <summary>
+    /// Takes over work no live process holds, within <paramref name="scope"/>: Pending tasks with no
+    /// lease, an expired one or one of a <paramref name="goneOwners">gone owner</paramref>, and Running
+    /// tasks whose lease expired or whose owner is gone (their process died; the call is recorded as
+    /// Interrupted and the task runs again, up to <paramref name="recoveryLimit"/> times, then fails).
+    /// </summary>
+    internal ClaimResult Claim(string owner, int limit, long leaseMs, int recoveryLimit, ClaimScope? scope = null, IReadOnlyCollection<string>? goneOwners = null)
     {
-        if (limit <= 0 || IsReadOnly || !HasClaimableWork())
+        scope ??= ClaimScope.Any;
+        if (limit <= 0 || IsReadOnly || scope.Ids is { Count: 0 })
         {
             return ClaimResult.Empty;
         }
 
+        var gone = System.Text.Json.JsonSerializer.Serialize(goneOwners ?? []);
         return Write((connection, transaction) =>
         {
             var now = NowMs;
+            var ids = scope.Filters ? FilteredCandidates(connection, transaction, scope, now, gone, limit) : scope.Ids;
+            if (ids is { Count: 0 })
+            {
+                return ClaimResult.Empty;
+            }
+
+            var inScope = ids is null ? string.Empty : " AND id IN (SELECT value FROM json_each($ids))";
+            var idsJson = ids is null ? null : System.Text.Json.JsonSerializer.Serialize(ids);
+            void BindScope(Microsoft.Data.Sqlite.SqliteCommand command)
+            {
+                Bind(command, "$now", now);
+                Bind(command, "$gone", gone);
+                if (idsJson is not null)
+                {
+                    Bind(command, "$ids", idsJson);
+                }
+            }
+
             var givenUp = new List<long>();
-            var expired = Prepared(connection, transaction, """
-                SELECT id, attempts, recoveries, coalesce(started_at, created_at), lease_owner
-                FROM tasks WHERE state = 'Running' AND lease_expires_at < $now ORDER BY id LIMIT $limit
+            var expired = Prepared(connection, transaction, $"""
+                SELECT id, attempts, recoveries, coalesce(started_at, created_at), lease_owner, lease_expires_at < $now
+                FROM tasks WHERE state = 'Running' AND (lease_expires_at < $now OR lease_owner IN (SELECT value FROM json_each($gone))){inScope}
+                ORDER BY id LIMIT $limit
                 """);
-            Bind(expired, "$now", now);
+            BindScope(expired);
             Bind(expired, "$limit", limit);
-            var interrupted = new List<(long Id, int Attempts, int Recoveries, long Started, string? Owner)>();
+            var interrupted = new List<(long Id, int Attempts, int Recoveries, long Started, string? Owner, bool Expired)>();
             using (var reader = expired.ExecuteReader())
             {
                 while (reader.Read())
                 {
-                    interrupted.Add((reader.GetInt64(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt64(3), reader.IsDBNull(4) ? null : reader.GetString(4)));
+                    interrupted.Add((reader.GetInt64(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt64(3),
+                        reader.IsDBNull(4) ? null : reader.GetString(4), !reader.IsDBNull(5) && reader.GetInt64(5) != 0));
                 }
             }
 
             foreach (var task in interrupted)
             {
                 var giveUp = task.Recoveries + 1 > recoveryLimit;
-                var message = $"The process running the call ({task.Owner ?? "unknown"}) stopped before it ended.";
+                var message = task.Expired
+                    ? $"The process running the call ({task.Owner ?? "unknown"}) stopped before it ended."
+                    : $"The process running the call ({task.Owner}) ended before the call did: it is no longer running on this machine.";
                 InsertAttempt(connection, transaction, task.Id, task.Attempts + 1, new AttemptRecord
                 {
                     Outcome = LlmAttemptOutcome.Interrupted,
@@ -93,13 +151,13 @@ public sealed partial class TaskStore
             }
 
             // Stopped while nobody held them (the process that had them exited or died): they end Cancelled here.
-            var stopped = Prepared(connection, transaction, """
+            var stopped = Prepared(connection, transaction, $"""
                 UPDATE tasks SET state = 'Cancelled', completed_at = $now, error = 'Stopped by Stop-LlmTask.', error_kind = 'Cancelled',
                     lease_owner = NULL, lease_expires_at = NULL
-                WHERE state = 'Pending' AND cancel_requested = 1 AND (lease_expires_at IS NULL OR lease_expires_at < $now)
+                WHERE state = 'Pending' AND cancel_requested = 1 AND {Takeable}{inScope}
                 RETURNING id
                 """);
-            Bind(stopped, "$now", now);
+            BindScope(stopped);
             using (var reader = stopped.ExecuteReader())
             {
                 while (reader.Read())
@@ -111,13 +169,13 @@ public sealed partial class TaskStore
             var claim = Prepared(connection, transaction, $"""
                 UPDATE tasks SET lease_owner = $owner, lease_expires_at = $expires
                 WHERE id IN (SELECT id FROM tasks
-                             WHERE state = 'Pending' AND (lease_expires_at IS NULL OR lease_expires_at < $now) AND cancel_requested = 0
+                             WHERE state = 'Pending' AND {Takeable} AND cancel_requested = 0{inScope}
                              ORDER BY id LIMIT $limit)
                 RETURNING {TaskColumns}
                 """);
+            BindScope(claim);
             Bind(claim, "$owner", owner);
             Bind(claim, "$expires", now + leaseMs);
-            Bind(claim, "$now", now);
             Bind(claim, "$limit", limit);
             var claimed = ReadTasks(claim);
             claimed.Sort((a, b) => a.Id.CompareTo(b.Id));
@@ -130,20 +188,87 @@ public sealed partial class TaskStore
                 failed = ReadTasks(read);
             }
 
-            return new ClaimResult(claimed, failed);
+            return new ClaimResult(claimed, failed) { Recovered = interrupted.Select(t => (t.Id, t.Owner, !t.Expired)).ToArray() };
         });
     }
 
-    /// <summary>A read-only look first, so idle processes do not take the write lock every poll.</summary>
-    private bool HasClaimableWork() => Read(connection =>
+    /// <summary>
+    /// The ids of takeable tasks whose name and model match the scope's wildcards (PowerShell's rules,
+    /// case-insensitive), oldest first, at most <paramref name="limit"/>: read in id order until enough match.
+    /// </summary>
+    private List<long> FilteredCandidates(Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction,
+        ClaimScope scope, long now, string gone, int limit)
+    {
+        var names = scope.Names is { Count: > 0 } n ? n.Select(Wildcard.ToRegex).ToArray() : null;
+        var models = scope.Models is { Count: > 0 } m ? m.Select(Wildcard.ToRegex).ToArray() : null;
+        var inIds = scope.Ids is null ? string.Empty : " AND id IN (SELECT value FROM json_each($ids))";
+        var command = Prepared(connection, transaction, $"""
+            SELECT id, name, model FROM tasks
+            WHERE state IN ('Pending', 'Running') AND {Takeable}{inIds}
+            ORDER BY id
+            """);
+        Bind(command, "$now", now);
+        Bind(command, "$gone", gone);
+        if (scope.Ids is not null)
+        {
+            Bind(command, "$ids", System.Text.Json.JsonSerializer.Serialize(scope.Ids));
+        }
+
+        var ids = new List<long>();
+        using var reader = command.ExecuteReader();
+        while (ids.Count < limit && reader.Read())
+        {
+            var name = reader.IsDBNull(1) ? null : reader.GetString(1);
+            var model = reader.GetString(2);
+            if ((names is null || (name is not null && names.Any(r => r.IsMatch(name)))) && (models is null || models.Any(r => r.IsMatch(model))))
+            {
+                ids.Add(reader.GetInt64(0));
+            }
+        }
+
+        return ids;
+    }
+
+    /// <summary>
+    /// Who holds the store's unfinished tasks: one row per owner (null for the unleased ones) with
+    /// the count and the earliest lease end. A read: idle passes never take the write lock.
+    /// </summary>
+    internal IReadOnlyList<LeaseHolder> LeaseHolders() => Read(connection =>
     {
         using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT EXISTS (SELECT 1 FROM tasks
-                           WHERE state IN ('Pending', 'Running') AND (lease_expires_at IS NULL OR lease_expires_at < $now))
+            SELECT lease_owner, count(*), min(lease_expires_at) FROM tasks
+            WHERE state IN ('Pending', 'Running')
+            GROUP BY lease_owner
             """;
-        command.Parameters.AddWithValue("$now", NowMs);
-        return Convert.ToInt64(command.ExecuteScalar()) != 0;
+        using var reader = command.ExecuteReader();
+        var holders = new List<LeaseHolder>();
+        while (reader.Read())
+        {
+            holders.Add(new LeaseHolder(reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetInt64(2)));
+        }
+
+        return (IReadOnlyList<LeaseHolder>)holders;
+    });
+
+    /// <summary>The leases of those of these tasks that are unfinished (finished and removed ones are left out).</summary>
+    internal IReadOnlyList<LeaseState> LeaseStates(IReadOnlyCollection<long> ids) => ids.Count == 0 ? [] : Read(connection =>
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT id, state, lease_owner, lease_expires_at FROM tasks
+            WHERE id IN (SELECT value FROM json_each($ids)) AND state IN ('Pending', 'Running')
+            """;
+        command.Parameters.AddWithValue("$ids", System.Text.Json.JsonSerializer.Serialize(ids));
+        using var reader = command.ExecuteReader();
+        var states = new List<LeaseState>();
+        while (reader.Read())
+        {
+            states.Add(new LeaseState(reader.GetInt64(0), reader.GetString(1) == nameof(LlmTaskState.Running),
+                reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetInt64(3)));
+        }
+
+        return (IReadOnlyList<LeaseState>)states;
     });
 
     /// <summary>
@@ -194,17 +319,25 @@ public sealed partial class TaskStore
     }
 
     /// <summary>
-    /// Hands everything this owner holds back to the store (a process shutting down): Pending tasks
-    /// lose their lease, Running ones get an Interrupted attempt and become Pending, so the next
-    /// process on the store takes them at once instead of waiting for the lease to expire.
+    /// Hands everything this owner holds back to the store (a process shutting down), or only the tasks
+    /// <paramref name="ids"/> among them (a worker that stops): Pending tasks lose their lease, Running ones
+    /// get an Interrupted attempt and become Pending, so the next process that waits for them or runs the
+    /// store's work takes them at once instead of waiting for the lease to expire. Returns how many.
     /// </summary>
-    internal int Release(string owner) => Write((connection, transaction) =>
+    internal int Release(string owner, IReadOnlyCollection<long>? ids = null) => ids is { Count: 0 } ? 0 : Write((connection, transaction) =>
     {
         var now = NowMs;
-        var running = Prepared(connection, transaction, """
-            SELECT id, attempts, coalesce(started_at, created_at) FROM tasks WHERE lease_owner = $owner AND state = 'Running'
+        var only = ids is null ? string.Empty : " AND id IN (SELECT value FROM json_each($ids))";
+        var idsJson = ids is null ? null : System.Text.Json.JsonSerializer.Serialize(ids);
+        var running = Prepared(connection, transaction, $"""
+            SELECT id, attempts, coalesce(started_at, created_at) FROM tasks WHERE lease_owner = $owner AND state = 'Running'{only}
             """);
         Bind(running, "$owner", owner);
+        if (idsJson is not null)
+        {
+            Bind(running, "$ids", idsJson);
+        }
+
         var interrupted = new List<(long Id, int Attempts, long Started)>();
         using (var reader = running.ExecuteReader())
         {
@@ -228,10 +361,15 @@ public sealed partial class TaskStore
 
         var release = Prepared(connection, transaction, $"""
             UPDATE tasks SET attempts = attempts + (CASE WHEN state = 'Running' THEN 1 ELSE 0 END), {BackToPendingUnlessStopped}
-            WHERE lease_owner = $owner AND state IN ('Pending', 'Running')
+            WHERE lease_owner = $owner AND state IN ('Pending', 'Running'){only}
             """);
         Bind(release, "$owner", owner);
         Bind(release, "$now", now);
+        if (idsJson is not null)
+        {
+            Bind(release, "$ids", idsJson);
+        }
+
         return release.ExecuteNonQuery();
     });
 }

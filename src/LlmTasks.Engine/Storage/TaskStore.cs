@@ -11,16 +11,18 @@ namespace LlmTasks.Storage;
 public sealed partial class TaskStore : IDisposable
 {
     private readonly object _writeLock = new();
-    private readonly SqliteConnection? _writer;
     private readonly string _readConnectionString;
+    private readonly string _writeConnectionString;
     private readonly StoreOptions _options;
+    private SqliteConnection? _writer;
     private bool _disposed;
 
-    private TaskStore(string path, bool readOnly, SqliteConnection? writer, string readConnectionString, StoreOptions options)
+    private TaskStore(string path, bool readOnly, SqliteConnection? writer, string writeConnectionString, string readConnectionString, StoreOptions options)
     {
         Path = path;
         IsReadOnly = readOnly;
         _writer = writer;
+        _writeConnectionString = writeConnectionString;
         _readConnectionString = readConnectionString;
         _options = options;
     }
@@ -34,7 +36,11 @@ public sealed partial class TaskStore : IDisposable
 
     internal long NowMs => _options.Time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    /// <summary>Opens (creating if needed) the store at a full path and brings its schema up to date.</summary>
+    /// <summary>
+    /// Opens (creating if needed) the store at a full path and brings its schema up to date. An existing
+    /// store whose schema is current is opened for reading only: the write connection (and the switch to
+    /// WAL) waits for the first write, so reading a store never needs write access and never changes the file.
+    /// </summary>
     public static TaskStore Open(string path, StoreOptions? options = null)
     {
         options ??= StoreOptions.Default;
@@ -81,7 +87,23 @@ public sealed partial class TaskStore : IDisposable
                     throw StoreErrors.ReadOnly(path, "its schema needs an upgrade that a write-protected file cannot take");
                 }
 
-                return new TaskStore(path, true, null, readString, options);
+                return new TaskStore(path, true, null, builder.ConnectionString, readString, options);
+            }
+
+            if (File.Exists(path) && new FileInfo(path).Length > 0)
+            {
+                using var probe = new SqliteConnection(readString);
+                probe.Open();
+                var version = SchemaVersion(probe); // a corrupt or foreign file fails here, untouched
+                if (version > SchemaMigrations.Latest)
+                {
+                    throw StoreErrors.TooNew(path, version);
+                }
+
+                if (version == SchemaMigrations.Latest)
+                {
+                    return new TaskStore(path, false, null, builder.ConnectionString, readString, options);
+                }
             }
 
             writer = new SqliteConnection(builder.ConnectionString);
@@ -92,10 +114,8 @@ public sealed partial class TaskStore : IDisposable
                 throw StoreErrors.TooNew(path, current);
             }
 
-            Execute(writer, "PRAGMA journal_mode = WAL;");
-            ConfigureWriter(writer, options);
-            Migrate(writer, current);
-            return new TaskStore(path, false, writer, readString, options);
+            PrepareWriter(writer, options, current);
+            return new TaskStore(path, false, writer, builder.ConnectionString, readString, options);
         }
         catch (SqliteException e)
         {
@@ -107,6 +127,42 @@ public sealed partial class TaskStore : IDisposable
             writer?.Dispose();
             throw;
         }
+    }
+
+    private static void PrepareWriter(SqliteConnection writer, StoreOptions options, int current)
+    {
+        Execute(writer, "PRAGMA journal_mode = WAL;");
+        ConfigureWriter(writer, options);
+        Migrate(writer, current);
+    }
+
+    /// <summary>The write connection, opened on first use (under the write lock).</summary>
+    private SqliteConnection Writer()
+    {
+        if (_writer is not null)
+        {
+            return _writer;
+        }
+
+        var writer = new SqliteConnection(_writeConnectionString);
+        try
+        {
+            writer.Open();
+            var current = SchemaVersion(writer);
+            if (current > SchemaMigrations.Latest)
+            {
+                throw StoreErrors.TooNew(Path, current); // upgraded by a newer module since we opened it
+            }
+
+            PrepareWriter(writer, _options, current);
+        }
+        catch
+        {
+            writer.Dispose();
+            throw;
+        }
+
+        return _writer = writer;
     }
 
     private static void ConfigureWriter(SqliteConnection connection, StoreOptions options)
@@ -186,7 +242,7 @@ public sealed partial class TaskStore : IDisposable
     /// <summary>Runs write work on the process's single write connection inside one IMMEDIATE transaction.</summary>
     private T Write<T>(Func<SqliteConnection, SqliteTransaction, T> work)
     {
-        if (_writer is null)
+        if (IsReadOnly)
         {
             throw StoreErrors.ReadOnly(Path, "the file is write-protected");
         }
@@ -196,8 +252,9 @@ public sealed partial class TaskStore : IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             try
             {
-                using var transaction = _writer.BeginTransaction(deferred: false);
-                var result = work(_writer, transaction);
+                var writer = Writer();
+                using var transaction = writer.BeginTransaction(deferred: false);
+                var result = work(writer, transaction);
                 transaction.Commit();
                 return result;
             }

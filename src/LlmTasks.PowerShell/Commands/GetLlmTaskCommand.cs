@@ -27,6 +27,7 @@ public sealed class GetLlmTaskCommand : TaskSelectionCommandBase
     /// <summary>Only tasks of these models (provider/model; wildcards).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
     [ArgumentCompleter(typeof(Completers.ModelCompleter))]
     public string[] Model { get; set; } = [];
 

@@ -89,8 +89,8 @@ public sealed class RemoveLlmTaskCommand : TaskSelectionCommandBase
                 var waitFor = active.Except(result.Cancelled.Select(t => t.Id)).ToArray();
                 if (waitFor.Length > 0)
                 {
-                    using var waiter = new TaskWaiter(this, manager, waitFor, "Stopping LLM tasks before removing them");
-                    foreach (var _ in waiter.Finished(StopWait, PipelineStopping))
+                    using var wait = new OrderedWait(this, waitFor.Select(id => new OrderedWait.Target(manager, id)), "Stopping LLM tasks before removing them", completionOrder: true);
+                    foreach (var _ in wait.Ready(StopWait, PipelineStopping))
                     {
                     }
                 }

@@ -53,8 +53,8 @@ public sealed class StopLlmTaskCommand : TaskSelectionCommandBase
             var local = targets.Select(t => t.Id).Except(result.Cancelled.Select(t => t.Id)).Except(result.RequestedElsewhere).ToArray();
             if (local.Length > 0)
             {
-                using var waiter = new TaskWaiter(this, manager, local, "Stopping LLM tasks");
-                foreach (var _ in waiter.Finished(LocalStopWait, PipelineStopping))
+                using var wait = new OrderedWait(this, local.Select(id => new OrderedWait.Target(manager, id)), "Stopping LLM tasks", completionOrder: true);
+                foreach (var _ in wait.Ready(LocalStopWait, PipelineStopping))
                 {
                 }
             }

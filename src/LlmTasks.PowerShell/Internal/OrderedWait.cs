@@ -207,7 +207,27 @@ internal sealed class OrderedWait : IDisposable
         {
             PercentComplete = total == 0 ? 100 : (int)(100L * done / total),
             RecordType = type,
+            CurrentOperation = type == ProgressRecordType.Processing && done < total ? Whereabouts() : null,
         };
+    }
+
+    /// <summary>Where the unfinished tasks are: "3 running or queued here; 5 held by process 1234 on host, lease until 21:08:15".</summary>
+    private string? Whereabouts()
+    {
+        var parts = new List<string>();
+        if (_watchers.Values.Sum(w => w.HeldHere) is > 0 and var here)
+        {
+            parts.Add($"{here} running or queued here");
+        }
+
+        var elsewhere = _watchers.Values.SelectMany(w => w.HeldElsewhere).ToList();
+        parts.AddRange(elsewhere.Take(2).Select(h => h.ToString()));
+        if (elsewhere.Count > 2)
+        {
+            parts.Add($"{elsewhere.Skip(2).Sum(h => h.Count)} held by {elsewhere.Count - 2} other process(es)");
+        }
+
+        return parts.Count == 0 ? null : string.Join("; ", parts);
     }
 
     public void Dispose()

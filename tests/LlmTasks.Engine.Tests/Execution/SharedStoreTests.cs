@@ -63,6 +63,8 @@ public sealed class SharedStoreTests : IDisposable
         var shared = new ScriptedProvider { Behaviour = async (p, ct) => { await Task.Delay(2, ct); return p; } };
         using var a = Managers.Open(_temp.Path, shared);
         using var b = Managers.Open(_temp.Path, shared);
+        using var workerA = a.StartWorker(); // two Invoke-LlmTaskWorker processes on one store
+        using var workerB = b.StartWorker();
         var all = a.Store.Query(TaskQuery.All).Select(t => t.Id).ToList();
         var done = Managers.WaitAll(a, all);
 
@@ -122,6 +124,8 @@ public sealed class SharedStoreTests : IDisposable
 
         var other = new ScriptedProvider();
         using var thief = Managers.Open(_temp.Path, options, other);
+        using var thiefWorker = thief.StartWorker(); // it takes whatever no live process holds
+        using var thiefWait = thief.Watch([id]); // and a wait there would take it too, if it were not held
         Thread.Sleep(1500); // five lease lengths: without renewal the other manager would take it
 
         Assert.Equal(0, other.Calls);

@@ -1,0 +1,51 @@
+using System.Collections.Concurrent;
+using LlmTasks.Diagnostics;
+using LlmTasks.Storage;
+
+namespace LlmTasks.Execution;
+
+/// <summary>Tasks a live process elsewhere holds: who (the owner string), how many, and when the earliest of their leases ends.</summary>
+public sealed record LeaseHolding(string Owner, int Count, DateTime? LeaseExpiresAt)
+{
+    /// <summary>"3 held by process 1234 on host, lease until 21:08:15".</summary>
+    public override string ToString() =>
+        $"{Count} held by {LeaseOwner.Describe(Owner)}" + (LeaseExpiresAt is { } at ? $", lease until {at:HH:mm:ss}" : string.Empty);
+}
+
+/// <summary>
+/// The tasks one wait of this process is waiting for, as the manager's periodic pass sees them: it
+/// claims those nobody live holds, and tells the wait which ones another live process holds (for its
+/// progress and -Verbose). Ids leave as the wait sees them finish. Thread-safe.
+/// </summary>
+internal sealed class WaitClaim(IReadOnlyCollection<long> ids, string storePath)
+{
+    private readonly ConcurrentDictionary<long, byte> _ids = new(ids.Select(id => KeyValuePair.Create(id, (byte)0)));
+    private volatile IReadOnlyList<LeaseHolding> _heldElsewhere = [];
+    private HashSet<string> _narrated = new(StringComparer.Ordinal);
+
+    public IEnumerable<long> Ids => _ids.Keys;
+
+    public void Remove(long id) => _ids.TryRemove(id, out _);
+
+    /// <summary>The waited-for tasks a live process elsewhere holds, at the last pass.</summary>
+    public IReadOnlyList<LeaseHolding> HeldElsewhere => _heldElsewhere;
+
+    /// <summary>On the store worker thread: the unfinished tasks of all waits that live processes elsewhere hold.</summary>
+    public void Observe(IReadOnlyList<LeaseState> heldElsewhere)
+    {
+        var mine = heldElsewhere.Where(s => _ids.ContainsKey(s.Id) && s.Owner is not null)
+            .GroupBy(s => s.Owner!, StringComparer.Ordinal)
+            .Select(g => new LeaseHolding(g.Key, g.Count(), g.Min(s => s.ExpiresMs) is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms).LocalDateTime : null))
+            .OrderByDescending(h => h.Count)
+            .ToArray();
+        var owners = mine.Select(h => h.Owner).ToHashSet(StringComparer.Ordinal);
+        foreach (var holding in mine.Where(h => !_narrated.Contains(h.Owner)))
+        {
+            EngineEvents.Verbose(() => $"Waiting for task(s) {TaskIds.Describe(heldElsewhere.Where(s => s.Owner == holding.Owner && _ids.ContainsKey(s.Id)).Select(s => s.Id))}: "
+                + $"{holding}. The wait leaves them to that process, and takes them over if it ends.", storePath);
+        }
+
+        _narrated = owners;
+        _heldElsewhere = mine; // after the narration: whoever sees this in progress finds the message queued
+    }
+}
