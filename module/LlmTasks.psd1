@@ -21,6 +21,7 @@
         'Approve-LlmTask'
         'Restart-LlmTask'
         'Get-LlmTaskAttempt'
+        'Repair-LlmTaskStore'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -18,4 +18,5 @@ public static class ErrorIds
     public const string StoreUnavailable = "LlmTaskStoreUnavailable";
     public const string StoreFull = "LlmTaskStoreFull";
     public const string StoreLocationUnknown = "LlmTaskStoreLocationUnknown";
+    public const string StoreExists = "LlmTaskStoreExists";
 }

@@ -41,4 +41,5 @@ public enum LlmErrorCategory
     InvalidResult,
     OperationStopped,
     NotInstalled,
+    ResourceExists,
 }

@@ -152,6 +152,7 @@ public sealed class TaskManager : IDisposable
         }
 
         ObjectDisposedException.ThrowIf(_disposed, this);
+        _store.EnsureIntact(); // a damaged store is refused here, before the insert is queued
         return resolved;
     }
 
@@ -337,9 +338,9 @@ public sealed class TaskManager : IDisposable
     /// </summary>
     private bool Periodic()
     {
-        if (_shutdown.IsCancellationRequested || _store.IsReadOnly)
+        if (_shutdown.IsCancellationRequested || _store.IsReadOnly || _store.IsCorrupt)
         {
-            return false;
+            return false; // nothing is written to a damaged store, in the background either
         }
 
         var now = _store.NowMs;
@@ -436,7 +437,7 @@ public sealed class TaskManager : IDisposable
         _worker.Dispose();
         try
         {
-            if (!_store.IsReadOnly)
+            if (!_store.IsReadOnly && !_store.IsCorrupt)
             {
                 _store.Release(Owner);
             }
