@@ -55,15 +55,15 @@ internal static partial class CallErrors
         };
     }
 
-    /// <summary>Removes the task's key, and anything shaped like an API key, from text that is stored or shown.</summary>
+    /// <summary>Removes the task's key, every key this process read, and anything shaped like an API key, from text that is stored or shown.</summary>
     public static string Redact(string text, TaskSecrets? secrets)
     {
         if (secrets?.ApiKey is { Length: > 0 } key)
         {
-            text = text.Replace(key, "***", StringComparison.Ordinal);
+            text = text.Replace(key, Diagnostics.Secrets.Mask, StringComparison.Ordinal);
         }
 
-        return KeyShaped().Replace(text, "${prefix}***");
+        return Diagnostics.Secrets.Redact(text);
     }
 
     private static T? Find<T>(Exception e)
@@ -84,9 +84,6 @@ internal static partial class CallErrors
 
     [GeneratedRegex(@"quota|billing|insufficient_quota|credit", RegexOptions.IgnoreCase)]
     private static partial Regex Quota();
-
-    [GeneratedRegex(@"(?<prefix>\b(?:sk|pk|rk)-(?:ant-|proj-|or-)?)[A-Za-z0-9_\-]{8,}")]
-    private static partial Regex KeyShaped();
 }
 
 /// <summary>A classified failure: its kind, a message naming the cause, whether to retry, and the server's requested wait.</summary>

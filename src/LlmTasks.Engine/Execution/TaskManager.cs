@@ -110,6 +110,7 @@ public sealed class TaskManager : IDisposable
     /// </summary>
     public LlmTask Start(LlmTaskRequest request, TaskSecrets? secrets = null)
     {
+        Diagnostics.Secrets.Remember(secrets?.ApiKey);
         var (model, provider) = Prepare(request);
         var task = _store.Insert(request, model.Provider, Owner, LeaseExpiry());
         Enqueue(new ActiveTask(task, model.Provider, model, provider, null, secrets));
@@ -123,6 +124,7 @@ public sealed class TaskManager : IDisposable
     /// </summary>
     public Task<LlmTask> StartAsync(LlmTaskRequest request, TaskSecrets? secrets = null)
     {
+        Diagnostics.Secrets.Remember(secrets?.ApiKey);
         var (model, provider) = Prepare(request);
         return InsertAndQueueAsync(request, model, provider, secrets);
     }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LlmTasks.Diagnostics;
 using Microsoft.Data.Sqlite;
 
 namespace LlmTasks.Storage;
@@ -110,9 +111,10 @@ public sealed partial class TaskStore
         if (finish.FinalState is { } final)
         {
             Bind(command, "$state", final.ToString());
-            Bind(command, "$output", attempt.Output);
-            Bind(command, "$structured", attempt.StructuredOutput);
-            Bind(command, "$error", attempt.Error);
+            // The store boundary: no key this process read is written (outputs lose only known keys).
+            Bind(command, "$output", Secrets.RedactKnownOrNull(attempt.Output));
+            Bind(command, "$structured", Secrets.RedactKnownOrNull(attempt.StructuredOutput));
+            Bind(command, "$error", Secrets.RedactOrNull(attempt.Error));
             Bind(command, "$kind", attempt.ErrorKind);
         }
 
@@ -175,8 +177,8 @@ public sealed partial class TaskStore
         Bind(command, "$number", number);
         Bind(command, "$outcome", attempt.Outcome.ToString());
         Bind(command, "$request", attempt.RequestJson);
-        Bind(command, "$output", attempt.Output);
-        Bind(command, "$error", attempt.Error);
+        Bind(command, "$output", Secrets.RedactKnownOrNull(attempt.Output));
+        Bind(command, "$error", Secrets.RedactOrNull(attempt.Error));
         Bind(command, "$kind", attempt.ErrorKind);
         Bind(command, "$started", attempt.StartedAtMs);
         Bind(command, "$latency", attempt.LatencyMs);
@@ -184,8 +186,8 @@ public sealed partial class TaskStore
         Bind(command, "$out", attempt.OutputTokens);
         Bind(command, "$cost", NanoUsd.FromUsd(attempt.CostUsd));
         Bind(command, "$owner", owner);
-        Bind(command, "$structured", attempt.StructuredOutput);
-        Bind(command, "$details", attempt.DetailsJson);
+        Bind(command, "$structured", Secrets.RedactKnownOrNull(attempt.StructuredOutput));
+        Bind(command, "$details", Secrets.RedactOrNull(attempt.DetailsJson));
         command.ExecuteNonQuery();
         if (attempt.Checks is { Count: > 0 } checks)
         {

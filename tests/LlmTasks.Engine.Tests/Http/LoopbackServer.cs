@@ -28,12 +28,16 @@ public abstract record Reply
 
     /// <summary>Never answers (until the server is disposed).</summary>
     public static Reply Hang() => new HangReply();
+
+    /// <summary>Decides the reply from the request (an error body that echoes the key it was sent, say).</summary>
+    public static Reply From(Func<RecordedRequest, Reply> decide) => new ComputedReply(decide);
 }
 
 public sealed record JsonReply(int Status, string Body, (string Name, string Value)[] Headers) : Reply;
 public sealed record ResetReply : Reply;
 public sealed record TruncatedReply(string Body) : Reply;
 public sealed record HangReply : Reply;
+public sealed record ComputedReply(Func<RecordedRequest, Reply> Decide) : Reply;
 
 /// <summary>
 /// A minimal HTTP/1.1 server on 127.0.0.1 over real sockets, one request per connection
@@ -94,6 +98,11 @@ public sealed class LoopbackServer : IDisposable
             _requests.Enqueue(request);
             var index = Interlocked.Increment(ref _count) - 1;
             var reply = _script[Math.Min(index, _script.Length - 1)];
+            if (reply is ComputedReply computed)
+            {
+                reply = computed.Decide(request);
+            }
+
             switch (reply)
             {
                 case JsonReply json:

@@ -14,11 +14,15 @@ public sealed class ProviderEnvironment(Func<string, string?>? lookup = null)
     /// <summary>The value of a variable, or null when it is unset or blank.</summary>
     public string? Get(string variable) => _lookup(variable) is { } value && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;
 
-    /// <summary>The task's -ApiKey, else the variable; null when neither is set.</summary>
-    public string? Key(ProviderCallContext context, string variable) =>
-        context.Secrets?.ApiKey is { Length: > 0 } key ? key
-        : RefuseOtherKeysFor(context) ? null
-        : Get(variable);
+    /// <summary>The task's -ApiKey, else the variable; null when neither is set. A key read here is redacted from then on.</summary>
+    public string? Key(ProviderCallContext context, string variable)
+    {
+        var key = context.Secrets?.ApiKey is { Length: > 0 } own ? own
+            : RefuseOtherKeysFor(context) ? null
+            : Get(variable);
+        Diagnostics.Secrets.Remember(key);
+        return key;
+    }
 
     /// <summary>
     /// A task started with its own -ApiKey and its own -ApiBase, resumed where that key is not in memory:
