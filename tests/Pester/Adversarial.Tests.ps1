@@ -25,12 +25,17 @@ BeforeAll {
         $output
     }
 
-    # 4 KB of random bytes (always the same ones) written into the middle of a file, as a failing disk would.
-    function script:Set-Damage([string] $Path) {
+    # 4 KB of random bytes (always the same ones) over the page that holds a task from the middle of the store,
+    # found by its text, as a failing disk would write them: where SQLite put it depends on how inserts were
+    # batched, the page it is on does not.
+    function script:Set-Damage([string] $Path, [string] $Marker = '"content":"prompt 150 ') {
+        $text = [System.Text.Encoding]::Latin1.GetString([System.IO.File]::ReadAllBytes($Path))
+        $at = $text.IndexOf($Marker, [System.StringComparison]::Ordinal)
+        if ($at -lt 0) { throw "'$Marker' is not in $Path" }
         $garbage = [byte[]]::new(4096)
         [System.Random]::new(7).NextBytes($garbage)
         $stream = [System.IO.File]::OpenWrite($Path)
-        try { $stream.Position = [long]($stream.Length / 2); $stream.Write($garbage, 0, $garbage.Length) } finally { $stream.Dispose() }
+        try { $stream.Position = [long]([math]::Floor($at / 4096) * 4096); $stream.Write($garbage, 0, $garbage.Length) } finally { $stream.Dispose() }
     }
 }
 
@@ -91,5 +96,92 @@ try { Start-LlmTask 'from a new shell' -Model mock/echo -StorePath $args[0] -Err
         (Start-LlmTask 'after the repair' -Model mock/echo -StorePath $saved -Wait).State | Should -Be 'Completed'
         { Repair-LlmTaskStore -StorePath $script:damaged -Destination $saved -ErrorAction Stop } |
             Should -Throw -ErrorId 'LlmTaskStoreExists,LlmTasks.PowerShell.Commands.RepairLlmTaskStoreCommand'
+    }
+}
+
+Describe 'Bad input gets its own error and stores nothing' {
+    BeforeAll {
+        Start-LlmTask 'kept' -Model mock/echo -Wait | Out-Null
+        $script:before = @(Get-LlmTask).Count
+    }
+
+    It 'refuses <Case> with <ErrorId>' -TestCases @(
+        @{ Case = '-TimeoutSec 4294968 (past what a timer can take)'; Options = @{ TimeoutSec = 4294968 }; ErrorId = 'LlmTaskInvalidTimeout' }
+        @{ Case = '-TimeoutSec past 7 days'; Options = @{ TimeoutSec = 604801 }; ErrorId = 'LlmTaskInvalidTimeout' }
+        @{ Case = '-TimeoutSec NaN'; Options = @{ TimeoutSec = [double]::NaN }; ErrorId = 'LlmTaskInvalidTimeout' }
+        @{ Case = '-TimeoutSec 0'; Options = @{ TimeoutSec = 0 }; ErrorId = 'LlmTaskInvalidTimeout' }
+        @{ Case = '-Temperature 2.5'; Options = @{ Temperature = 2.5 }; ErrorId = 'LlmTaskInvalidTemperature' }
+        @{ Case = '-Temperature NaN'; Options = @{ Temperature = [double]::NaN }; ErrorId = 'LlmTaskInvalidTemperature' }
+        @{ Case = '-MaxTokens 0'; Options = @{ MaxTokens = 0 }; ErrorId = 'LlmTaskInvalidMaxTokens' }
+        @{ Case = 'an invalid -JsonSchema {"type":5}'; Options = @{ JsonSchema = '{"type":5}' }; ErrorId = 'LlmTaskInvalidJsonSchema' }
+        @{ Case = 'a -JsonSchema whose required is not a list'; Options = @{ JsonSchema = @{ type = 'object'; required = 'name' } }; ErrorId = 'LlmTaskInvalidJsonSchema' }
+        @{ Case = 'an unknown provider with -MockResponse'; Options = @{ Model = 'bogus/x'; MockResponse = 'canned' }; ErrorId = 'LlmTaskUnknownProvider' }
+    ) {
+        param($Case, $Options, $ErrorId)
+        $splat = @{ Model = 'mock/echo' } + @{}
+        foreach ($key in $Options.Keys) { $splat[$key] = $Options[$key] }
+        Start-LlmTask 'refused' @splat -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err | Should -HaveCount 1
+        $err[0].FullyQualifiedErrorId | Should -Be "$ErrorId,LlmTasks.PowerShell.Commands.StartLlmTaskCommand"
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err[0].Exception.Message | Should -Not -Match 'Exception'
+        @(Get-LlmTask).Count | Should -Be $script:before
+    }
+
+    It 'refuses -MaxTurns and -MaxAttempts out of range when binding' {
+        { Start-LlmTask 'x' -Model max/sonnet -MaxTurns 1001 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,LlmTasks.PowerShell.Commands.StartLlmTaskCommand'
+        { Start-LlmTask 'x' -Model mock/echo -Verify @{ Type = 'NotEmpty' } -MaxAttempts 101 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,LlmTasks.PowerShell.Commands.StartLlmTaskCommand'
+        @(Get-LlmTask).Count | Should -Be $script:before
+    }
+
+    It 'refuses a prompt over 64 M characters with LlmTaskPromptTooLarge, not a raw ArgumentException' {
+        $huge = 'p' * (64MB + 1)
+        Start-LlmTask $huge -Model mock/echo -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $huge = $null
+        $err[0].FullyQualifiedErrorId | Should -Be 'LlmTaskPromptTooLarge,LlmTasks.PowerShell.Commands.StartLlmTaskCommand'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        @(Get-LlmTask).Count | Should -Be $script:before
+    }
+}
+
+Describe 'Task names with wildcard characters, as -like and Get-ChildItem -Path read them' {
+    BeforeAll {
+        $script:names = 'plain', 'a', 'b', ']', '-', '[a]', '[draft] report', 'x*y', 'x?y', 'xzy', 'back`tick', '50%', 'under_score', 'underXscore', 'A]'
+        $script:nameStore = Join-Path $script:root 'names.db'
+        $script:names | ForEach-Object { Start-LlmTask 'p' -Model mock/echo -Name $_ -StorePath $script:nameStore } | Out-Null
+    }
+
+    It 'Get-LlmTask -Name <Pattern> finds what -like finds' -TestCases @(
+        @{ Pattern = '[a]' }, @{ Pattern = '`[a`]' }, @{ Pattern = '`[a]' }, @{ Pattern = '[[]a]' }, @{ Pattern = '`[draft`]*' },
+        @{ Pattern = '*`**' }, @{ Pattern = 'x?y' }, @{ Pattern = 'x`?y' }, @{ Pattern = '50%' }, @{ Pattern = '5?%' },
+        @{ Pattern = 'under_score' }, @{ Pattern = 'under?score' }, @{ Pattern = 'back``tick' }, @{ Pattern = '[]a]' },
+        @{ Pattern = '[a-c]' }, @{ Pattern = '[-]' }, @{ Pattern = 'A`]' }, @{ Pattern = '*' }, @{ Pattern = 'PLAIN' }, @{ Pattern = '[x][*?z]y' }
+    ) {
+        param($Pattern)
+        $expected = @($script:names | Where-Object { $_ -like $Pattern } | Sort-Object) -join '|'
+        $expected | Should -Not -BeNullOrEmpty -Because 'each pattern matches some name: the comparison must prove something'
+        $got = @(Get-LlmTask -Name $Pattern -StorePath $script:nameStore | ForEach-Object Name | Sort-Object) -join '|'
+        $got | Should -BeExactly $expected
+    }
+
+    It 'refuses the invalid pattern <Pattern> with LlmTaskInvalidWildcard, as -like refuses it' -TestCases @(
+        @{ Pattern = '[]' }, @{ Pattern = '[a' }, @{ Pattern = 'a[b' }, @{ Pattern = '[c-a]' }
+    ) {
+        param($Pattern)
+        { 'x' -like $Pattern } | Should -Throw
+        { Get-LlmTask -Name $Pattern -StorePath $script:nameStore -ErrorAction Stop } |
+            Should -Throw -ErrorId 'LlmTaskInvalidWildcard,LlmTasks.PowerShell.Commands.GetLlmTaskCommand'
+        { Stop-LlmTask -Name $Pattern -StorePath $script:nameStore -ErrorAction Stop } |
+            Should -Throw -ErrorId 'LlmTaskInvalidWildcard,LlmTasks.PowerShell.Commands.StopLlmTaskCommand'
+        $err = try { Get-LlmTask -Name $Pattern -StorePath $script:nameStore } catch { $_ }
+        $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err.Exception.Message | Should -Match 'backtick'
+    }
+
+    It 'an escaped name that matches nothing is reported as not found' {
+        Get-LlmTask -Name '`[nothing`]' -StorePath $script:nameStore -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'LlmTaskNotFound,*'
+        Get-LlmTask -Name '`[a`]' -StorePath $script:nameStore -ErrorVariable err2 -ErrorAction SilentlyContinue | Should -HaveCount 1
+        $err2 | Should -BeNullOrEmpty
     }
 }

@@ -19,6 +19,7 @@ internal static partial class CallErrors
         LlmTasksException known => new(known.ErrorId, known.Message, known.IsTransient) { ProviderDetails = known.DetailsJson },
         MockProviderException => new("ProviderError", e.Message),
         ProviderHttpException http => FromStatus(http, time),
+        _ when Find<AnswerTooLargeException>(e) is { } large => new("ResponseTooLarge", large.Message), // the same request gets the same answer: not retried
         TimeoutRejectedException timeout => new("Timeout", $"No answer within {timeout.Timeout.TotalSeconds:0.###} s (the time one try may take).", Transient: true),
         OperationCanceledException when !token.IsCancellationRequested =>
             new("Timeout", $"The provider's HTTP client gave up waiting for an answer ({Innermost(e).Message}).", Transient: true),

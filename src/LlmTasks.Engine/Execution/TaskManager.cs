@@ -147,7 +147,7 @@ public sealed class TaskManager : IDisposable
 
         var resolved = request.MockResponse is null
             ? _providers.Resolve(request.Model)
-            : (ModelId.Parse(request.Model, _providers.Names), null);
+            : (_providers.ParseKnown(request.Model), null); // no call is made, but the model must still name a provider
         if (_store.IsReadOnly)
         {
             throw StoreErrors.ReadOnly(_store.Path, "the file is write-protected");
@@ -258,7 +258,7 @@ public sealed class TaskManager : IDisposable
 
             var marking = _worker.Submit(new MarkRunning(task.Id, Owner, _store.NowMs + (long)_options.Lease.TotalMilliseconds));
             var request = task.Task.Request;
-            var timeout = request.TimeoutSec is { } s ? TimeSpan.FromSeconds(s) : (TimeSpan?)null;
+            var timeout = RequestValidator.Timeout(request);
             var startedAt = _store.NowMs;
             var callToken = request.Verification is null ? task.BeginRun(_shutdown.Token, timeout) : CancellationToken.None;
             var calledProvider = !callToken.IsCancellationRequested; // a token cancelled already: no call is made

@@ -13,7 +13,13 @@ public sealed partial class TaskStore
 
     public LlmTask? Get(long id) => Query(new TaskQuery { Ids = [id] }).FirstOrDefault();
 
-    public IReadOnlyList<LlmTask> Query(TaskQuery query) => Read(connection =>
+    public IReadOnlyList<LlmTask> Query(TaskQuery query)
+    {
+        var names = query.Names?.Select(Wildcard.Parse).ToArray(); // an invalid pattern is refused before the store is read
+        return Read(connection => Query(connection, query, names));
+    }
+
+    private IReadOnlyList<LlmTask> Query(SqliteConnection connection, TaskQuery query, Wildcard.Parsed[]? names)
     {
         using var command = connection.CreateCommand();
         var where = new List<string>();
@@ -30,10 +36,10 @@ public sealed partial class TaskStore
             command.Parameters.AddWithValue("$iids", JsonSerializer.Serialize(query.InstanceIds.Select(g => g.ToString("D"))));
         }
 
-        if (query.Names is { Count: > 0 })
+        if (names is { Length: > 0 })
         {
             var alternatives = new List<string>();
-            var exact = query.Names.Where(n => !Wildcard.HasWildcards(n)).ToArray();
+            var exact = names.Where(n => n.Literal is not null).Select(n => n.Literal!).ToArray();
             if (exact.Length > 0)
             {
                 alternatives.Add("name IN (SELECT value FROM json_each($names))");
@@ -41,16 +47,16 @@ public sealed partial class TaskStore
             }
 
             var i = 0;
-            foreach (var pattern in query.Names.Where(Wildcard.HasWildcards))
+            foreach (var pattern in names.Where(n => n.Literal is null))
             {
-                if (Wildcard.ToLike(pattern) is { } like)
+                if (pattern.Like is { } like)
                 {
                     alternatives.Add($"name LIKE $like{i} ESCAPE '\\'");
                     command.Parameters.AddWithValue($"$like{i++}", like);
                 }
                 else
                 {
-                    (nameRegexes ??= []).Add(Wildcard.ToRegex(pattern));
+                    (nameRegexes ??= []).Add(pattern.Regex!);
                     alternatives.Add("name IS NOT NULL");
                 }
             }
@@ -100,8 +106,10 @@ public sealed partial class TaskStore
         var tasks = ReadTasks(command);
         if (nameRegexes is not null)
         {
-            var likes = query.Names!.Where(n => !Wildcard.HasWildcards(n) || Wildcard.ToLike(n) is not null).Select(Wildcard.ToRegex).ToArray();
-            tasks = tasks.Where(t => t.Name is { } name && (likes.Any(r => r.IsMatch(name)) || nameRegexes.Any(r => r.IsMatch(name)))).ToList();
+            // Rows the SQL alternatives matched (exact names, LIKE patterns) stay; the rest must match a set pattern.
+            var literals = names!.Where(n => n.Literal is not null).Select(n => n.Literal!).ToHashSet(StringComparer.OrdinalIgnoreCase);
+            var likes = names!.Where(n => n.Like is not null).Select(n => n.Regex!).ToArray();
+            tasks = tasks.Where(t => t.Name is { } name && (literals.Contains(name) || likes.Any(r => r.IsMatch(name)) || nameRegexes.Any(r => r.IsMatch(name)))).ToList();
             if (query.Newest is { } newest && tasks.Count > newest)
             {
                 tasks = tasks.GetRange(tasks.Count - newest, newest);
@@ -112,8 +120,8 @@ public sealed partial class TaskStore
             tasks.Reverse();
         }
 
-        return (IReadOnlyList<LlmTask>)tasks;
-    });
+        return tasks;
+    }
 
     /// <summary>Tasks that reached a terminal state at or after an instant (UTC ms), oldest first.</summary>
     internal IReadOnlyList<LlmTask> FinishedSince(long sinceMs) => Read(connection =>
@@ -171,7 +179,7 @@ public sealed partial class TaskStore
     {
         using var command = connection.CreateCommand();
         command.CommandText = $"SELECT DISTINCT {column} FROM tasks WHERE {column} LIKE $prefix ESCAPE '\\' ORDER BY {column} LIMIT $limit";
-        command.Parameters.AddWithValue("$prefix", (Wildcard.ToLike(prefix) ?? prefix) + "%");
+        command.Parameters.AddWithValue("$prefix", Wildcard.LikePrefix(prefix) + "%");
         command.Parameters.AddWithValue("$limit", limit);
         using var reader = command.ExecuteReader();
         var values = new List<string>();

@@ -61,12 +61,19 @@ public sealed class DamagedStoreTests : IDisposable
         return (all, Hash(_temp.Path));
     }
 
-    internal static void Damage(string path)
+    /// <summary>
+    /// 4 KB of random bytes (always the same ones) over the page that holds a task from the middle of the store,
+    /// found by its text: where SQLite put it depends on how inserts were batched, the page it is on does not.
+    /// </summary>
+    internal static void Damage(string path, string marker = "\"content\":\"prompt 200 ")
     {
+        var bytes = File.ReadAllBytes(path);
+        var at = bytes.AsSpan().IndexOf(System.Text.Encoding.UTF8.GetBytes(marker));
+        Assert.True(at > 0, $"'{marker}' is not in the store file");
         var garbage = new byte[4096];
         new Random(7).NextBytes(garbage);
         using var file = new FileStream(path, FileMode.Open, FileAccess.Write);
-        file.Position = file.Length / 2;
+        file.Position = at / 4096 * 4096;
         file.Write(garbage);
     }
 

@@ -37,9 +37,26 @@ public sealed class AzureOpenAIProvider(ProviderEnvironment? environment = null)
         {
             RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
             NetworkTimeout = HttpDefaults.NetworkTimeout,
+            Transport = Transport(),
         };
         var chat = new AzureOpenAIClient(endpoint, new AzureKeyCredential(key), options).GetChatClient(model.Model).AsIChatClient();
         return new OpenAIErrorTranslation(chat, model.ToString());
+    }
+
+    private (long Max, HttpClientPipelineTransport Transport)? _transport;
+
+    /// <summary>One HTTP client for every call of this provider, under the answer-size cap (a new one if the cap changes).</summary>
+    private HttpClientPipelineTransport Transport()
+    {
+        var max = _environment.MaxAnswerBytes;
+        if (_transport is { } current && current.Max == max)
+        {
+            return current.Transport;
+        }
+
+        var made = new HttpClientPipelineTransport(AnswerLimit.Client(max));
+        _transport = (max, made);
+        return made;
     }
 
     /// <summary>The SDK takes its known API versions only: '2024-10-21' → V2024_10_21; anything else is a clear error listing them.</summary>

@@ -38,15 +38,32 @@ public sealed class OpenAICompatibleProvider(OpenAICompatibleEndpoint endpoint, 
             _clients.Clear();
         }
 
-        var chat = _clients.GetOrAdd((baseUrl, key, model.Model), static k => new OpenAI.Chat.ChatClient(k.Model, new ApiKeyCredential(k.Key), new OpenAIClientOptions
+        var transport = Transport();
+        var chat = _clients.GetOrAdd((baseUrl, key, model.Model, transport), static k => new OpenAI.Chat.ChatClient(k.Model, new ApiKeyCredential(k.Key), new OpenAIClientOptions
         {
             Endpoint = k.BaseUrl,
             RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
             NetworkTimeout = HttpDefaults.NetworkTimeout,
+            Transport = k.Transport,
         }).AsIChatClient());
         return new OpenAIErrorTranslation(chat, model.ToString());
     }
 
     private const int MaxCachedClients = 64;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(Uri BaseUrl, string Key, string Model), IChatClient> _clients = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(Uri BaseUrl, string Key, string Model, HttpClientPipelineTransport Transport), IChatClient> _clients = new();
+    private (long Max, HttpClientPipelineTransport Transport)? _transport;
+
+    /// <summary>One HTTP client for every call of this provider, under the answer-size cap (a new one if the cap changes).</summary>
+    private HttpClientPipelineTransport Transport()
+    {
+        var max = _environment.MaxAnswerBytes;
+        if (_transport is { } current && current.Max == max)
+        {
+            return current.Transport;
+        }
+
+        var made = new HttpClientPipelineTransport(AnswerLimit.Client(max));
+        _transport = (max, made);
+        return made;
+    }
 }
