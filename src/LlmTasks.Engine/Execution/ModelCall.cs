@@ -22,6 +22,7 @@ internal static class ModelCall
         var requestJson = ReferenceEquals(request, active.Task.Request) ? null : StoreJson.Serialize(request);
         var tryStarted = TimeSpan.Zero;
         var tries = 0;
+        var recorded = 0; // tries already kept as rows (failed before a retry)
         AttemptRecord Record(LlmAttemptOutcome outcome) => new()
         {
             Outcome = outcome,
@@ -29,6 +30,10 @@ internal static class ModelCall
             LatencyMs = (clock.Elapsed - tryStarted).TotalMilliseconds,
             RequestJson = requestJson,
         };
+
+        // Stopped, timed out or shut down with no try in flight (before the first, or in the wait between two whose
+        // failed tries have their rows): the task's state changes, but no call stands behind this record.
+        AttemptRecord Ended(LlmAttemptOutcome outcome) => Record(outcome) with { CallMade = tries > recorded };
 
         AttemptRecord Failed(CallFailure failure, TimeSpan? retryDelay) => Record(LlmAttemptOutcome.Failed) with
         {
@@ -58,7 +63,11 @@ internal static class ModelCall
                     tryStarted = clock.Elapsed;
                     tries++;
                     return await client.GetResponseAsync(messages, options, ct).ConfigureAwait(false);
-                }, token, async (_, failure, delay) => await recordTry(active.Id, Failed(failure, delay)).ConfigureAwait(false)).ConfigureAwait(false);
+                }, token, async (_, failure, delay) =>
+                {
+                    recorded++;
+                    await recordTry(active.Id, Failed(failure, delay)).ConfigureAwait(false);
+                }).ConfigureAwait(false);
                 var inputTokens = response.Usage?.InputTokenCount;
                 var outputTokens = response.Usage?.OutputTokenCount;
                 var attempt = Record(LlmAttemptOutcome.Succeeded) with
@@ -86,11 +95,11 @@ internal static class ModelCall
         // the reason decides: Stop, shutdown or the timeout.
         catch (Exception e) when ((e is OperationCanceledException || token.IsCancellationRequested) && active.Reason == CancelReason.User)
         {
-            return (Record(LlmAttemptOutcome.Cancelled) with { Error = "Stopped by Stop-LlmTask.", ErrorKind = "Cancelled" }, LlmTaskState.Cancelled);
+            return (Ended(LlmAttemptOutcome.Cancelled) with { Error = "Stopped by Stop-LlmTask.", ErrorKind = "Cancelled" }, LlmTaskState.Cancelled);
         }
         catch (Exception e) when ((e is OperationCanceledException || token.IsCancellationRequested) && active.Reason == CancelReason.Shutdown)
         {
-            return (Record(LlmAttemptOutcome.Interrupted) with
+            return (Ended(LlmAttemptOutcome.Interrupted) with
             {
                 Error = "The process running the call shut down before it ended; the task went back to Pending.",
                 ErrorKind = "Interrupted",
@@ -101,7 +110,7 @@ internal static class ModelCall
             var limit = request.TimeoutSec is { } s ? $" within -TimeoutSec {s}" : string.Empty;
             // A provider that says more than "canceled" (the CLI: its process tree killed, its stderr tail) is kept.
             var said = e.Message == new OperationCanceledException().Message ? string.Empty : " " + CallErrors.Redact(e.Message, active.Secrets);
-            return (Record(LlmAttemptOutcome.Failed) with
+            return (Ended(LlmAttemptOutcome.Failed) with
             {
                 Error = $"The call to {request.Model} did not finish{limit} (after {clock.Elapsed.TotalSeconds:0.###} s, {Math.Max(tries, 1)} tries).{said}",
                 ErrorKind = "Timeout",

@@ -261,7 +261,6 @@ public sealed class TaskManager : IDisposable
             var timeout = RequestValidator.Timeout(request);
             var startedAt = _store.NowMs;
             var callToken = request.Verification is null ? task.BeginRun(_shutdown.Token, timeout) : CancellationToken.None;
-            var calledProvider = !callToken.IsCancellationRequested; // a token cancelled already: no call is made
             var call = request.Verification is null
                 ? ModelCall.RunAsync(task, request, startedAt, _options.Retry, RecordTry, callToken)
                 : new TaskRun(task, _providers, _options.Retry, RecordTry, _shutdown.Token, () => _store.NowMs).RunAsync(request, startedAt);
@@ -282,8 +281,7 @@ public sealed class TaskManager : IDisposable
             {
                 task.Cancel(CancelReason.User);
                 var (dropped, _) = await call.ConfigureAwait(false);
-                var callMade = request.Verification is null ? calledProvider : dropped.Outcome != LlmAttemptOutcome.Cancelled;
-                if (callMade)
+                if (dropped.CallMade)
                 {
                     // A call was made: keep it on record. The task is not Running here, so this becomes a Discarded attempt.
                     await _worker.Submit(new FinishAttempt(task.Id, Owner, dropped, LlmTaskState.Cancelled)).ConfigureAwait(false);

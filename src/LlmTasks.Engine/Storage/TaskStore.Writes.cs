@@ -90,7 +90,7 @@ public sealed partial class TaskStore
         var command = finish.FinalState is { } state
             ? Prepared(connection, transaction, $"""
                 UPDATE tasks SET state = $state, output = $output, structured_output = $structured, error = $error, error_kind = $kind,
-                    attempts = attempts + 1,
+                    attempts = attempts + $calls,
                     input_tokens = CASE WHEN $in IS NULL THEN input_tokens ELSE coalesce(input_tokens, 0) + $in END,
                     output_tokens = CASE WHEN $out IS NULL THEN output_tokens ELSE coalesce(output_tokens, 0) + $out END,
                     cost_nanousd = CASE WHEN $cost IS NULL THEN cost_nanousd ELSE coalesce(cost_nanousd, 0) + $cost END,
@@ -99,7 +99,7 @@ public sealed partial class TaskStore
                 RETURNING {TaskColumns}
                 """)
             : Prepared(connection, transaction, $"""
-                UPDATE tasks SET attempts = attempts + 1,
+                UPDATE tasks SET attempts = attempts + $calls,
                     input_tokens = CASE WHEN $in IS NULL THEN input_tokens ELSE coalesce(input_tokens, 0) + $in END,
                     output_tokens = CASE WHEN $out IS NULL THEN output_tokens ELSE coalesce(output_tokens, 0) + $out END,
                     cost_nanousd = CASE WHEN $cost IS NULL THEN cost_nanousd ELSE coalesce(cost_nanousd, 0) + $cost END,
@@ -123,8 +123,14 @@ public sealed partial class TaskStore
         Bind(command, "$cost", NanoUsd.FromUsd(attempt.CostUsd));
         Bind(command, "$id", finish.TaskId);
         Bind(command, "$owner", finish.Owner);
+        Bind(command, "$calls", attempt.CallMade ? 1 : 0);
         var written = ReadTasks(command).FirstOrDefault();
         object? number = written?.Attempts is { } attempts ? (long)attempts : null;
+        if (!attempt.CallMade)
+        {
+            return written; // one attempt row per call made: this record stands for none
+        }
+
         if (written is null)
         {
             // Someone else holds or finished the task: keep the call on record, change nothing else.

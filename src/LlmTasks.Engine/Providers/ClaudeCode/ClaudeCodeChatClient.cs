@@ -114,6 +114,18 @@ internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
             .WithValidation(CommandResultValidation.None);
 
         using var kill = new CancellationTokenSource();
+        // Registered before the start: output can pass the cap before ExecuteAsync returns. Until the process id is
+        // known, cancelling kill makes CliWrap kill the CLI itself; the tree goes once the id is known.
+        var started = new System.Runtime.CompilerServices.StrongBox<int>();
+        using var tooLarge = overflow.Token.Register(() =>
+        {
+            if (Volatile.Read(ref started.Value) is > 0 and var id)
+            {
+                KillTree(id);
+            }
+
+            kill.Cancel();
+        });
         CommandTask<CommandResult> running;
         try
         {
@@ -126,13 +138,14 @@ internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
         }
 
         var processId = running.ProcessId;
-        // Kill the whole tree first (CliWrap alone would kill only the CLI, leaving MCP servers behind), then let CliWrap finish.
-        using var registration = cancellationToken.Register(() =>
+        Volatile.Write(ref started.Value, processId);
+        if (overflow.IsCancellationRequested)
         {
             KillTree(processId);
-            kill.Cancel();
-        });
-        using var tooLarge = overflow.Token.Register(() =>
+        }
+
+        // Kill the whole tree first (CliWrap alone would kill only the CLI, leaving MCP servers behind), then let CliWrap finish.
+        using var registration = cancellationToken.Register(() =>
         {
             KillTree(processId);
             kill.Cancel();
@@ -141,18 +154,26 @@ internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
         try
         {
             var result = await running.ConfigureAwait(false);
+            if (cancellationToken.IsCancellationRequested)
+            {
+                // The tree was killed before CliWrap saw the token: the process "exited" (137), but it was stopped.
+                throw Stopped(processId, stderr, cancellationToken);
+            }
+
             return overflow.IsCancellationRequested ? throw TooLarge(processId, limit, stderr) : new CliRun(result.ExitCode, Text(stdout), Text(stderr));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            throw new OperationCanceledException(
-                $"The Claude Code CLI (process {processId}) was stopped and its process tree killed.{ClaudeErrors.StderrTail(Text(stderr))}", cancellationToken);
+            throw Stopped(processId, stderr, cancellationToken);
         }
         catch (OperationCanceledException) when (overflow.IsCancellationRequested)
         {
             throw TooLarge(processId, limit, stderr);
         }
     }
+
+    private static OperationCanceledException Stopped(int processId, StringBuilder stderr, CancellationToken token) =>
+        new($"The Claude Code CLI (process {processId}) was stopped and its process tree killed.{ClaudeErrors.StderrTail(Text(stderr))}", token);
 
     private static ClaudeCodeException TooLarge(int processId, long limit, StringBuilder stderr) =>
         new(ClaudeErrorKinds.ResponseTooLarge, LlmErrorCategory.InvalidData,
@@ -174,7 +195,12 @@ internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
             total += read;
             if (total > limit)
             {
+                // Stop the CLI; read on, keeping nothing, until it is gone: closing the pipe now would let it run on.
                 overflow.Cancel();
+                while (await stream.ReadAsync(bytes, token).ConfigureAwait(false) > 0)
+                {
+                }
+
                 return;
             }
 
