@@ -185,3 +185,24 @@ Describe 'Task names with wildcard characters, as -like and Get-ChildItem -Path 
         $err2 | Should -BeNullOrEmpty
     }
 }
+
+Describe 'Folders the module creates, under a permissive umask' -Skip:$IsWindows {
+    It 'makes every folder it creates 0700, from the first one down, and the file 0600; folders that existed stay as they were' {
+        $existing = Join-Path $script:root 'existing'
+        New-Item -ItemType Directory -Path $existing | Out-Null
+        [System.IO.File]::SetUnixFileMode($existing, [System.IO.UnixFileMode]'UserRead, UserWrite, UserExecute, GroupRead, GroupExecute, OtherRead, OtherExecute')
+        $store = Join-Path $existing 'first/second/third/tasks.db'
+        # A real pwsh started under umask 000: its own New-Item shows that umask applies.
+        $said = Invoke-Pwsh -Umask000 -Arguments $store, (Join-Path $script:root 'control') -Script @'
+New-Item -ItemType Directory -Path $args[1] | Out-Null
+(Get-Item $args[1]).UnixMode
+(Start-LlmTask 'under umask 000' -Model mock/echo -StorePath $args[0] -Wait).State
+'@
+        $said | Should -Be @('drwxrwxrwx', 'Completed') -Because 'the child really ran under umask 000, so the test can fail'
+        foreach ($folder in 'first', 'first/second', 'first/second/third') {
+            (Get-Item (Join-Path $existing $folder)).UnixMode | Should -Be 'drwx------' -Because "$folder was created by the module"
+        }
+        (Get-Item $store).UnixMode | Should -Be '-rw-------'
+        (Get-Item $existing).UnixMode | Should -Be 'drwxr-xr-x' -Because 'a folder that existed is left as it is'
+    }
+}
