@@ -133,11 +133,24 @@ public sealed partial class TaskStore
 
         if (written is null)
         {
-            // Someone else holds or finished the task: keep the call on record, change nothing else.
-            var count = Prepared(connection, transaction, "UPDATE tasks SET attempts = attempts + 1 WHERE id = $id RETURNING attempts");
+            // Someone else holds or finished the task: keep the call on record, saying why, and change nothing else.
+            var count = Prepared(connection, transaction, "UPDATE tasks SET attempts = attempts + 1 WHERE id = $id RETURNING attempts, state, lease_owner, cancel_requested");
             Bind(count, "$id", finish.TaskId);
-            number = count.ExecuteScalar();
-            attempt = attempt with { Outcome = LlmAttemptOutcome.Discarded };
+            using var reader = count.ExecuteReader();
+            number = reader.Read() ? reader.GetInt64(0) : null;
+            var why = number is null ? string.Empty : (reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetInt64(3) != 0) switch
+            {
+                ("Cancelled", _, _) or (_, _, true) => "Discarded: the task was stopped (Stop-LlmTask) before this call's result could be recorded.",
+                (var current, _, _) when Enum.TryParse<LlmTaskState>(current, out var s) && s.IsTerminal() => $"Discarded: the task had already ended ({current}) elsewhere; this result came too late.",
+                (_, { } other, _) => $"Discarded: this process's lease on the task lapsed and {other} took it over; this result was not applied.",
+                _ => "Discarded: this process's lease on the task lapsed and it went back to Pending; this result was not applied.",
+            };
+            attempt = attempt with
+            {
+                Outcome = LlmAttemptOutcome.Discarded,
+                Error = attempt.Outcome == LlmAttemptOutcome.Failed && attempt.Error is { } failed ? $"{why} The call had failed: {failed}" : why,
+                ErrorKind = attempt.Outcome == LlmAttemptOutcome.Failed ? attempt.ErrorKind : null,
+            };
         }
 
         if (number is long n)
