@@ -43,21 +43,8 @@ public sealed class AzureOpenAIProvider(ProviderEnvironment? environment = null)
         return new OpenAIErrorTranslation(chat, model.ToString());
     }
 
-    private (long Max, HttpClientPipelineTransport Transport)? _transport;
-
-    /// <summary>One HTTP client for every call of this provider, under the answer-size cap (a new one if the cap changes).</summary>
-    private HttpClientPipelineTransport Transport()
-    {
-        var max = _environment.MaxAnswerBytes;
-        if (_transport is { } current && current.Max == max)
-        {
-            return current.Transport;
-        }
-
-        var made = new HttpClientPipelineTransport(AnswerLimit.Client(max));
-        _transport = (max, made);
-        return made;
-    }
+    /// <summary>The process's HTTP transport under the answer-size cap (shared: connections are pooled across calls).</summary>
+    private HttpClientPipelineTransport Transport() => AnswerLimit.SharedTransport(_environment.MaxAnswerBytes);
 
     /// <summary>The SDK takes its known API versions only: '2024-10-21' → V2024_10_21; anything else is a clear error listing them.</summary>
     internal static AzureOpenAIClientOptions.ServiceVersion ServiceVersion(string text)

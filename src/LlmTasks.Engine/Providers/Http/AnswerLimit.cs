@@ -16,6 +16,15 @@ internal sealed class AnswerLimit(long maxBytes) : DelegatingHandler
 
     public long MaxBytes { get; } = maxBytes;
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<long, Lazy<System.ClientModel.Primitives.HttpClientPipelineTransport>> Transports = new();
+
+    /// <summary>
+    /// The transport the OpenAI and Azure SDK clients share for this cap: one pooled HttpClient for the process (as the
+    /// SDKs' own default transport is), so connections are reused across clients, cmdlet calls and providers.
+    /// </summary>
+    public static System.ClientModel.Primitives.HttpClientPipelineTransport SharedTransport(long maxBytes) =>
+        Transports.GetOrAdd(maxBytes, max => new Lazy<System.ClientModel.Primitives.HttpClientPipelineTransport>(() => new(Client(max)))).Value;
+
     /// <summary>An HttpClient for an SDK: this handler over a pooled socket handler, no client-side timeout (the SDK and the engine time calls).</summary>
     public static HttpClient Client(long maxBytes) => new(new AnswerLimit(maxBytes)
     {

@@ -51,19 +51,6 @@ public sealed class OpenAICompatibleProvider(OpenAICompatibleEndpoint endpoint, 
 
     private const int MaxCachedClients = 64;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(Uri BaseUrl, string Key, string Model, HttpClientPipelineTransport Transport), IChatClient> _clients = new();
-    private (long Max, HttpClientPipelineTransport Transport)? _transport;
-
-    /// <summary>One HTTP client for every call of this provider, under the answer-size cap (a new one if the cap changes).</summary>
-    private HttpClientPipelineTransport Transport()
-    {
-        var max = _environment.MaxAnswerBytes;
-        if (_transport is { } current && current.Max == max)
-        {
-            return current.Transport;
-        }
-
-        var made = new HttpClientPipelineTransport(AnswerLimit.Client(max));
-        _transport = (max, made);
-        return made;
-    }
+    /// <summary>The process's HTTP transport under the answer-size cap (shared: connections are pooled across calls).</summary>
+    private HttpClientPipelineTransport Transport() => AnswerLimit.SharedTransport(_environment.MaxAnswerBytes);
 }
