@@ -28,6 +28,11 @@ public static partial class Secrets
             return;
         }
 
+        if (Array.IndexOf(Volatile.Read(ref _known), secret) >= 0)
+        {
+            return; // known already: every call of a task reads its key again
+        }
+
         var forms = new[] { secret, secret.Trim(), JsonSerializer.Serialize(secret)[1..^1] };
         lock (Lock)
         {
