@@ -22,6 +22,7 @@
         'Restart-LlmTask'
         'Get-LlmTaskAttempt'
         'Invoke-LlmTaskWorker'
+        'Repair-LlmTaskStore'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

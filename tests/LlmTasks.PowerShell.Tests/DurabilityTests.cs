@@ -8,7 +8,9 @@ namespace LlmTasks.PowerShell.Tests;
 /// </summary>
 public sealed class DurabilityTests : IDisposable
 {
-    private static readonly Dictionary<string, string?> ShortLease = new() { ["LLMTASKS_LEASE_SECONDS"] = "2", ["LLMTASKS_THROTTLE_LIMIT"] = "64" };
+    // The default lease: hand-over after a kill on one machine no longer waits for it (the owner's process
+    // is gone), and a short lease would let a heartbeat starved on a loaded machine re-run a live call.
+    private static readonly Dictionary<string, string?> Wide = new() { ["LLMTASKS_THROTTLE_LIMIT"] = "64" };
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "llmtasks-durability", Guid.NewGuid().ToString("N"));
 
     public DurabilityTests() => Directory.CreateDirectory(_folder);
@@ -32,12 +34,21 @@ public sealed class DurabilityTests : IDisposable
             $tasks = 1..1000 | ForEach-Object { "task $_" } | Start-LlmTask -Model mock/delay:200 -Name crash
             "started $($tasks.Count)"
             [System.Threading.Thread]::Sleep(600000)
-            """], Pwsh.WithStore(store, ShortLease)))
+            """], Pwsh.WithStore(store, Wide)))
         {
             var started = await doomed.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(120));
             Assert.Equal("started 1000", started);
-            await Task.Delay(1500); // some calls finished, 64 are mid-call, the rest queued
-            doomed.Kill(); // SIGKILL: no shutdown code runs, leases are left to expire
+            // Kill once some calls have finished and others are mid-call (the rest queued), however loaded the machine.
+            var inspectorWhileRunning = new StoreInspector(store);
+            var deadline = DateTime.UtcNow.AddSeconds(120);
+            while (!(inspectorWhileRunning.Scalar<long>("SELECT count(*) FROM tasks WHERE state = 'Completed'") >= 64
+                     && inspectorWhileRunning.Scalar<long>("SELECT count(*) FROM tasks WHERE state = 'Running'") > 0)
+                   && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+
+            doomed.Kill(); // SIGKILL: no shutdown code runs, leases are left as they were
             await doomed.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
         }
 
@@ -50,7 +61,7 @@ public sealed class DurabilityTests : IDisposable
         var recovery = Pwsh.Command("""
             $done = Get-LlmTask -Name crash | Wait-LlmTask -Timeout 300
             "completed=$(@($done | Where-Object State -eq 'Completed').Count)"
-            """, store, timeoutSeconds: 360, environment: ShortLease);
+            """, store, timeoutSeconds: 360, environment: Wide);
         Assert.True(recovery.ExitCode == 0, recovery.Errors);
         Assert.Contains("completed=1000", recovery.Output);
 

@@ -174,6 +174,158 @@ public sealed class ProviderTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Keys that look like nothing in particular (Azure's hex, a LiteLLM or Ollama token, the CLI's OAuth token),
+    /// for every kind of provider, read from the environment of a real pwsh (and one from -ApiKey), each echoed
+    /// back by the server in its 401 body ("Incorrect API key provided: …") or in an answer: none of them is in
+    /// any stream or in any byte of the store files, read while the session holds the store and after it exited.
+    /// </summary>
+    [Fact]
+    public void Keys_of_every_provider_kind_echoed_by_the_server_are_never_stored_or_shown()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // the fake CLI is a bash script
+        }
+
+        string Secret(string kind) => $"{kind}{Guid.NewGuid():N}"; // no sk- shape: only knowing the key can hide it
+        var keys = new Dictionary<string, string>
+        {
+            ["OPENAI_API_KEY"] = Secret("oa"),
+            ["OLLAMA_API_KEY"] = Secret("ol"),
+            ["VLLM_API_KEY"] = Secret("vl"),
+            ["LMSTUDIO_API_KEY"] = Secret("lm"),
+            ["OPENROUTER_API_KEY"] = Secret("or"),
+            ["LITELLM_API_KEY"] = Secret("ll"),
+            ["AZURE_OPENAI_API_KEY"] = Convert.ToHexString(Guid.NewGuid().ToByteArray()).ToLowerInvariant(),
+            ["ANTHROPIC_API_KEY"] = Secret("an"),
+            ["CLAUDE_CODE_OAUTH_TOKEN"] = Secret("oauth"),
+            ["TASK_KEY"] = Secret("task"), // given as -ApiKey; the server answers 200 with it in the text
+        };
+
+        static string? SentKey(RecordedRequest r) =>
+            r.Header("x-api-key") ?? r.Header("api-key") ?? r.Header("Authorization")?.Replace("Bearer ", string.Empty, StringComparison.Ordinal);
+        using var echo = new LoopbackServer().Script(Reply.From(r =>
+            r.Target.Contains("/messages", StringComparison.Ordinal)
+                ? Reply.Json(401, RecordedResponses.AnthropicError("authentication_error", $"invalid x-api-key: {SentKey(r)}"))
+                : SentKey(r) == keys["TASK_KEY"]
+                    ? Reply.Json(200, RecordedResponses.OpenAIChat($"The key you sent is {SentKey(r)}."))
+                    : Reply.Json(401, RecordedResponses.OpenAIError($"Incorrect API key provided: {SentKey(r)}. You can find your API key at https://example.invalid.", "invalid_request_error", "invalid_api_key"))));
+
+        var folder = Path.Combine(Path.GetTempPath(), "llmtasks-pstests", "echoed-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        var cli = Path.Combine(folder, "claude");
+        File.WriteAllText(cli, """
+            #!/usr/bin/env bash
+            cat > /dev/null
+            echo "the CLI used token $CLAUDE_CODE_OAUTH_TOKEN" >&2
+            printf '{"type":"result","subtype":"success","is_error":true,"api_error_status":401,"result":"Invalid bearer token: %s","session_id":"s-1","num_turns":1,"usage":{"input_tokens":1,"output_tokens":0}}\n' "$CLAUDE_CODE_OAUTH_TOKEN"
+            exit 1
+            """.Replace("\r\n", "\n"));
+        File.SetUnixFileMode(cli, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var store = Path.Combine(folder, "store", "tasks.db");
+        var environment = new Dictionary<string, string?>(keys.Where(k => k.Key != "TASK_KEY").Select(k => KeyValuePair.Create(k.Key, (string?)k.Value)))
+        {
+            ["TASK_KEY"] = keys["TASK_KEY"],
+            ["OPENAI_BASE_URL"] = echo.Url + "/v1",
+            ["OLLAMA_BASE_URL"] = echo.Url + "/v1",
+            ["VLLM_BASE_URL"] = echo.Url + "/v1",
+            ["LMSTUDIO_BASE_URL"] = echo.Url + "/v1",
+            ["OPENROUTER_BASE_URL"] = echo.Url + "/v1",
+            ["LITELLM_BASE_URL"] = echo.Url + "/v1",
+            ["AZURE_OPENAI_ENDPOINT"] = echo.Url,
+            ["ANTHROPIC_BASE_URL"] = echo.Url,
+            ["LLMTASKS_CLAUDE_PATH"] = cli,
+            ["LLMTASKS_MAX_RETRIES"] = "0",
+        };
+        try
+        {
+            var run = Pwsh.Command("""
+                $VerbosePreference = 'Continue'; $DebugPreference = 'Continue'; $InformationPreference = 'Continue'; $WarningPreference = 'Continue'
+                $ErrorActionPreference = 'Continue'
+                $models = 'openai/gpt-4o-mini', 'ollama/llama3.2', 'vllm/qwen', 'lmstudio/qwen', 'openrouter/meta/llama', 'litellm/alias',
+                          'azure/my-deployment', 'anthropic/claude-haiku-4-5', 'max/sonnet'
+                $all = & {
+                    $tasks = @(
+                        foreach ($m in $models) { Start-LlmTask -Model $m -Prompt "hello $m" -Verbose -Debug }
+                        Start-LlmTask -Model openai/gpt-4o-mini -Prompt 'own key' -ApiBase $env:OPENAI_BASE_URL -ApiKey $env:TASK_KEY -Verbose -Debug
+                    )
+                    $tasks | Wait-LlmTask -Verbose -Debug
+                    $tasks | Receive-LlmTask -Verbose -Debug
+                    Get-LlmTask -Verbose -Debug
+                    $tasks | Get-LlmTaskAttempt -Verbose -Debug
+                } *>&1
+                foreach ($item in $all) {
+                    "$item"
+                    if ($item -is [Management.Automation.ErrorRecord]) { $item.Exception.ToString(); "$($item.TargetObject)"; $item.FullyQualifiedErrorId }
+                    foreach ($p in $item.PSObject.Properties) { '{0}={1}' -f $p.Name, $p.Value }
+                }
+                # The store's raw bytes while this session holds it open (the WAL has the newest pages).
+                $secrets = 'OPENAI_API_KEY', 'OLLAMA_API_KEY', 'VLLM_API_KEY', 'LMSTUDIO_API_KEY', 'OPENROUTER_API_KEY', 'LITELLM_API_KEY',
+                           'AZURE_OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'CLAUDE_CODE_OAUTH_TOKEN', 'TASK_KEY' | ForEach-Object { [Environment]::GetEnvironmentVariable($_) }
+                foreach ($file in Get-ChildItem (Split-Path $env:LLMTASKS_STORE) -File) {
+                    $stream = [IO.File]::Open($file.FullName, 'Open', 'Read', 'ReadWrite, Delete')
+                    $copy = [IO.MemoryStream]::new(); $stream.CopyTo($copy); $stream.Dispose()
+                    $text = [Text.Encoding]::Latin1.GetString($copy.ToArray())
+                    foreach ($secret in $secrets) {
+                        foreach ($needle in [Text.Encoding]::UTF8.GetBytes($secret), [Text.Encoding]::Unicode.GetBytes($secret)) {
+                            if ($text.Contains([Text.Encoding]::Latin1.GetString($needle))) { "LEAK in open $($file.Name)" }
+                        }
+                    }
+                    if ($text.Contains('Incorrect API key provided')) { "SEEN stored error in $($file.Name)" }
+                }
+                '---states---'
+                foreach ($t in (Get-LlmTask)) { '{0}|{1}|{2}' -f $t.Model, $t.State, $t.ErrorKind }
+                """, store, timeoutSeconds: 300, environment);
+
+            var text = run.Output + run.Errors;
+            Assert.True(run.ExitCode == 0, text);
+            foreach (var (name, key) in keys)
+            {
+                Assert.False(text.Contains(key, StringComparison.Ordinal), $"the key of ${name} was written to a stream:\n{text}");
+            }
+
+            Assert.DoesNotContain("LEAK", text);
+            Assert.Contains("SEEN stored error", text); // the errors are in the files read: the search proves something
+            var states = text[text.IndexOf("---states---", StringComparison.Ordinal)..];
+            foreach (var model in new[] { "openai/gpt-4o-mini", "ollama/llama3.2", "vllm/qwen", "lmstudio/qwen", "openrouter/meta/llama", "litellm/alias", "azure/my-deployment", "anthropic/claude-haiku-4-5", "max/sonnet" })
+            {
+                Assert.Contains($"{model}|Failed|AuthenticationFailed", states);
+            }
+
+            Assert.Contains("openai/gpt-4o-mini|Completed|", states);
+            Assert.Contains("The key you sent is ***.", text); // an answer loses the key, and only the key
+
+            // Every key really went to the server (so each one could have been echoed), the CLI's token to the CLI.
+            var sent = echo.Requests.Select(SentKey).ToHashSet();
+            Assert.All(keys.Where(k => k.Key != "CLAUDE_CODE_OAUTH_TOKEN"), k => Assert.Contains(k.Value, sent));
+            Assert.Contains("Invalid bearer token: ***", text);
+
+            AssertNoKeyInFiles(Path.GetDirectoryName(store)!, keys.Values); // after the session exited
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static void AssertNoKeyInFiles(string folder, IEnumerable<string> keys)
+    {
+        var files = Directory.GetFiles(folder, "*", SearchOption.AllDirectories);
+        Assert.Contains(files, f => f.EndsWith("tasks.db", StringComparison.Ordinal));
+        foreach (var file in files)
+        {
+            var bytes = File.ReadAllBytes(file);
+            foreach (var key in keys)
+            {
+                foreach (var needle in new[] { Encoding.UTF8.GetBytes(key), Encoding.Unicode.GetBytes(key) })
+                {
+                    Assert.True(bytes.AsSpan().IndexOf(needle) < 0, $"a key's bytes are in {file}");
+                }
+            }
+        }
+    }
+
     private static void AssertKeyAbsentFromFiles(string folder)
     {
         var files = Directory.Exists(folder) ? Directory.GetFiles(folder, "*", SearchOption.AllDirectories) : [];

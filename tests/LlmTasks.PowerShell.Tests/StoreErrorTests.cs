@@ -15,7 +15,11 @@ public sealed class StoreErrorTests : IDisposable
     [InlineData("Start-LlmTask 'x' -Model gpt-4o", "LlmTaskInvalidModel", ErrorCategory.InvalidArgument)]
     [InlineData("Start-LlmTask '' -Model mock/echo", "LlmTaskEmptyPrompt", ErrorCategory.InvalidArgument)]
     [InlineData("Start-LlmTask 'x' -Model mock/echo -TimeoutSec -5", "LlmTaskInvalidTimeout", ErrorCategory.InvalidArgument)]
-    [InlineData("Start-LlmTask 'x' -Model mock/echo -Temperature 9", "LlmTaskInvalidOption", ErrorCategory.InvalidArgument)]
+    [InlineData("Start-LlmTask 'x' -Model mock/echo -Temperature 9", "LlmTaskInvalidTemperature", ErrorCategory.InvalidArgument)]
+    [InlineData("Start-LlmTask 'x' -Model mock/echo -TimeoutSec 4294968", "LlmTaskInvalidTimeout", ErrorCategory.InvalidArgument)]
+    [InlineData("Start-LlmTask 'x' -Model mock/echo -MaxTokens 0", "LlmTaskInvalidMaxTokens", ErrorCategory.InvalidArgument)]
+    [InlineData("Start-LlmTask 'x' -Model mock/echo -JsonSchema '{\"type\":5}'", "LlmTaskInvalidJsonSchema", ErrorCategory.InvalidArgument)]
+    [InlineData("Start-LlmTask 'x' -Model bogus/x -MockResponse 'canned'", "LlmTaskUnknownProvider", ErrorCategory.InvalidArgument)]
     [InlineData("Start-LlmTask -Messages @{ role = 'robot'; content = 'x' } -Model mock/echo", "LlmTaskInvalidMessage", ErrorCategory.InvalidArgument)]
     [InlineData("$env:LLMTASKS_DEFAULT_MODEL = $null; Start-LlmTask 'x'", "LlmTaskNoModel", ErrorCategory.InvalidArgument)]
     public void Bad_input_gets_its_own_error_and_stores_nothing(string script, string errorId, ErrorCategory category)

@@ -233,7 +233,7 @@ Describe 'Restart-LlmTask changes what it runs' {
         $failed | Restart-LlmTask -TimeoutSec -1 -ErrorVariable e2 -ErrorAction SilentlyContinue
         $e2[0].FullyQualifiedErrorId | Should -Be "LlmTaskInvalidTimeout,$cmd"
         $failed | Restart-LlmTask -Temperature 5 -ErrorVariable e3 -ErrorAction SilentlyContinue
-        $e3[0].FullyQualifiedErrorId | Should -Be "LlmTaskInvalidOption,$cmd"
+        $e3[0].FullyQualifiedErrorId | Should -Be "LlmTaskInvalidTemperature,$cmd"
         $failed | Restart-LlmTask -MaxAttempts 3 -ErrorVariable e4 -ErrorAction SilentlyContinue
         $e4[0].FullyQualifiedErrorId | Should -Be "LlmTaskInvalidVerification,$cmd"
         $now = Get-LlmTask $failed.Id

@@ -18,8 +18,8 @@ public sealed record EngineEvent(EngineEventLevel Level, string Message, string?
 /// <summary>
 /// The engine's narration, for -Verbose and -Debug. Raised on whatever thread did the work (often a
 /// background one): a listener only queues the event; a cmdlet writes it later from its own pipeline
-/// thread. Messages never hold a secret (keys are redacted before they get here) and are built only
-/// while someone listens.
+/// thread. Messages never hold a secret (every event is redacted by <see cref="Secrets"/> as it is raised)
+/// and are built only while someone listens.
 /// </summary>
 public static class EngineEvents
 {
@@ -76,7 +76,7 @@ public static class EngineEvents
 
         try
         {
-            RaisedEvent?.Invoke(e);
+            RaisedEvent?.Invoke(e with { Message = Secrets.Redact(e.Message) });
         }
         catch (Exception)
         {

@@ -9,6 +9,12 @@ public static class ErrorIds
     public const string InvalidMessage = "LlmTaskInvalidMessage";
     public const string InvalidTimeout = "LlmTaskInvalidTimeout";
     public const string InvalidOption = "LlmTaskInvalidOption";
+    public const string InvalidTemperature = "LlmTaskInvalidTemperature";
+    public const string InvalidMaxTokens = "LlmTaskInvalidMaxTokens";
+    public const string InvalidMaxTurns = "LlmTaskInvalidMaxTurns";
+    public const string InvalidJsonSchema = "LlmTaskInvalidJsonSchema";
+    public const string PromptTooLarge = "LlmTaskPromptTooLarge";
+    public const string InvalidWildcard = "LlmTaskInvalidWildcard";
     public const string MissingApiKey = "LlmTaskMissingApiKey";
     public const string InvalidApiBase = "LlmTaskInvalidApiBase";
     public const string InvalidVerification = "LlmTaskInvalidVerification";
@@ -19,4 +25,5 @@ public static class ErrorIds
     public const string StoreUnavailable = "LlmTaskStoreUnavailable";
     public const string StoreFull = "LlmTaskStoreFull";
     public const string StoreLocationUnknown = "LlmTaskStoreLocationUnknown";
+    public const string StoreExists = "LlmTaskStoreExists";
 }

@@ -6,8 +6,9 @@ namespace LlmTasks;
 /// </summary>
 public class LlmTasksException : Exception
 {
+    /// <remarks>The message is redacted here: no key this process read reaches an ErrorRecord through it.</remarks>
     public LlmTasksException(string errorId, LlmErrorCategory category, string message, Exception? inner = null)
-        : base(message, inner)
+        : base(Diagnostics.Secrets.Redact(message), inner)
     {
         ErrorId = errorId;
         Category = category;
@@ -41,4 +42,5 @@ public enum LlmErrorCategory
     InvalidResult,
     OperationStopped,
     NotInstalled,
+    ResourceExists,
 }

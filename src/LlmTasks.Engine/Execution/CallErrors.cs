@@ -19,6 +19,7 @@ internal static partial class CallErrors
         LlmTasksException known => new(known.ErrorId, known.Message, known.IsTransient) { ProviderDetails = known.DetailsJson },
         MockProviderException => new("ProviderError", e.Message),
         ProviderHttpException http => FromStatus(http, time),
+        _ when Find<AnswerTooLargeException>(e) is { } large => new("ResponseTooLarge", large.Message), // the same request gets the same answer: not retried
         TimeoutRejectedException timeout => new("Timeout", $"No answer within {timeout.Timeout.TotalSeconds:0.###} s (the time one try may take).", Transient: true),
         OperationCanceledException when !token.IsCancellationRequested =>
             new("Timeout", $"The provider's HTTP client gave up waiting for an answer ({Innermost(e).Message}).", Transient: true),
@@ -55,15 +56,15 @@ internal static partial class CallErrors
         };
     }
 
-    /// <summary>Removes the task's key, and anything shaped like an API key, from text that is stored or shown.</summary>
+    /// <summary>Removes the task's key, every key this process read, and anything shaped like an API key, from text that is stored or shown.</summary>
     public static string Redact(string text, TaskSecrets? secrets)
     {
         if (secrets?.ApiKey is { Length: > 0 } key)
         {
-            text = text.Replace(key, "***", StringComparison.Ordinal);
+            text = text.Replace(key, Diagnostics.Secrets.Mask, StringComparison.Ordinal);
         }
 
-        return KeyShaped().Replace(text, "${prefix}***");
+        return Diagnostics.Secrets.Redact(text);
     }
 
     private static T? Find<T>(Exception e)
@@ -84,9 +85,6 @@ internal static partial class CallErrors
 
     [GeneratedRegex(@"quota|billing|insufficient_quota|credit", RegexOptions.IgnoreCase)]
     private static partial Regex Quota();
-
-    [GeneratedRegex(@"(?<prefix>\b(?:sk|pk|rk)-(?:ant-|proj-|or-)?)[A-Za-z0-9_\-]{8,}")]
-    private static partial Regex KeyShaped();
 }
 
 /// <summary>A classified failure: its kind, a message naming the cause, whether to retry, and the server's requested wait.</summary>

@@ -30,6 +30,7 @@ internal static class ModelCall
         var requestJson = ReferenceEquals(request, active.Task.Request) ? null : StoreJson.Serialize(request);
         var tryStarted = TimeSpan.Zero;
         var tries = 0;
+        var recorded = 0; // tries already kept as rows (failed before a retry)
         AttemptRecord Record(LlmAttemptOutcome outcome) => new()
         {
             Outcome = outcome,
@@ -37,6 +38,10 @@ internal static class ModelCall
             LatencyMs = (clock.Elapsed - tryStarted).TotalMilliseconds,
             RequestJson = requestJson,
         };
+
+        // Stopped, timed out or shut down with no try in flight (before the first, or in the wait between two whose
+        // failed tries have their rows): the task's state changes, but no call stands behind this record.
+        AttemptRecord Ended(LlmAttemptOutcome outcome) => Record(outcome) with { CallMade = tries > recorded };
 
         AttemptRecord Failed(CallFailure failure, TimeSpan? retryDelay) => Record(LlmAttemptOutcome.Failed) with
         {
@@ -70,6 +75,7 @@ internal static class ModelCall
                 }, token, async (_, failure, delay) =>
                 {
                     Diagnostics.Narration.Retrying(active, failure, delay, tries, retry.MaxRetries + 1);
+                    recorded++;
                     await recordTry(active.Id, Failed(failure, delay)).ConfigureAwait(false);
                 }).ConfigureAwait(false);
                 var inputTokens = response.Usage?.InputTokenCount;
@@ -99,11 +105,11 @@ internal static class ModelCall
         // the reason decides: Stop, shutdown or the timeout.
         catch (Exception e) when ((e is OperationCanceledException || token.IsCancellationRequested) && active.Reason == CancelReason.User)
         {
-            return (Record(LlmAttemptOutcome.Cancelled) with { Error = "Stopped by Stop-LlmTask.", ErrorKind = "Cancelled" }, LlmTaskState.Cancelled);
+            return (Ended(LlmAttemptOutcome.Cancelled) with { Error = "Stopped by Stop-LlmTask.", ErrorKind = "Cancelled" }, LlmTaskState.Cancelled);
         }
         catch (Exception e) when ((e is OperationCanceledException || token.IsCancellationRequested) && active.Reason == CancelReason.Shutdown)
         {
-            return (Record(LlmAttemptOutcome.Interrupted) with
+            return (Ended(LlmAttemptOutcome.Interrupted) with
             {
                 Error = "The process running the call shut down before it ended; the task went back to Pending.",
                 ErrorKind = "Interrupted",
@@ -114,7 +120,7 @@ internal static class ModelCall
             var limit = request.TimeoutSec is { } s ? $" within -TimeoutSec {s}" : string.Empty;
             // A provider that says more than "canceled" (the CLI: its process tree killed, its stderr tail) is kept.
             var said = e.Message == new OperationCanceledException().Message ? string.Empty : " " + CallErrors.Redact(e.Message, active.Secrets);
-            return (Record(LlmAttemptOutcome.Failed) with
+            return (Ended(LlmAttemptOutcome.Failed) with
             {
                 Error = $"The call to {request.Model} did not finish{limit} (after {clock.Elapsed.TotalSeconds:0.###} s, {Math.Max(tries, 1)} tries).{said}",
                 ErrorKind = "Timeout",

@@ -1,8 +1,19 @@
+using System.Globalization;
+using LlmTasks.Providers;
+
 namespace LlmTasks.Execution;
 
-/// <summary>Checks a request before it is stored, so a bad one never becomes a task.</summary>
+/// <summary>Checks a request before it is stored, so a bad one never becomes a task (or a poison task that fails later for a false reason).</summary>
 internal static class RequestValidator
 {
+    /// <summary>-TimeoutSec's upper bound: 7 days (each try may take at most 10 minutes anyway; timers end at 49.7 days).</summary>
+    public const double MaxTimeoutSec = 7 * 24 * 3600;
+
+    /// <summary>The most text a task's messages may hold together, in characters (the store keeps each string whole, in JSON).</summary>
+    public const long MaxPromptChars = 64L * 1024 * 1024;
+
+    public const int MaxTurnsLimit = 1000;
+
     public static void Validate(LlmTaskRequest request)
     {
         if (request.Messages.Count == 0 || request.Messages.All(m => string.IsNullOrWhiteSpace(m.Content)))
@@ -17,41 +28,85 @@ internal static class RequestValidator
                 "The messages have no user message with text: a model needs at least one.");
         }
 
-        if (request.TimeoutSec is { } timeout && (timeout <= 0 || double.IsNaN(timeout) || double.IsInfinity(timeout)))
+        var chars = request.Messages.Sum(m => (long)(m.Content?.Length ?? 0));
+        if (chars > MaxPromptChars)
+        {
+            throw new LlmTasksException(ErrorIds.PromptTooLarge, LlmErrorCategory.InvalidArgument,
+                $"The prompt is {chars / (1024.0 * 1024):0.#} M characters; a task takes at most {MaxPromptChars / (1024 * 1024)} M (no model takes nearly that much). Split the input, or send a summary.")
+            { Target = chars };
+        }
+
+        if (request.TimeoutSec is { } timeout && !(timeout > 0 && timeout <= MaxTimeoutSec))
         {
             throw new LlmTasksException(ErrorIds.InvalidTimeout, LlmErrorCategory.InvalidArgument,
-                $"-TimeoutSec must be a positive number of seconds; got {timeout}.") { Target = timeout };
+                $"-TimeoutSec must be more than 0 and at most {MaxTimeoutSec:0} seconds (7 days); got {timeout.ToString(CultureInfo.InvariantCulture)}.") { Target = timeout };
         }
 
-        if (request.Temperature is { } temperature && (temperature < 0 || temperature > 2 || double.IsNaN(temperature)))
+        if (request.Temperature is { } temperature && !(temperature >= 0 && temperature <= 2))
         {
-            throw new LlmTasksException(ErrorIds.InvalidOption, LlmErrorCategory.InvalidArgument,
-                $"-Temperature must be between 0 and 2; got {temperature}.") { Target = temperature };
-        }
-
-        if (request.JsonSchema is { } schema && !IsJsonObject(schema))
-        {
-            throw new LlmTasksException(ErrorIds.InvalidOption, LlmErrorCategory.InvalidArgument,
-                "-JsonSchema must be a JSON object (a JSON Schema), as text, a hashtable or a .json file.") { Target = schema };
+            throw new LlmTasksException(ErrorIds.InvalidTemperature, LlmErrorCategory.InvalidArgument,
+                $"-Temperature must be between 0 and 2; got {temperature.ToString(CultureInfo.InvariantCulture)}.") { Target = temperature };
         }
 
         if (request.MaxTokens is { } maxTokens && maxTokens <= 0)
         {
-            throw new LlmTasksException(ErrorIds.InvalidOption, LlmErrorCategory.InvalidArgument,
+            throw new LlmTasksException(ErrorIds.InvalidMaxTokens, LlmErrorCategory.InvalidArgument,
                 $"-MaxTokens must be a positive number; got {maxTokens}.") { Target = maxTokens };
+        }
+
+        if (request.ProviderOptions?.TryGetValue(ProviderOptionNames.MaxTurns, out var turns) == true
+            && !(int.TryParse(turns, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1 && n <= MaxTurnsLimit))
+        {
+            throw new LlmTasksException(ErrorIds.InvalidMaxTurns, LlmErrorCategory.InvalidArgument,
+                $"-MaxTurns must be a whole number from 1 to {MaxTurnsLimit}; got '{turns}'.") { Target = turns };
+        }
+
+        if (request.StopSequences is { } stops && stops.Any(string.IsNullOrEmpty))
+        {
+            throw new LlmTasksException(ErrorIds.InvalidOption, LlmErrorCategory.InvalidArgument,
+                "-StopSequence values must not be empty.") { Target = stops };
+        }
+
+        if (request.JsonSchema is { } schema && SchemaProblem(schema) is { } problem)
+        {
+            throw new LlmTasksException(ErrorIds.InvalidJsonSchema, LlmErrorCategory.InvalidArgument,
+                $"-JsonSchema is not a valid JSON Schema: {problem}. Give a JSON Schema object, for example @{{ type = 'object'; properties = @{{ answer = @{{ type = 'string' }} }} }}.")
+            { Target = schema };
         }
     }
 
-    private static bool IsJsonObject(string text)
+    /// <summary>How long a call may take: -TimeoutSec, capped for requests stored before it was checked (a longer timer cannot be set).</summary>
+    public static TimeSpan? Timeout(LlmTaskRequest request) =>
+        request.TimeoutSec is { } s && s > 0 ? TimeSpan.FromSeconds(double.IsFinite(s) ? Math.Min(s, MaxTimeoutSec) : MaxTimeoutSec) : null;
+
+    private static string? SchemaProblem(string text)
     {
         try
         {
             using var document = System.Text.Json.JsonDocument.Parse(text);
-            return document.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object;
+            if (document.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object)
+            {
+                return "it must be a JSON object, as text, a hashtable or a .json file";
+            }
+
+            if (JsonSchemaShape.Problem(document.RootElement) is { } shape)
+            {
+                return shape;
+            }
         }
-        catch (System.Text.Json.JsonException)
+        catch (System.Text.Json.JsonException e)
         {
-            return false;
+            return $"it is not JSON ({e.Message})";
+        }
+
+        try
+        {
+            NJsonSchema.JsonSchema.FromJsonAsync(text).GetAwaiter().GetResult(); // $ref targets and the rest NJsonSchema resolves
+            return null;
+        }
+        catch (Exception e) when (e is Newtonsoft.Json.JsonException or InvalidOperationException or ArgumentException or NotSupportedException)
+        {
+            return e.Message.TrimEnd('.');
         }
     }
 }

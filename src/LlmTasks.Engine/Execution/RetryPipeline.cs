@@ -30,7 +30,11 @@ internal sealed class RetryPipeline
                 UseJitter = true,
                 Delay = options.BaseDelay,
                 MaxDelay = options.MaxDelay,
-                ShouldHandle = args => new ValueTask<bool>(args.Outcome.Exception is { } e && Classify(args.Context, e).Transient),
+                // A call stopped by its own token (Stop, -TimeoutSec, shutdown) is never retried, whatever the
+                // provider turned the cancellation into (a reset socket, say): its one try gets one row, from the caller.
+                ShouldHandle = args => new ValueTask<bool>(args.Outcome.Exception is { } e
+                    && !args.Context.Properties.GetValue(State, CallState.None).Token.IsCancellationRequested
+                    && Classify(args.Context, e).Transient),
                 // Polly's MaxDelay caps its own backoff only: a server's wait is capped here.
                 DelayGenerator = args => new ValueTask<TimeSpan?>(args.Outcome.Exception is { } e && Classify(args.Context, e).RetryAfter is { } wait
                     ? (wait > options.MaxDelay ? options.MaxDelay : wait)

@@ -142,6 +142,7 @@ public sealed partial class TaskManager : IDisposable
     /// </summary>
     public LlmTask Start(LlmTaskRequest request, TaskSecrets? secrets = null)
     {
+        Diagnostics.Secrets.Remember(secrets?.ApiKey);
         var (model, provider) = Prepare(request);
         var task = _store.Insert(request, model.Provider, Owner, LeaseExpiry());
         Diagnostics.Narration.TaskStored(task);
@@ -156,6 +157,7 @@ public sealed partial class TaskManager : IDisposable
     /// </summary>
     public Task<LlmTask> StartAsync(LlmTaskRequest request, TaskSecrets? secrets = null)
     {
+        Diagnostics.Secrets.Remember(secrets?.ApiKey);
         var (model, provider) = Prepare(request);
         return InsertAndQueueAsync(request, model, provider, secrets);
     }
@@ -180,13 +182,14 @@ public sealed partial class TaskManager : IDisposable
 
         var resolved = request.MockResponse is null
             ? _providers.Resolve(request.Model)
-            : (ModelId.Parse(request.Model, _providers.Names), null);
+            : (_providers.ParseKnown(request.Model), null); // no call is made, but the model must still name a provider
         if (_store.IsReadOnly)
         {
             throw StoreErrors.ReadOnly(_store.Path, "the file is write-protected");
         }
 
         ObjectDisposedException.ThrowIf(_disposed, this);
+        _store.EnsureIntact(); // a damaged store is refused here, before the insert is queued
         return resolved;
     }
 
@@ -313,10 +316,9 @@ public sealed partial class TaskManager : IDisposable
 
             var marking = _worker.Submit(new MarkRunning(task.Id, Owner, _store.NowMs + (long)_options.Lease.TotalMilliseconds));
             var request = task.Task.Request;
-            var timeout = request.TimeoutSec is { } s ? TimeSpan.FromSeconds(s) : (TimeSpan?)null;
+            var timeout = RequestValidator.Timeout(request);
             var startedAt = _store.NowMs;
             var callToken = request.Verification is null ? task.BeginRun(_shutdown.Token, timeout) : CancellationToken.None;
-            var calledProvider = !callToken.IsCancellationRequested; // a token cancelled already: no call is made
             var call = request.Verification is null
                 ? ModelCall.RunAsync(task, request, startedAt, _options.Retry, RecordTry, callToken)
                 : new TaskRun(task, _providers, _options.Retry, RecordTry, _shutdown.Token, () => _store.NowMs).RunAsync(request, startedAt);
@@ -337,8 +339,7 @@ public sealed partial class TaskManager : IDisposable
             {
                 task.Cancel(CancelReason.User);
                 var (dropped, _) = await call.ConfigureAwait(false);
-                var callMade = request.Verification is null ? calledProvider : dropped.Outcome != LlmAttemptOutcome.Cancelled;
-                if (callMade)
+                if (dropped.CallMade)
                 {
                     // A call was made: keep it on record. The task is not Running here, so this becomes a Discarded attempt.
                     await _worker.Submit(new FinishAttempt(task.Id, Owner, dropped, LlmTaskState.Cancelled)).ConfigureAwait(false);
@@ -398,9 +399,9 @@ public sealed partial class TaskManager : IDisposable
     /// </summary>
     private bool Periodic()
     {
-        if (_shutdown.IsCancellationRequested || _store.IsReadOnly)
+        if (_shutdown.IsCancellationRequested || _store.IsReadOnly || _store.IsCorrupt)
         {
-            return false;
+            return false; // nothing is written to a damaged store, in the background either
         }
 
         var now = _store.NowMs;
@@ -498,7 +499,7 @@ public sealed partial class TaskManager : IDisposable
         _worker.Dispose();
         try
         {
-            if (!_store.IsReadOnly && _worker.IsStarted)
+            if (!_store.IsReadOnly && !_store.IsCorrupt && _worker.IsStarted)
             {
                 var released = _store.Release(Owner);
                 if (released > 0)

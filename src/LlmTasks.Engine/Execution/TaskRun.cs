@@ -16,7 +16,7 @@ internal sealed class TaskRun(ActiveTask task, ProviderRegistry providers, Retry
     public async Task<(AttemptRecord Attempt, LlmTaskState? FinalState)> RunAsync(LlmTaskRequest request, long startedAtMs)
     {
         var plan = request.Verification!;
-        var timeout = request.TimeoutSec is { } s ? TimeSpan.FromSeconds(s) : (TimeSpan?)null;
+        var timeout = RequestValidator.Timeout(request);
         Verifier verifier;
         try
         {

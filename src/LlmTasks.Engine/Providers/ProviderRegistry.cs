@@ -31,15 +31,23 @@ public sealed class ProviderRegistry
     /// <summary>Parses and validates a model string; a clear error names the known prefixes.</summary>
     public (ModelId Model, IChatClientProvider Provider) Resolve(string? model)
     {
+        var id = ParseKnown(model);
+        var provider = _providers[id.Provider];
+        provider.Validate(id);
+        return (id, provider);
+    }
+
+    /// <summary>Parses a model string whose prefix must be a known provider (also for -MockResponse, which calls none).</summary>
+    public ModelId ParseKnown(string? model)
+    {
         var id = ModelId.Parse(model, Names);
-        if (!_providers.TryGetValue(id.Provider, out var provider))
+        if (!_providers.ContainsKey(id.Provider))
         {
             throw new LlmTasksException(ErrorIds.UnknownProvider, LlmErrorCategory.InvalidArgument,
                 $"Unknown provider '{id.Provider}' in model '{model}'. Known prefixes: {string.Join(", ", Names.Select(n => n + "/"))}.")
             { Target = model };
         }
 
-        provider.Validate(id);
-        return (id, provider);
+        return id;
     }
 }

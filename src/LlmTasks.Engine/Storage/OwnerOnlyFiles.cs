@@ -10,6 +10,10 @@ internal static class OwnerOnlyFiles
     private const UnixFileMode FolderMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
+    /// <summary>
+    /// Creates the folder and every missing folder above it, each 0700 whatever the umask (a parent left 0777
+    /// under umask 000 would let anyone swap the path underneath). Folders that exist are left as they are.
+    /// </summary>
     public static void EnsureFolder(string folder)
     {
         if (Directory.Exists(folder))
@@ -20,10 +24,19 @@ internal static class OwnerOnlyFiles
         if (OperatingSystem.IsWindows())
         {
             Directory.CreateDirectory(folder);
+            return;
         }
-        else
+
+        var missing = new Stack<string>();
+        for (var f = Path.GetFullPath(folder); !string.IsNullOrEmpty(f) && !Directory.Exists(f); f = Path.GetDirectoryName(f))
         {
-            Directory.CreateDirectory(folder, FolderMode);
+            missing.Push(f);
+        }
+
+        foreach (var created in missing) // from the first missing one down
+        {
+            Directory.CreateDirectory(created, FolderMode); // its parent exists: one mkdir, whose mode the umask may trim
+            File.SetUnixFileMode(created, FolderMode);
         }
     }
 
@@ -47,7 +60,12 @@ internal static class OwnerOnlyFiles
         }
         catch (IOException) when (File.Exists(path))
         {
-            // Another process created it first: fine.
+            return; // Another process created it first: fine, and its mode is its own.
+        }
+
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, FileMode); // a umask such as 0200 would otherwise leave the store read-only
         }
     }
 

@@ -12,10 +12,18 @@ internal static class StoreErrors
     private const int SqlitePermission = 3;
     private const int SqliteFull = 13;
 
+    public static bool IsCorruption(SqliteException e) => (e.SqliteErrorCode & 0xFF) is SqliteCorrupt or SqliteNotADatabase;
+
+    /// <summary>A damaged store: refused for writing, left as it is, with the way to save what can still be read.</summary>
+    public static LlmTasksException Corrupt(string path, string detail, Exception? inner = null) =>
+        new(ErrorIds.StoreCorrupt, LlmErrorCategory.InvalidData,
+            $"The task store '{path}' is damaged ({detail}). Nothing is written to a damaged store: it was left exactly as it is. " +
+            $"Copy what can still be read into a new store with Repair-LlmTaskStore -StorePath '{path}' -Destination <new file>, then use that one; " +
+            "or move the file aside to start afresh.", inner) { Target = path };
+
     public static LlmTasksException FromSqlite(string path, SqliteException e) => (e.SqliteErrorCode & 0xFF) switch
     {
-        SqliteCorrupt or SqliteNotADatabase => new LlmTasksException(ErrorIds.StoreCorrupt, LlmErrorCategory.InvalidData,
-            $"The task store '{path}' is not a valid LlmTasks database ({e.Message.TrimEnd('.')}). It was left as it is; move it aside or pass another -StorePath.", e) { Target = path },
+        SqliteCorrupt or SqliteNotADatabase => Corrupt(path, e.Message.TrimEnd('.'), e),
         SqliteReadOnly or SqlitePermission => ReadOnly(path, e.Message.TrimEnd('.'), e),
         SqliteCantOpen => Unavailable(path, e),
         SqliteFull => new LlmTasksException(ErrorIds.StoreFull, LlmErrorCategory.WriteError,

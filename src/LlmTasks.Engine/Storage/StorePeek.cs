@@ -34,7 +34,7 @@ public static class StorePeek
 
             // The column is one of two fixed names, never input.
             command.CommandText = $"SELECT DISTINCT {column} FROM tasks WHERE {column} LIKE $prefix ESCAPE '\\' ORDER BY {column} LIMIT $limit";
-            command.Parameters.AddWithValue("$prefix", (Wildcard.ToLike(prefix) ?? prefix) + "%");
+            command.Parameters.AddWithValue("$prefix", Wildcard.LikePrefix(prefix) + "%");
             command.Parameters.AddWithValue("$limit", limit);
             using var reader = command.ExecuteReader();
             var values = new List<string>();

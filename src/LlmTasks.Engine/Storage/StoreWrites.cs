@@ -38,4 +38,10 @@ internal sealed record AttemptRecord
     public string? DetailsJson { get; init; }
     /// <summary>The verification results of this call's output, stored in the checks table with the attempt.</summary>
     public IReadOnlyList<Verification.LlmCheckResult>? Checks { get; init; }
+
+    /// <summary>
+    /// False when no call stands behind this record (stopped, timed out or shut down before the first try, or in
+    /// the wait between tries, whose failed tries already have their rows): the task's state changes, no attempt row is added.
+    /// </summary>
+    public bool CallMade { get; init; } = true;
 }

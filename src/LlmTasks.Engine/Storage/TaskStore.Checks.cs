@@ -22,9 +22,9 @@ public sealed partial class TaskStore
             Bind(command, "$type", check.Type);
             Bind(command, "$name", check.Name);
             Bind(command, "$passed", check.Passed ? 1 : 0);
-            Bind(command, "$reason", check.Reason);
-            Bind(command, "$suggestion", check.Suggestion);
-            Bind(command, "$details", check.Details);
+            Bind(command, "$reason", Diagnostics.Secrets.RedactOrNull(check.Reason));
+            Bind(command, "$suggestion", Diagnostics.Secrets.RedactOrNull(check.Suggestion));
+            Bind(command, "$details", Diagnostics.Secrets.RedactOrNull(check.Details));
             Bind(command, "$duration", check.Duration.TotalMilliseconds);
             Bind(command, "$unavailable", check.Unavailable ? 1 : 0);
             Bind(command, "$now", now);

@@ -13,11 +13,18 @@ public sealed partial class TaskStore
 
     public LlmTask? Get(long id) => Query(new TaskQuery { Ids = [id] }).FirstOrDefault();
 
-    public IReadOnlyList<LlmTask> Query(TaskQuery query) => Read(connection =>
+    public IReadOnlyList<LlmTask> Query(TaskQuery query)
+    {
+        // An invalid pattern is refused before the store is read.
+        var names = query.Names?.Select(Wildcard.Parse).ToArray();
+        var models = query.Models?.Select(Wildcard.Parse).ToArray();
+        return Read(connection => Query(connection, query, names, models));
+    }
+
+    private IReadOnlyList<LlmTask> Query(SqliteConnection connection, TaskQuery query, Wildcard.Parsed[]? names, Wildcard.Parsed[]? models)
     {
         using var command = connection.CreateCommand();
         var where = new List<string>();
-        List<Regex>? nameRegexes = null;
         if (query.Ids is { Count: > 0 })
         {
             where.Add("id IN (SELECT value FROM json_each($ids))");
@@ -30,56 +37,8 @@ public sealed partial class TaskStore
             command.Parameters.AddWithValue("$iids", JsonSerializer.Serialize(query.InstanceIds.Select(g => g.ToString("D"))));
         }
 
-        if (query.Names is { Count: > 0 })
-        {
-            var alternatives = new List<string>();
-            var exact = query.Names.Where(n => !Wildcard.HasWildcards(n)).ToArray();
-            if (exact.Length > 0)
-            {
-                alternatives.Add("name IN (SELECT value FROM json_each($names))");
-                command.Parameters.AddWithValue("$names", JsonSerializer.Serialize(exact));
-            }
-
-            var i = 0;
-            foreach (var pattern in query.Names.Where(Wildcard.HasWildcards))
-            {
-                if (Wildcard.ToLike(pattern) is { } like)
-                {
-                    alternatives.Add($"name LIKE $like{i} ESCAPE '\\'");
-                    command.Parameters.AddWithValue($"$like{i++}", like);
-                }
-                else
-                {
-                    (nameRegexes ??= []).Add(Wildcard.ToRegex(pattern));
-                    alternatives.Add("name IS NOT NULL");
-                }
-            }
-
-            where.Add("(" + string.Join(" OR ", alternatives) + ")");
-        }
-
-        List<Regex>? modelRegexes = null;
-        if (query.Models is { Count: > 0 })
-        {
-            // LIKE is case-insensitive, as model names are; [a-z] patterns are matched afterwards.
-            var alternatives = new List<string>();
-            var i = 0;
-            foreach (var pattern in query.Models)
-            {
-                if (Wildcard.ToLike(pattern) is { } like)
-                {
-                    alternatives.Add($"model LIKE $model{i} ESCAPE '\\'");
-                    command.Parameters.AddWithValue($"$model{i++}", like);
-                }
-                else
-                {
-                    (modelRegexes ??= []).Add(Wildcard.ToRegex(pattern));
-                    alternatives.Add("1");
-                }
-            }
-
-            where.Add("(" + string.Join(" OR ", alternatives) + ")");
-        }
+        var nameRegexes = Filter(command, where, "name", names, exactInSql: true);
+        var modelRegexes = Filter(command, where, "model", models, exactInSql: false);
 
         if (query.States is { Count: > 0 })
         {
@@ -123,14 +82,12 @@ public sealed partial class TaskStore
         var tasks = ReadTasks(command);
         if (nameRegexes is not null)
         {
-            var likes = query.Names!.Where(n => !Wildcard.HasWildcards(n) || Wildcard.ToLike(n) is not null).Select(Wildcard.ToRegex).ToArray();
-            tasks = tasks.Where(t => t.Name is { } name && (likes.Any(r => r.IsMatch(name)) || nameRegexes.Any(r => r.IsMatch(name)))).ToList();
+            tasks = tasks.Where(t => t.Name is { } name && Matches(names!, name)).ToList();
         }
 
         if (modelRegexes is not null)
         {
-            var likes = query.Models!.Where(m => Wildcard.ToLike(m) is not null).Select(Wildcard.ToRegex).ToArray();
-            tasks = tasks.Where(t => likes.Any(r => r.IsMatch(t.Model)) || modelRegexes.Any(r => r.IsMatch(t.Model))).ToList();
+            tasks = tasks.Where(t => Matches(models!, t.Model)).ToList();
         }
 
         if (!limitInSql && query.Newest is { } newest && tasks.Count > newest)
@@ -142,8 +99,53 @@ public sealed partial class TaskStore
             tasks.Reverse();
         }
 
-        return (IReadOnlyList<LlmTask>)tasks;
-    });
+        return tasks;
+    }
+
+    /// <summary>
+    /// Adds a column's name filters to the WHERE clause: plain names (exact, case-insensitive) and
+    /// * ? patterns in SQL; patterns with sets ([a-z]) match every row in SQL and return non-null, and
+    /// the caller keeps only rows <see cref="Matches"/> accepts.
+    /// </summary>
+    private static List<Regex>? Filter(SqliteCommand command, List<string> where, string column, Wildcard.Parsed[]? patterns, bool exactInSql)
+    {
+        if (patterns is not { Length: > 0 })
+        {
+            return null;
+        }
+
+        var alternatives = new List<string>();
+        List<Regex>? regexes = null;
+        var exact = patterns.Where(p => p.Literal is not null).Select(p => p.Literal!).ToArray();
+        if (exact.Length > 0 && exactInSql)
+        {
+            alternatives.Add($"{column} IN (SELECT value FROM json_each(${column}s))");
+            command.Parameters.AddWithValue($"${column}s", JsonSerializer.Serialize(exact));
+        }
+
+        var i = 0;
+        foreach (var pattern in patterns.Where(p => p.Literal is null || !exactInSql))
+        {
+            var like = pattern.Like ?? (pattern.Literal is { } literal ? literal.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_") : null);
+            if (like is not null)
+            {
+                alternatives.Add($"{column} LIKE ${column}{i} ESCAPE '\\'");
+                command.Parameters.AddWithValue($"${column}{i++}", like);
+            }
+            else
+            {
+                (regexes ??= []).Add(pattern.Regex!);
+                alternatives.Add($"{column} IS NOT NULL");
+            }
+        }
+
+        where.Add("(" + string.Join(" OR ", alternatives) + ")");
+        return regexes;
+    }
+
+    /// <summary>Whether a value passes one of the filters (after SQL let through every row a set pattern might match).</summary>
+    private static bool Matches(Wildcard.Parsed[] patterns, string value) =>
+        patterns.Any(p => p.Literal is { } literal ? string.Equals(literal, value, StringComparison.OrdinalIgnoreCase) : p.Regex!.IsMatch(value));
 
     /// <summary>Tasks that reached a terminal state at or after an instant (UTC ms), oldest first.</summary>
     internal IReadOnlyList<LlmTask> FinishedSince(long sinceMs) => Read(connection =>

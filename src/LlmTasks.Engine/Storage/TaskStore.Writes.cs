@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LlmTasks.Diagnostics;
 using Microsoft.Data.Sqlite;
 
 namespace LlmTasks.Storage;
@@ -89,7 +90,7 @@ public sealed partial class TaskStore
         var command = finish.FinalState is { } state
             ? Prepared(connection, transaction, $"""
                 UPDATE tasks SET state = $state, output = $output, structured_output = $structured, error = $error, error_kind = $kind,
-                    attempts = attempts + 1,
+                    attempts = attempts + $calls,
                     input_tokens = CASE WHEN $in IS NULL THEN input_tokens ELSE coalesce(input_tokens, 0) + $in END,
                     output_tokens = CASE WHEN $out IS NULL THEN output_tokens ELSE coalesce(output_tokens, 0) + $out END,
                     cost_nanousd = CASE WHEN $cost IS NULL THEN cost_nanousd ELSE coalesce(cost_nanousd, 0) + $cost END,
@@ -98,7 +99,7 @@ public sealed partial class TaskStore
                 RETURNING {TaskColumns}
                 """)
             : Prepared(connection, transaction, $"""
-                UPDATE tasks SET attempts = attempts + 1,
+                UPDATE tasks SET attempts = attempts + $calls,
                     input_tokens = CASE WHEN $in IS NULL THEN input_tokens ELSE coalesce(input_tokens, 0) + $in END,
                     output_tokens = CASE WHEN $out IS NULL THEN output_tokens ELSE coalesce(output_tokens, 0) + $out END,
                     cost_nanousd = CASE WHEN $cost IS NULL THEN cost_nanousd ELSE coalesce(cost_nanousd, 0) + $cost END,
@@ -110,9 +111,10 @@ public sealed partial class TaskStore
         if (finish.FinalState is { } final)
         {
             Bind(command, "$state", final.ToString());
-            Bind(command, "$output", attempt.Output);
-            Bind(command, "$structured", attempt.StructuredOutput);
-            Bind(command, "$error", attempt.Error);
+            // The store boundary: no key this process read is written (outputs lose only known keys).
+            Bind(command, "$output", Secrets.RedactKnownOrNull(attempt.Output));
+            Bind(command, "$structured", Secrets.RedactKnownOrNull(attempt.StructuredOutput));
+            Bind(command, "$error", Secrets.RedactOrNull(attempt.Error));
             Bind(command, "$kind", attempt.ErrorKind);
         }
 
@@ -121,15 +123,34 @@ public sealed partial class TaskStore
         Bind(command, "$cost", NanoUsd.FromUsd(attempt.CostUsd));
         Bind(command, "$id", finish.TaskId);
         Bind(command, "$owner", finish.Owner);
+        Bind(command, "$calls", attempt.CallMade ? 1 : 0);
         var written = ReadTasks(command).FirstOrDefault();
         object? number = written?.Attempts is { } attempts ? (long)attempts : null;
+        if (!attempt.CallMade)
+        {
+            return written; // one attempt row per call made: this record stands for none
+        }
+
         if (written is null)
         {
-            // Someone else holds or finished the task: keep the call on record, change nothing else.
-            var count = Prepared(connection, transaction, "UPDATE tasks SET attempts = attempts + 1 WHERE id = $id RETURNING attempts");
+            // Someone else holds or finished the task: keep the call on record, saying why, and change nothing else.
+            var count = Prepared(connection, transaction, "UPDATE tasks SET attempts = attempts + 1 WHERE id = $id RETURNING attempts, state, lease_owner, cancel_requested");
             Bind(count, "$id", finish.TaskId);
-            number = count.ExecuteScalar();
-            attempt = attempt with { Outcome = LlmAttemptOutcome.Discarded };
+            using var reader = count.ExecuteReader();
+            number = reader.Read() ? reader.GetInt64(0) : null;
+            var why = number is null ? string.Empty : (reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetInt64(3) != 0) switch
+            {
+                ("Cancelled", _, _) or (_, _, true) => "Discarded: the task was stopped (Stop-LlmTask) before this call's result could be recorded.",
+                (var current, _, _) when Enum.TryParse<LlmTaskState>(current, out var s) && s.IsTerminal() => $"Discarded: the task had already ended ({current}) elsewhere; this result came too late.",
+                (_, { } other, _) => $"Discarded: this process's lease on the task lapsed and {other} took it over; this result was not applied.",
+                _ => "Discarded: this process's lease on the task lapsed and it went back to Pending; this result was not applied.",
+            };
+            attempt = attempt with
+            {
+                Outcome = LlmAttemptOutcome.Discarded,
+                Error = attempt.Outcome == LlmAttemptOutcome.Failed && attempt.Error is { } failed ? $"{why} The call had failed: {failed}" : why,
+                ErrorKind = attempt.Outcome == LlmAttemptOutcome.Failed ? attempt.ErrorKind : null,
+            };
         }
 
         if (number is long n)
@@ -175,8 +196,8 @@ public sealed partial class TaskStore
         Bind(command, "$number", number);
         Bind(command, "$outcome", attempt.Outcome.ToString());
         Bind(command, "$request", attempt.RequestJson);
-        Bind(command, "$output", attempt.Output);
-        Bind(command, "$error", attempt.Error);
+        Bind(command, "$output", Secrets.RedactKnownOrNull(attempt.Output));
+        Bind(command, "$error", Secrets.RedactOrNull(attempt.Error));
         Bind(command, "$kind", attempt.ErrorKind);
         Bind(command, "$started", attempt.StartedAtMs);
         Bind(command, "$latency", attempt.LatencyMs);
@@ -184,8 +205,8 @@ public sealed partial class TaskStore
         Bind(command, "$out", attempt.OutputTokens);
         Bind(command, "$cost", NanoUsd.FromUsd(attempt.CostUsd));
         Bind(command, "$owner", owner);
-        Bind(command, "$structured", attempt.StructuredOutput);
-        Bind(command, "$details", attempt.DetailsJson);
+        Bind(command, "$structured", Secrets.RedactKnownOrNull(attempt.StructuredOutput));
+        Bind(command, "$details", Secrets.RedactOrNull(attempt.DetailsJson));
         command.ExecuteNonQuery();
         if (attempt.Checks is { Count: > 0 } checks)
         {

@@ -3,59 +3,169 @@ using System.Text.RegularExpressions;
 
 namespace LlmTasks.Storage;
 
-/// <summary>PowerShell-style wildcards (* ? [abc]) for name filters, as SQL LIKE where possible.</summary>
+/// <summary>
+/// Name filters with PowerShell's wildcard rules (System.Management.Automation.WildcardPattern, as
+/// Get-ChildItem -Path and Get-Job -Name use them): <c>*</c>, <c>?</c>, <c>[abc]</c> and <c>[a-z]</c>, a
+/// backtick escapes the next character (<c>'`[a`]'</c> is the name <c>[a]</c>), a <c>]</c> right after
+/// <c>[</c> is a member, and an unclosed <c>[</c> or a reversed range is an invalid pattern. Matching
+/// ignores case. Patterns with only <c>*</c> and <c>?</c> become SQL LIKE; the rest a regex post-filter.
+/// </summary>
 internal static class Wildcard
 {
-    public static bool HasWildcards(string pattern) => pattern.IndexOfAny(['*', '?', '[']) >= 0;
+    /// <summary>One parsed name filter: a plain name (escapes removed) or a pattern.</summary>
+    internal sealed record Parsed(string? Literal, Regex? Regex, string? Like);
 
-    /// <summary>A LIKE pattern (escape character \) when the pattern uses only * and ?; null otherwise.</summary>
-    public static string? ToLike(string pattern)
+    private abstract record Token;
+    private sealed record Char(char Value) : Token;
+    private sealed record AnyOne : Token;
+    private sealed record AnyMany : Token;
+    private sealed record Set(string RegexClass) : Token;
+
+    /// <summary>Parses a -Name value; an invalid pattern is an <see cref="ErrorIds.InvalidWildcard"/> error saying how to match it literally.</summary>
+    public static Parsed Parse(string pattern)
     {
-        if (pattern.Contains('['))
+        var tokens = Tokens(pattern);
+        if (tokens.All(t => t is Char))
         {
-            return null;
+            return new Parsed(string.Concat(tokens.Cast<Char>().Select(c => c.Value)), null, null);
         }
 
-        var like = new StringBuilder(pattern.Length + 4);
-        foreach (var c in pattern)
+        var regex = new StringBuilder("^");
+        foreach (var token in tokens)
         {
-            like.Append(c switch
+            regex.Append(token switch
             {
-                '*' => "%",
-                '?' => "_",
-                '%' or '_' or '\\' => "\\" + c,
-                _ => c.ToString(),
+                Char c => Regex.Escape(c.Value.ToString()),
+                AnyOne => ".",
+                AnyMany => ".*",
+                Set s => s.RegexClass,
+                _ => throw new InvalidOperationException(),
             });
         }
 
-        return like.ToString();
+        var like = tokens.Any(t => t is Set) ? null : string.Concat(tokens.Select(t => t switch
+        {
+            AnyMany => "%",
+            AnyOne => "_",
+            Char { Value: '%' or '_' or '\\' } c => "\\" + c.Value,
+            Char c => c.Value.ToString(),
+            _ => throw new InvalidOperationException(),
+        }));
+        return new Parsed(null, new Regex(regex.Append('$').ToString(), RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Singleline, TimeSpan.FromSeconds(1)), like);
     }
 
+    /// <summary>A regex for what the pattern matches (a plain name: exactly that name), ignoring case.</summary>
     public static Regex ToRegex(string pattern)
     {
-        var regex = new StringBuilder("^");
+        var parsed = Parse(pattern);
+        return parsed.Regex ?? new Regex("^" + Regex.Escape(parsed.Literal!) + "$",
+            RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Singleline, TimeSpan.FromSeconds(1));
+    }
+
+    /// <summary>A LIKE pattern (escape character \) for a typed prefix: its * and ? as wildcards, everything else literal.</summary>
+    public static string LikePrefix(string prefix)
+    {
+        try
+        {
+            return Parse(prefix) switch
+            {
+                { Literal: { } literal } => Escape(literal),
+                { Like: { } like } => like,
+                _ => Escape(prefix),
+            };
+        }
+        catch (LlmTasksException)
+        {
+            return Escape(prefix);
+        }
+
+        static string Escape(string text) => text.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
+    }
+
+    private static List<Token> Tokens(string pattern)
+    {
+        var tokens = new List<Token>();
         for (var i = 0; i < pattern.Length; i++)
         {
             var c = pattern[i];
             switch (c)
             {
-                case '*': regex.Append(".*"); break;
-                case '?': regex.Append('.'); break;
-                case '[':
-                    var end = pattern.IndexOf(']', i + 1);
-                    if (end < 0)
-                    {
-                        regex.Append(@"\[");
-                        break;
-                    }
-
-                    regex.Append('[').Append(pattern[(i + 1)..end].Replace("\\", "\\\\")).Append(']');
-                    i = end;
+                case '`' when i + 1 < pattern.Length:
+                    tokens.Add(new Char(pattern[++i]));
                     break;
-                default: regex.Append(Regex.Escape(c.ToString())); break;
+                case '*':
+                    tokens.Add(new AnyMany());
+                    break;
+                case '?':
+                    tokens.Add(new AnyOne());
+                    break;
+                case '[':
+                    i = ParseSet(pattern, i, tokens);
+                    break;
+                default:
+                    tokens.Add(new Char(c)); // a trailing backtick, and a ] outside a set, are themselves
+                    break;
             }
         }
 
-        return new Regex(regex.Append('$').ToString(), RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+        return tokens;
     }
+
+    /// <summary>Reads [ … ] from <paramref name="start"/>; returns the index of its ].</summary>
+    private static int ParseSet(string pattern, int start, List<Token> tokens)
+    {
+        var members = new List<(char Value, bool Escaped)>();
+        var i = start + 1;
+        for (; ; i++)
+        {
+            if (i >= pattern.Length)
+            {
+                throw Invalid(pattern, "a [ is not closed by ]");
+            }
+
+            var c = pattern[i];
+            if (c == '`' && i + 1 < pattern.Length)
+            {
+                members.Add((pattern[++i], true));
+            }
+            else if (c == ']' && members.Count > 0)
+            {
+                break;
+            }
+            else
+            {
+                members.Add((c, false));
+            }
+        }
+
+        var set = new StringBuilder("[");
+        for (var k = 0; k < members.Count; k++)
+        {
+            if (k + 2 < members.Count && members[k + 1] is ('-', false))
+            {
+                var (low, high) = (members[k].Value, members[k + 2].Value);
+                if (low > high)
+                {
+                    throw Invalid(pattern, $"the range {low}-{high} runs backwards");
+                }
+
+                set.Append(InClass(low)).Append('-').Append(InClass(high));
+                k += 2;
+            }
+            else
+            {
+                set.Append(InClass(members[k].Value));
+            }
+        }
+
+        tokens.Add(new Set(set.Append(']').ToString()));
+        return i;
+    }
+
+    private static string InClass(char c) => c is '\\' or ']' or '[' or '^' or '-' ? "\\" + c : c.ToString();
+
+    private static LlmTasksException Invalid(string pattern, string why) =>
+        new(ErrorIds.InvalidWildcard, LlmErrorCategory.InvalidArgument,
+            $"-Name '{pattern}' is not a valid wildcard pattern: {why}. To match the characters [ ] * ? literally, escape each with a backtick, for example -Name '`[draft`]'.")
+        { Target = pattern };
 }

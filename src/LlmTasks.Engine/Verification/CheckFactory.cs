@@ -16,22 +16,25 @@ public static class CheckFactory
     /// <summary>Checks a spec without keeping the validators (Start-LlmTask, before anything is stored).</summary>
     public static void Validate(IReadOnlyList<CheckSpec> specs, ProviderRegistry providers) => _ = Build(specs, providers);
 
+    /// <summary>The most model calls a task's verification loop may make (Start-LlmTask -MaxAttempts has the same range).</summary>
+    public const int MaxAttemptsLimit = 100;
+
     /// <summary>Checks the options of a whole plan (limits, then every check).</summary>
     public static void Validate(VerificationPlan plan, ProviderRegistry providers)
     {
-        if (plan.MaxAttempts < 1)
+        if (plan.MaxAttempts is < 1 or > MaxAttemptsLimit)
         {
-            throw Invalid($"-MaxAttempts must be at least 1; got {plan.MaxAttempts}.", plan.MaxAttempts);
+            throw Invalid($"-MaxAttempts must be from 1 to {MaxAttemptsLimit}; got {plan.MaxAttempts}.", plan.MaxAttempts);
         }
 
-        if (plan.ReviewAfterAttempts is < 1)
+        if (plan.ReviewAfterAttempts is < 1 or > MaxAttemptsLimit)
         {
-            throw Invalid($"-ReviewAfterAttempts must be at least 1; got {plan.ReviewAfterAttempts}.", plan.ReviewAfterAttempts);
+            throw Invalid($"-ReviewAfterAttempts must be from 1 to {MaxAttemptsLimit}; got {plan.ReviewAfterAttempts}.", plan.ReviewAfterAttempts);
         }
 
-        if (plan.ToolAfterAttempts is < 1)
+        if (plan.ToolAfterAttempts is < 1 or > MaxAttemptsLimit)
         {
-            throw Invalid($"-ToolAfterAttempts must be at least 1; got {plan.ToolAfterAttempts}.", plan.ToolAfterAttempts);
+            throw Invalid($"-ToolAfterAttempts must be from 1 to {MaxAttemptsLimit}; got {plan.ToolAfterAttempts}.", plan.ToolAfterAttempts);
         }
 
         Validate(plan.Checks, providers);

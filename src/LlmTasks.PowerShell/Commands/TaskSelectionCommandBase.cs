@@ -92,9 +92,18 @@ public abstract class TaskSelectionCommandBase : LlmTaskCommandBase
 
             case NameSet:
             {
-                var found = store.Store.Query(query with { Names = Name });
+                IReadOnlyList<LlmTask> found = [];
+                try
+                {
+                    found = store.Store.Query(query with { Names = Name });
+                }
+                catch (LlmTasksException e)
+                {
+                    ThrowTerminatingError(ErrorRecords.From(e)); // an invalid wildcard pattern (LlmTaskInvalidWildcard)
+                }
+
                 var missing = Name.Where(n => !WildcardPattern.ContainsWildcardCharacters(n)
-                                              && !found.Any(t => string.Equals(t.Name, n, StringComparison.OrdinalIgnoreCase)));
+                                              && !found.Any(t => string.Equals(t.Name, WildcardPattern.Unescape(n), StringComparison.OrdinalIgnoreCase)));
                 Missing(reportMissing, missing.Select(NameNotFound), store);
                 yield return (store, found);
                 break;

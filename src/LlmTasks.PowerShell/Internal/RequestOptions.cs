@@ -114,8 +114,8 @@ internal sealed record RequestOptions
         {
             if (turns is < 1 or > 1000)
             {
-                throw new LlmTasksException(ErrorIds.InvalidOption, LlmErrorCategory.InvalidArgument,
-                    $"-MaxTurns must be between 1 and 1000; got {turns}.") { Target = turns };
+                throw new LlmTasksException(ErrorIds.InvalidMaxTurns, LlmErrorCategory.InvalidArgument,
+                    $"-MaxTurns must be a whole number from 1 to 1000; got {turns}.") { Target = turns };
             }
 
             options[ProviderOptionNames.MaxTurns] = turns.ToString(CultureInfo.InvariantCulture);

@@ -158,8 +158,32 @@ public sealed class SharedStoreTests : IDisposable
         Assert.Equal((LlmTaskState.Completed, "first result"), (final.State, final.Output));
         Assert.Equal([LlmAttemptOutcome.Interrupted, LlmAttemptOutcome.Succeeded, LlmAttemptOutcome.Discarded],
             other.Store.GetAttempts(id).Select(a => a.Outcome));
+        var discarded = other.Store.GetAttempts(id)[2];
+        Assert.Equal("late duplicate", discarded.Output);
+        Assert.Equal("Discarded: the task had already ended (Completed) elsewhere; this result came too late.", discarded.Error);
 
         static bool slow(TaskManager m, long id) => m.Store.Get(id)!.State == LlmTaskState.Running;
+    }
+
+    [Fact]
+    public void A_call_stopped_because_another_process_took_its_task_over_says_so_not_that_a_user_stopped_it()
+    {
+        // A paused process (SIGSTOP, a suspended laptop): its lease lapsed and another process took the task over.
+        // When it wakes, its heartbeat finds the task gone and stops its call; nobody ran Stop-LlmTask.
+        var provider = new ScriptedProvider { Behaviour = async (p, ct) => { await Task.Delay(Timeout.Infinite, ct); return p; } };
+        using var paused = Managers.Open(_temp.Path, new TaskManagerOptions { Lease = TimeSpan.FromMilliseconds(600) }, provider);
+        var id = paused.Start(Managers.Request("who stopped me?", "test/x")).Id;
+        Assert.True(SpinWait.SpinUntil(() => provider.Calls == 1 && paused.Store.Get(id)!.State == LlmTaskState.Running, TimeSpan.FromSeconds(30)));
+        const string taker = "other-host:4242:0badcafe";
+        Sql("UPDATE tasks SET lease_owner = $owner, lease_expires_at = $far WHERE id = $id", ("$owner", taker), ("$far", DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeMilliseconds()), ("$id", id));
+
+        Assert.True(SpinWait.SpinUntil(() => paused.Store.GetAttempts(id).Count == 1, TimeSpan.FromSeconds(30)), "the lost call was never recorded");
+        var discarded = paused.Store.GetAttempts(id).Single();
+        Assert.Equal(LlmAttemptOutcome.Discarded, discarded.Outcome);
+        Assert.Equal($"Discarded: this process's lease on the task lapsed and {taker} took it over; this result was not applied.", discarded.Error);
+        Assert.DoesNotContain("Stop-LlmTask", discarded.Error);
+        var task = paused.Store.Get(id)!;
+        Assert.Equal((LlmTaskState.Running, taker), (task.State, task.Owner)); // the task is the other process's, untouched
     }
 
     [Fact]

@@ -36,12 +36,14 @@ public sealed class TaskManagerTests : IDisposable
     [Fact]
     public void Mock_response_answers_any_model_offline_and_mock_fail_fails_with_a_kind()
     {
-        using var manager = Managers.Open(_temp.Path);
+        var openai = new ScriptedProvider("openai"); // a known provider: with -MockResponse it is never called
+        using var manager = Managers.Open(_temp.Path, openai);
         var fixedTask = manager.Start(Managers.Request("q", "openai/gpt-4o-mini") with { MockResponse = "canned" });
         var failing = manager.Start(Managers.Request("q", "mock/fail"));
         var done = Managers.WaitAll(manager, [fixedTask.Id, failing.Id]).ToDictionary(t => t.Id);
 
         Assert.Equal("canned", done[fixedTask.Id].Output);
+        Assert.Equal(0, openai.Calls);
         Assert.Equal(LlmTaskState.Failed, done[failing.Id].State);
         Assert.Equal("ProviderError", done[failing.Id].ErrorKind);
         Assert.Contains("mock/fail", done[failing.Id].Error);
@@ -78,7 +80,23 @@ public sealed class TaskManagerTests : IDisposable
         using var manager = Managers.Open(_temp.Path);
         Assert.Equal(ErrorIds.EmptyPrompt, Assert.Throws<LlmTasksException>(() => manager.Start(Managers.Request("  "))).ErrorId);
         Assert.Equal(ErrorIds.InvalidTimeout, Assert.Throws<LlmTasksException>(() => manager.Start(Managers.Request("x") with { TimeoutSec = -1 })).ErrorId);
-        Assert.Equal(ErrorIds.InvalidOption, Assert.Throws<LlmTasksException>(() => manager.Start(Managers.Request("x") with { MaxTokens = 0 })).ErrorId);
+        Assert.Equal(ErrorIds.InvalidMaxTokens, Assert.Throws<LlmTasksException>(() => manager.Start(Managers.Request("x") with { MaxTokens = 0 })).ErrorId);
+        // Values that used to be stored and then fail every run, or never end.
+        Assert.Equal(ErrorIds.InvalidTimeout, Assert.Throws<LlmTasksException>(() => manager.Start(Managers.Request("x") with { TimeoutSec = 4_294_968 })).ErrorId);
+        Assert.Equal(ErrorIds.InvalidTimeout, Assert.Throws<LlmTasksException>(() => manager.Start(Managers.Request("x") with { TimeoutSec = double.PositiveInfinity })).ErrorId);
+        Assert.Equal(ErrorIds.InvalidTimeout, Assert.Throws<LlmTasksException>(() => manager.Start(Managers.Request("x") with { TimeoutSec = double.NaN })).ErrorId);
+        Assert.Equal(ErrorIds.InvalidTemperature, Assert.Throws<LlmTasksException>(() => manager.Start(Managers.Request("x") with { Temperature = double.NaN })).ErrorId);
+        Assert.Equal(ErrorIds.InvalidTemperature, Assert.Throws<LlmTasksException>(() => manager.Start(Managers.Request("x") with { Temperature = 2.01 })).ErrorId);
+        Assert.Equal(ErrorIds.InvalidMaxTurns, Assert.Throws<LlmTasksException>(() => manager.Start(Managers.Request("x", "max/sonnet") with
+        {
+            ProviderOptions = new Dictionary<string, string> { [LlmTasks.Providers.ProviderOptionNames.MaxTurns] = "0" },
+        })).ErrorId);
+        Assert.Equal(ErrorIds.InvalidVerification, Assert.Throws<LlmTasksException>(() => manager.Start(Managers.Request("x") with
+        {
+            Verification = new LlmTasks.Verification.VerificationPlan { Checks = [new LlmTasks.Verification.CheckSpec { Type = "NotEmpty" }], MaxAttempts = 101 },
+        })).ErrorId);
+        Assert.Equal(ErrorIds.UnknownProvider, Assert.Throws<LlmTasksException>(() => manager.Start(Managers.Request("x", "bogus/x") with { MockResponse = "canned" })).ErrorId);
+        Assert.Equal(ErrorIds.PromptTooLarge, Assert.Throws<LlmTasksException>(() => manager.Start(Managers.Request(new string('p', 64 * 1024 * 1024 + 1)))).ErrorId);
         Assert.Equal(ErrorIds.EmptyPrompt, Assert.Throws<LlmTasksException>(() => manager.Start(new LlmTaskRequest
         {
             Model = "mock/echo",
@@ -149,6 +167,21 @@ public sealed class TaskManagerTests : IDisposable
         var keyed = Managers.WaitAll(manager, [manager.Start(Managers.Request("x") with { ApiKeyGiven = true }).Id]).Single();
         Assert.Equal("LlmTaskMissingApiKey", Assert.Throws<LlmTasksException>(() => Continuation.From(keyed, [], false)).ErrorId);
         Assert.True(Continuation.From(keyed, [], keyGiven: true).ApiKeyGiven);
+    }
+
+    [Fact]
+    public void A_task_stored_with_a_timeout_longer_than_a_timer_can_take_still_runs_and_completes()
+    {
+        // Stored before -TimeoutSec had an upper bound (4,294,968 s and more cannot be a timer): it must not become a poison task.
+        using (var store = TaskStore.Open(_temp.Path))
+        {
+            store.Insert(Managers.Request("old request") with { TimeoutSec = 5_000_000 }, "mock", owner: null, leaseExpiresMs: null);
+        }
+
+        using var manager = Managers.Open(_temp.Path);
+        var id = manager.Store.Query(TaskQuery.All).Single().Id;
+        var done = Managers.WaitAll(manager, [id]).Single();
+        Assert.Equal((LlmTaskState.Completed, "old request", 1), (done.State, done.Output, done.Attempts));
     }
 
     [Fact]

@@ -30,6 +30,7 @@ public sealed class HttpHarness : IDisposable
     }
 
     public Dictionary<string, string> Environment { get; }
+    public string StorePath => _temp.Path;
     public RetryOptions Retry { get; }
     public LoopbackServer Server { get; } = new();
     public TaskManager Manager { get; }

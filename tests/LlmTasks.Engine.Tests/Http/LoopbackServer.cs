@@ -28,12 +28,27 @@ public abstract record Reply
 
     /// <summary>Never answers (until the server is disposed).</summary>
     public static Reply Hang() => new HangReply();
+
+    /// <summary>A body of exact bytes (invalid UTF-8, say).</summary>
+    public static Reply Raw(int status, byte[] body) => new RawReply(status, body);
+
+    /// <summary>
+    /// A 200 answer of <paramref name="bytes"/> bytes (the start of a chat completion, then filler), sent in 64 KB
+    /// writes until it is all sent or the client hangs up; chunked, or with its Content-Length declared up front.
+    /// </summary>
+    public static Reply Huge(long bytes, bool chunked) => new HugeReply(bytes, chunked);
+
+    /// <summary>Decides the reply from the request (an error body that echoes the key it was sent, say).</summary>
+    public static Reply From(Func<RecordedRequest, Reply> decide) => new ComputedReply(decide);
 }
 
 public sealed record JsonReply(int Status, string Body, (string Name, string Value)[] Headers) : Reply;
 public sealed record ResetReply : Reply;
 public sealed record TruncatedReply(string Body) : Reply;
 public sealed record HangReply : Reply;
+public sealed record RawReply(int Status, byte[] Body) : Reply;
+public sealed record HugeReply(long Bytes, bool Chunked) : Reply;
+public sealed record ComputedReply(Func<RecordedRequest, Reply> Decide) : Reply;
 
 /// <summary>
 /// A minimal HTTP/1.1 server on 127.0.0.1 over real sockets, one request per connection
@@ -60,6 +75,11 @@ public sealed class LoopbackServer : IDisposable
     public string Url => $"http://127.0.0.1:{Port}";
 
     public IReadOnlyList<RecordedRequest> Requests => _requests.ToArray();
+
+    /// <summary>Body bytes a <see cref="Reply.Huge"/> reply got onto the socket before the client stopped reading.</summary>
+    public long HugeBytesSent => Interlocked.Read(ref _hugeBytesSent);
+
+    private long _hugeBytesSent;
 
     public LoopbackServer Script(params Reply[] replies)
     {
@@ -94,6 +114,11 @@ public sealed class LoopbackServer : IDisposable
             _requests.Enqueue(request);
             var index = Interlocked.Increment(ref _count) - 1;
             var reply = _script[Math.Min(index, _script.Length - 1)];
+            if (reply is ComputedReply computed)
+            {
+                reply = computed.Decide(request);
+            }
+
             switch (reply)
             {
                 case JsonReply json:
@@ -109,6 +134,12 @@ public sealed class LoopbackServer : IDisposable
                     return;
                 case HangReply:
                     await Task.Delay(Timeout.Infinite, _stop.Token).ConfigureAwait(false);
+                    break;
+                case RawReply raw:
+                    await Write(stream, raw.Status, raw.Body, null, []).ConfigureAwait(false);
+                    break;
+                case HugeReply huge:
+                    await WriteHuge(stream, huge).ConfigureAwait(false);
                     break;
             }
         }
@@ -134,6 +165,40 @@ public sealed class LoopbackServer : IDisposable
         await stream.WriteAsync(Encoding.ASCII.GetBytes(head.ToString())).ConfigureAwait(false);
         await stream.WriteAsync(body).ConfigureAwait(false);
         await stream.FlushAsync().ConfigureAwait(false);
+    }
+
+    private async Task WriteHuge(NetworkStream stream, HugeReply huge)
+    {
+        var head = huge.Chunked
+            ? "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            : $"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {huge.Bytes}\r\nConnection: close\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head)).ConfigureAwait(false);
+        var block = new byte[64 * 1024];
+        Array.Fill(block, (byte)'a');
+        var start = Encoding.ASCII.GetBytes("""{"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":" """.TrimEnd());
+        start.CopyTo(block, 0);
+        for (long sent = 0; sent < huge.Bytes; sent += block.Length)
+        {
+            var size = (int)Math.Min(block.Length, huge.Bytes - sent);
+            if (huge.Chunked)
+            {
+                await stream.WriteAsync(Encoding.ASCII.GetBytes($"{size:x}\r\n")).ConfigureAwait(false);
+            }
+
+            await stream.WriteAsync(block.AsMemory(0, size), _stop.Token).ConfigureAwait(false);
+            Interlocked.Add(ref _hugeBytesSent, size);
+            if (huge.Chunked)
+            {
+                await stream.WriteAsync("\r\n"u8.ToArray()).ConfigureAwait(false);
+            }
+
+            Array.Fill(block, (byte)'a', 0, start.Length);
+        }
+
+        if (huge.Chunked)
+        {
+            await stream.WriteAsync("0\r\n\r\n"u8.ToArray()).ConfigureAwait(false);
+        }
     }
 
     private static string Reason(int status) => status switch

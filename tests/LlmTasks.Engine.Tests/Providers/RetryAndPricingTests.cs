@@ -96,14 +96,33 @@ public sealed class SchemaValidationTests : IDisposable
     public void Dispose() => _temp.Dispose();
 
     [Theory]
-    [InlineData("{not json")]
-    [InlineData("[1,2]")]
-    public void A_schema_that_is_not_a_json_object_is_refused_before_it_is_stored(string schema)
+    [InlineData("{not json", "not JSON")]
+    [InlineData("[1,2]", "JSON object")]
+    [InlineData("""{"type":5}""", "at #/type: expected a type name")]
+    [InlineData("""{"type":"strng"}""", "'strng' is not a JSON type")]
+    [InlineData("""{"type":"object","required":"name"}""", "at #/required: expected a list of property names")]
+    [InlineData("""{"type":"object","properties":{"a":{"type":["string",3]}}}""", "at #/properties/a/type/1")]
+    [InlineData("""{"type":"array","items":{"minItems":-1}}""", "at #/items/minItems")]
+    [InlineData("""{"type":"string","pattern":"("}""", "not a valid regular expression")]
+    [InlineData("""{"anyOf":[]}""", "a non-empty list of schemas")]
+    public void A_schema_that_is_not_a_json_schema_is_refused_before_it_is_stored(string schema, string said)
     {
         using var manager = LlmTasks.Tests.Doubles.Managers.Open(_temp.Path);
         var e = Assert.Throws<LlmTasksException>(() => manager.Start(LlmTasks.Tests.Doubles.Managers.Request("q") with { JsonSchema = schema }));
-        Assert.Equal(ErrorIds.InvalidOption, e.ErrorId);
+        Assert.Equal(ErrorIds.InvalidJsonSchema, e.ErrorId);
+        Assert.Equal(LlmErrorCategory.InvalidArgument, e.Category);
         Assert.Contains("-JsonSchema", e.Message);
+        Assert.Contains(said, e.Message);
         Assert.Empty(manager.Store.Query(new LlmTasks.Storage.TaskQuery()));
+    }
+
+    [Theory]
+    [InlineData("""{"type":"object","properties":{"verdict":{"type":"string","enum":["yes","no"]},"score":{"type":["integer","null"],"minimum":0}},"required":["verdict"],"additionalProperties":false}""")]
+    [InlineData("""{"$defs":{"item":{"type":"object","properties":{"name":{"type":"string","minLength":1}}}},"type":"array","items":{"$ref":"#/$defs/item"},"x-vendor":{"anything":1}}""")]
+    [InlineData("""{"anyOf":[{"type":"string"},{"type":"number","exclusiveMinimum":0}],"description":"either"}""")]
+    public void Real_schemas_are_accepted(string schema)
+    {
+        using var manager = LlmTasks.Tests.Doubles.Managers.Open(_temp.Path);
+        Assert.Equal(LlmTaskState.Pending, manager.Start(LlmTasks.Tests.Doubles.Managers.Request("q") with { JsonSchema = schema }).State);
     }
 }

@@ -19,14 +19,20 @@ internal sealed class AnthropicAdapter(IChatClient inner, ModelId model) : Deleg
     {
         var box = new StrongBox<HttpResponseHeaders?>();
         ResponseHeaderCapture.Current.Value = box;
+        var exchange = new HttpExchange();
+        AnswerLimit.Current.Value = exchange;
         try
         {
             return await base.GetResponseAsync(messages, WithTemperature(options), cancellationToken).ConfigureAwait(false);
         }
-        catch (AnthropicApiException e)
+        catch (AnthropicApiException e) when (!exchange.Succeeded)
         {
             string? Header(string name) => box.Value is { } h && h.TryGetValues(name, out var values) ? values.FirstOrDefault() : null;
             throw new ProviderHttpException(model.ToString(), (int)e.StatusCode, ErrorType(e), ApiMessage(e), Header("retry-after-ms"), Header("retry-after"), e);
+        }
+        catch (Exception e) when (exchange.Succeeded && ProviderAnswerException.IsReadFailure(e))
+        {
+            throw new ProviderAnswerException(model.ToString(), exchange.Status!.Value, e);
         }
     }
 

@@ -38,7 +38,7 @@ public sealed class AnthropicProvider(ProviderEnvironment? environment = null) :
             BaseUrl = baseUrl.ToString().TrimEnd('/'),
             MaxRetries = 0,
             Timeout = HttpDefaults.NetworkTimeout,
-            Handlers = [new ResponseHeaderCapture()],
+            Handlers = [new AnswerLimit(_environment.MaxAnswerBytes), new ResponseHeaderCapture()],
         });
         return new AnthropicAdapter(client.AsIChatClient(model.Model, DefaultMaxTokens), model);
     }

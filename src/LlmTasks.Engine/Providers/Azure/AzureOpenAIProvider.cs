@@ -37,10 +37,14 @@ public sealed class AzureOpenAIProvider(ProviderEnvironment? environment = null)
         {
             RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
             NetworkTimeout = HttpDefaults.NetworkTimeout,
+            Transport = Transport(),
         };
         var chat = new AzureOpenAIClient(endpoint, new AzureKeyCredential(key), options).GetChatClient(model.Model).AsIChatClient();
         return new OpenAIErrorTranslation(chat, model.ToString());
     }
+
+    /// <summary>The process's HTTP transport under the answer-size cap (shared: connections are pooled across calls).</summary>
+    private HttpClientPipelineTransport Transport() => AnswerLimit.SharedTransport(_environment.MaxAnswerBytes);
 
     /// <summary>The SDK takes its known API versions only: '2024-10-21' → V2024_10_21; anything else is a clear error listing them.</summary>
     internal static AzureOpenAIClientOptions.ServiceVersion ServiceVersion(string text)

@@ -71,7 +71,11 @@ internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
         var stdout = new StringBuilder();
         var stderr = new StringBuilder();
         using var results = new SemaphoreSlim(0);
-        var output = PipeTarget.ToDelegate(line =>
+        using var overflow = new CancellationTokenSource();
+        var limit = _options.MaxOutputBytes;
+        // Read in blocks, counting bytes: past the cap the CLI is stopped, so memory stays bounded (a line reader would
+        // hold a 600 MB line whole before looking at it).
+        var output = PipeTarget.Create((stream, token) => ReadLines(stream, limit, line =>
         {
             lock (stdout)
             {
@@ -82,7 +86,7 @@ internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
             {
                 results.Release();
             }
-        }, Encoding.UTF8);
+        }, overflow, token));
 
         var input = invocation.IsConversation
             ? PipeSource.Create(async (stdin, token) =>
@@ -106,10 +110,22 @@ internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
             .WithEnvironmentVariables(ClaudeEnvironment.For(_context, _options))
             .WithStandardInputPipe(input)
             .WithStandardOutputPipe(output)
-            .WithStandardErrorPipe(PipeTarget.ToStringBuilder(stderr, Encoding.UTF8))
+            .WithStandardErrorPipe(PipeTarget.Create((stream, token) => KeepTail(stream, stderr, token)))
             .WithValidation(CommandResultValidation.None);
 
         using var kill = new CancellationTokenSource();
+        // Registered before the start: output can pass the cap before ExecuteAsync returns. Until the process id is
+        // known, cancelling kill makes CliWrap kill the CLI itself; the tree goes once the id is known.
+        var started = new System.Runtime.CompilerServices.StrongBox<int>();
+        using var tooLarge = overflow.Token.Register(() =>
+        {
+            if (Volatile.Read(ref started.Value) is > 0 and var id)
+            {
+                KillTree(id);
+            }
+
+            kill.Cancel();
+        });
         CommandTask<CommandResult> running;
         try
         {
@@ -122,6 +138,12 @@ internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
         }
 
         var processId = running.ProcessId;
+        Volatile.Write(ref started.Value, processId);
+        if (overflow.IsCancellationRequested)
+        {
+            KillTree(processId);
+        }
+
         // Kill the whole tree first (CliWrap alone would kill only the CLI, leaving MCP servers behind), then let CliWrap finish.
         using var registration = cancellationToken.Register(() =>
         {
@@ -132,12 +154,94 @@ internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
         try
         {
             var result = await running.ConfigureAwait(false);
-            return new CliRun(result.ExitCode, Text(stdout), Text(stderr));
+            if (cancellationToken.IsCancellationRequested)
+            {
+                // The tree was killed before CliWrap saw the token: the process "exited" (137), but it was stopped.
+                throw Stopped(processId, stderr, cancellationToken);
+            }
+
+            return overflow.IsCancellationRequested ? throw TooLarge(processId, limit, stderr) : new CliRun(result.ExitCode, Text(stdout), Text(stderr));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            throw new OperationCanceledException(
-                $"The Claude Code CLI (process {processId}) was stopped and its process tree killed.{ClaudeErrors.StderrTail(Text(stderr))}", cancellationToken);
+            throw Stopped(processId, stderr, cancellationToken);
+        }
+        catch (OperationCanceledException) when (overflow.IsCancellationRequested)
+        {
+            throw TooLarge(processId, limit, stderr);
+        }
+    }
+
+    private static OperationCanceledException Stopped(int processId, StringBuilder stderr, CancellationToken token) =>
+        new($"The Claude Code CLI (process {processId}) was stopped and its process tree killed.{ClaudeErrors.StderrTail(Text(stderr))}", token);
+
+    private static ClaudeCodeException TooLarge(int processId, long limit, StringBuilder stderr) =>
+        new(ClaudeErrorKinds.ResponseTooLarge, LlmErrorCategory.InvalidData,
+            $"The Claude Code CLI (process {processId}) wrote more than the {Http.AnswerSizes.Describe(limit)} limit on its output, so it was stopped and its process tree killed. " +
+            $"Raise ${Http.ProviderEnvironment.MaxAnswerVariable} (in MB) if such answers are expected.{ClaudeErrors.StderrTail(Text(stderr))}",
+            inner: new Http.AnswerTooLargeException(limit, null));
+
+    /// <summary>Splits the CLI's output into lines as it arrives; past <paramref name="limit"/> bytes it stops reading and cancels <paramref name="overflow"/>.</summary>
+    private static async Task ReadLines(Stream stream, long limit, Action<string> onLine, CancellationTokenSource overflow, CancellationToken token)
+    {
+        var decoder = Encoding.UTF8.GetDecoder();
+        var bytes = new byte[64 * 1024];
+        var chars = new char[Encoding.UTF8.GetMaxCharCount(bytes.Length)];
+        var line = new StringBuilder();
+        long total = 0;
+        int read;
+        while ((read = await stream.ReadAsync(bytes, token).ConfigureAwait(false)) > 0)
+        {
+            total += read;
+            if (total > limit)
+            {
+                // Stop the CLI; read on, keeping nothing, until it is gone: closing the pipe now would let it run on.
+                overflow.Cancel();
+                while (await stream.ReadAsync(bytes, token).ConfigureAwait(false) > 0)
+                {
+                }
+
+                return;
+            }
+
+            var count = decoder.GetChars(bytes, 0, read, chars, 0);
+            for (var i = 0; i < count; i++)
+            {
+                if (chars[i] == '\n')
+                {
+                    onLine(line.ToString().TrimEnd('\r'));
+                    line.Clear();
+                }
+                else
+                {
+                    line.Append(chars[i]);
+                }
+            }
+        }
+
+        if (line.Length > 0)
+        {
+            onLine(line.ToString());
+        }
+    }
+
+    /// <summary>Keeps the last 64 K characters of stderr: enough for the tail an error quotes, bounded however much the CLI writes.</summary>
+    private static async Task KeepTail(Stream stream, StringBuilder tail, CancellationToken token)
+    {
+        const int Keep = 64 * 1024;
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        var buffer = new char[8192];
+        int read;
+        while ((read = await reader.ReadAsync(buffer, token).ConfigureAwait(false)) > 0)
+        {
+            lock (tail)
+            {
+                tail.Append(buffer, 0, read);
+                if (tail.Length > 2 * Keep)
+                {
+                    tail.Remove(0, tail.Length - Keep);
+                }
+            }
         }
     }
 

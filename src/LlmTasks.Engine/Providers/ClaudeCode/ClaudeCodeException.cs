@@ -30,4 +30,5 @@ public static class ClaudeErrorKinds
     public const string InvalidOutput = "InvalidOutput";
     public const string InvalidJson = "InvalidJson";
     public const string InvalidOption = "InvalidOption";
+    public const string ResponseTooLarge = "ResponseTooLarge";
 }

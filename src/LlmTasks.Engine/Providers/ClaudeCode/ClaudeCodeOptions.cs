@@ -15,6 +15,12 @@ public sealed record ClaudeCodeOptions
     /// <summary>Tests: the executable to run, instead of resolving it from the environment.</summary>
     internal string? ExecutablePath { get; init; }
 
+    /// <summary>The most bytes the CLI may write on stdout for one call (ProviderEnvironment.MaxAnswerBytes, $env:LLMTASKS_MAX_ANSWER_MB).</summary>
+    internal long MaxOutputBytes => MaxOutputBytesOverride ?? Http.ProviderEnvironment.Process.MaxAnswerBytes;
+
+    /// <summary>Tests: the cap on the CLI's stdout, instead of the environment's.</summary>
+    internal long? MaxOutputBytesOverride { get; init; }
+
     /// <summary>Tests: variables set (or, with a null value, removed) in the child's environment after everything else.</summary>
     internal IReadOnlyDictionary<string, string?>? Environment { get; init; }
 }

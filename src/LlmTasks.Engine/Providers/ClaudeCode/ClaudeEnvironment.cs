@@ -8,6 +8,9 @@ namespace LlmTasks.Providers.ClaudeCode;
 /// </summary>
 internal static class ClaudeEnvironment
 {
+    /// <summary>Credentials the CLI takes from the environment it inherits (ANTHROPIC_API_KEY is handled on its own).</summary>
+    private static readonly string[] InheritedTokens = ["CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN"];
+
     public static Dictionary<string, string?> For(ProviderCallContext context, ClaudeCodeOptions options)
     {
         var env = new Dictionary<string, string?>(StringComparer.Ordinal)
@@ -16,13 +19,24 @@ internal static class ClaudeEnvironment
         };
 
         var useKey = Environment.GetEnvironmentVariable(ClaudeCodeOptions.UseApiKeyVariable) is "1" or "true" or "True" or "TRUE";
+        // The CLI reads its tokens from the environment it inherits: whatever it may echo is redacted like any key.
+        foreach (var token in InheritedTokens)
+        {
+            Diagnostics.Secrets.Remember(Environment.GetEnvironmentVariable(token));
+        }
+
         if (context.Secrets?.ApiKey is { Length: > 0 } key)
         {
             env["ANTHROPIC_API_KEY"] = key;
+            Diagnostics.Secrets.Remember(key);
         }
         else if (!useKey)
         {
             env["ANTHROPIC_API_KEY"] = null;
+        }
+        else
+        {
+            Diagnostics.Secrets.Remember(Environment.GetEnvironmentVariable("ANTHROPIC_API_KEY"));
         }
 
         if (Http.ProviderEnvironment.RefuseOtherKeysFor(context))

@@ -11,14 +11,32 @@ public sealed class ProviderEnvironment(Func<string, string?>? lookup = null)
 
     public static ProviderEnvironment Process { get; } = new();
 
+    /// <summary>The cap on one answer's size in MB: $env:LLMTASKS_MAX_ANSWER_MB, else 16.</summary>
+    public const string MaxAnswerVariable = "LLMTASKS_MAX_ANSWER_MB";
+
+    public const int DefaultMaxAnswerMb = 16;
+
+    /// <summary>
+    /// The most bytes one answer may have (an HTTP body, or the Claude Code CLI's output): larger ones fail as
+    /// ResponseTooLarge while they are read, so memory stays bounded. A positive number of MB (decimals allowed).
+    /// </summary>
+    public long MaxAnswerBytes =>
+        double.TryParse(Get(MaxAnswerVariable), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var mb) && mb > 0 && mb < 1024 * 1024
+            ? (long)(mb * 1024 * 1024)
+            : DefaultMaxAnswerMb * 1024L * 1024;
+
     /// <summary>The value of a variable, or null when it is unset or blank.</summary>
     public string? Get(string variable) => _lookup(variable) is { } value && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;
 
-    /// <summary>The task's -ApiKey, else the variable; null when neither is set.</summary>
-    public string? Key(ProviderCallContext context, string variable) =>
-        context.Secrets?.ApiKey is { Length: > 0 } key ? key
-        : RefuseOtherKeysFor(context) ? null
-        : Get(variable);
+    /// <summary>The task's -ApiKey, else the variable; null when neither is set. A key read here is redacted from then on.</summary>
+    public string? Key(ProviderCallContext context, string variable)
+    {
+        var key = context.Secrets?.ApiKey is { Length: > 0 } own ? own
+            : RefuseOtherKeysFor(context) ? null
+            : Get(variable);
+        Diagnostics.Secrets.Remember(key);
+        return key;
+    }
 
     /// <summary>
     /// A task started with its own -ApiKey and its own -ApiBase, resumed where that key is not in memory:

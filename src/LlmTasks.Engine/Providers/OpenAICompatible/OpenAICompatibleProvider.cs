@@ -38,15 +38,19 @@ public sealed class OpenAICompatibleProvider(OpenAICompatibleEndpoint endpoint, 
             _clients.Clear();
         }
 
-        var chat = _clients.GetOrAdd((baseUrl, key, model.Model), static k => new OpenAI.Chat.ChatClient(k.Model, new ApiKeyCredential(k.Key), new OpenAIClientOptions
+        var transport = Transport();
+        var chat = _clients.GetOrAdd((baseUrl, key, model.Model, transport), static k => new OpenAI.Chat.ChatClient(k.Model, new ApiKeyCredential(k.Key), new OpenAIClientOptions
         {
             Endpoint = k.BaseUrl,
             RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
             NetworkTimeout = HttpDefaults.NetworkTimeout,
+            Transport = k.Transport,
         }).AsIChatClient());
         return new OpenAIErrorTranslation(chat, model.ToString());
     }
 
     private const int MaxCachedClients = 64;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(Uri BaseUrl, string Key, string Model), IChatClient> _clients = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(Uri BaseUrl, string Key, string Model, HttpClientPipelineTransport Transport), IChatClient> _clients = new();
+    /// <summary>The process's HTTP transport under the answer-size cap (shared: connections are pooled across calls).</summary>
+    private HttpClientPipelineTransport Transport() => AnswerLimit.SharedTransport(_environment.MaxAnswerBytes);
 }

@@ -14,6 +14,8 @@ internal sealed class OpenAIErrorTranslation(IChatClient inner, string model) : 
 {
     public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
+        var exchange = new HttpExchange();
+        AnswerLimit.Current.Value = exchange;
         try
         {
             return await base.GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
@@ -24,6 +26,10 @@ internal sealed class OpenAIErrorTranslation(IChatClient inner, string model) : 
             raw.Headers.TryGetValue("Retry-After", out var retryAfter);
             var (type, message) = ReadError(raw.Content?.ToString());
             throw new ProviderHttpException(model, e.Status, type, message ?? raw.ReasonPhrase, retryAfterMs, retryAfter, e);
+        }
+        catch (Exception e) when (exchange.Succeeded && ProviderAnswerException.IsReadFailure(e))
+        {
+            throw new ProviderAnswerException(model, exchange.Status!.Value, e);
         }
     }
 
