@@ -26,24 +26,9 @@ internal sealed class SqlCheck : IOutputCheck
     public async Task<CheckVerdict> RunAsync(CheckContext context)
     {
         var (code, parse) = await SqlInput.ParseAsync(context, _dialect).ConfigureAwait(false);
-        if (string.IsNullOrWhiteSpace(code.Code))
+        if (SqlInput.Unusable(code, parse, _dialect) is { } verdict)
         {
-            return CheckVerdict.Fail("The output holds no SQL.", $"Answer with {(_dialect == SqlDialect.Generic ? "SQL" : _dialect.Display())} in a ```sql block.");
-        }
-
-        if (parse.Unavailable is { } why)
-        {
-            return new CheckVerdict(false, $"The SQL could not be checked as {_dialect.Display()}: {why}.", Unavailable: true);
-        }
-
-        if (parse.Errors.Count > 0)
-        {
-            return CheckVerdict.Fail($"The SQL does not parse as {_dialect.Display()}: {SqlInput.Describe(parse.Errors)}",
-                $"Fix the syntax at {parse.Errors[0].Position} so that the SQL parses as {_dialect.Display()}.",
-                JsonSerializer.Serialize(parse.Errors.Select(e => new Dictionary<string, object?>
-                {
-                    ["dialect"] = (e.In ?? parse.Dialect).ToString(), ["line"] = e.Position.Line, ["column"] = e.Position.Column, ["message"] = e.Message,
-                })));
+            return verdict;
         }
 
         var top = parse.Statements.Where(s => s.Inside is null).ToArray();

@@ -46,20 +46,9 @@ internal sealed class SqlSafeCheck : IOutputCheck
     public async Task<CheckVerdict> RunAsync(CheckContext context)
     {
         var (code, parse) = await SqlInput.ParseAsync(context, _dialect).ConfigureAwait(false);
-        if (string.IsNullOrWhiteSpace(code.Code))
+        if (SqlInput.Unusable(code, parse, _dialect, ", so what it does cannot be checked") is { } verdict)
         {
-            return CheckVerdict.Fail("The output holds no SQL.", $"Answer with {(_dialect == SqlDialect.Generic ? "SQL" : _dialect.Display())} in a ```sql block.");
-        }
-
-        if (parse.Unavailable is { } why)
-        {
-            return new CheckVerdict(false, $"The SQL could not be checked as {_dialect.Display()}: {why}.", Unavailable: true);
-        }
-
-        if (parse.Errors.Count > 0)
-        {
-            return CheckVerdict.Fail($"The SQL does not parse as {_dialect.Display()}, so what it does cannot be checked: {SqlInput.Describe(parse.Errors)}",
-                $"Fix the syntax at {parse.Errors[0].Position} so that the SQL parses as {_dialect.Display()}.");
+            return verdict;
         }
 
         var broken = parse.Statements.Select(s => (Statement: s, Broken: SqlRules.Broken(s, _rules))).Where(x => x.Broken is not null).ToArray();
