@@ -23,6 +23,7 @@ public sealed class RemoveLlmTaskCommand : TaskSelectionCommandBase
 
     /// <summary>Tasks that finished (or, unfinished, were created) longer ago than this.</summary>
     [Parameter(ParameterSetName = FilterSet)]
+    [NotTicks(nameof(OlderThan))]
     public TimeSpan OlderThan { get; set; }
 
     /// <summary>Stop Pending and Running tasks, then remove them.</summary>
