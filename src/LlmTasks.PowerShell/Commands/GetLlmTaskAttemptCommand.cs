@@ -15,6 +15,7 @@ public sealed class GetLlmTaskAttemptCommand : TaskSelectionCommandBase
 {
     /// <summary>Ids of tasks; none: every task.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
+    [ValidateNotNullOrEmpty] // an empty variable is refused, as Get-Job -Id refuses it, not read as "every task"
     public new long[] Id
     {
         get => base.Id;

@@ -19,6 +19,7 @@ public sealed class RemoveLlmTaskCommand : TaskSelectionCommandBase
     protected override bool ChangesTasks => true;
 
     [Parameter(ParameterSetName = FilterSet)]
+    [ValidateNotNull] // @() is LlmTaskNoFilter; $null must not get further either
     public LlmTaskState[] State { get; set; } = [];
 
     /// <summary>Tasks that finished (or, unfinished, were created) longer ago than this.</summary>
