@@ -50,3 +50,14 @@ Describe 'Get-LlmTaskAttempt' {
         $table | Should -Match '(?m)^user\s+Give a number'
     }
 }
+
+Describe 'Get-LlmTaskAttempt without a selection' {
+    It 'lists the attempts of every task in the store, as Get-LlmTask lists every task, instead of asking for an Id' {
+        $null = Start-LlmTask 'Another' -Model mock/echo -Wait
+        $all = @(Get-LlmTaskAttempt -ErrorAction Stop)
+        $expected = @(Get-LlmTask | Get-LlmTaskAttempt)
+        $all.Count | Should -Be $expected.Count
+        $all.Count | Should -BeGreaterOrEqual 3
+        @($all | ForEach-Object { "$($_.TaskId)/$($_.Number)" }) | Should -Be @($expected | ForEach-Object { "$($_.TaskId)/$($_.Number)" })
+    }
+}

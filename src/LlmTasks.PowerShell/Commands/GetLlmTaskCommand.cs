@@ -15,6 +15,7 @@ public sealed class GetLlmTaskCommand : TaskSelectionCommandBase
 {
     /// <summary>Ids of tasks; none: every task (narrowed by the filters).</summary>
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
+    [ValidateNotNullOrEmpty] // an empty variable is refused, as Get-Job -Id refuses it, not read as "every task"
     public new long[] Id
     {
         get => base.Id;
@@ -22,6 +23,7 @@ public sealed class GetLlmTaskCommand : TaskSelectionCommandBase
     }
 
     [Parameter]
+    [ValidateNotNullOrEmpty] // Get-LlmTask -State $none | Remove-LlmTask must not mean every task
     public LlmTaskState[] State { get; set; } = [];
 
     /// <summary>Only tasks of these models (provider/model; wildcards).</summary>

@@ -19,10 +19,12 @@ public sealed class RemoveLlmTaskCommand : TaskSelectionCommandBase
     protected override bool ChangesTasks => true;
 
     [Parameter(ParameterSetName = FilterSet)]
+    [ValidateNotNull] // @() is LlmTaskNoFilter; $null must not get further either
     public LlmTaskState[] State { get; set; } = [];
 
     /// <summary>Tasks that finished (or, unfinished, were created) longer ago than this.</summary>
     [Parameter(ParameterSetName = FilterSet)]
+    [NotTicks(nameof(OlderThan))]
     public TimeSpan OlderThan { get; set; }
 
     /// <summary>Stop Pending and Running tasks, then remove them.</summary>

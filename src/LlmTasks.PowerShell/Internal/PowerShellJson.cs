@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Globalization;
+using System.Numerics;
 using System.Management.Automation;
 using System.Text;
 using System.Text.Json;
@@ -127,11 +128,32 @@ internal static class PowerShellJson
         JsonValueKind.Object => ToCustomObject(element),
         JsonValueKind.Array => element.EnumerateArray().Select(FromJson).ToArray(),
         JsonValueKind.String => element.GetString(),
-        JsonValueKind.Number => element.TryGetInt32(out var i) ? i : element.TryGetInt64(out var l) ? l : element.GetDouble(),
+        JsonValueKind.Number => Number(element),
         JsonValueKind.True => true,
         JsonValueKind.False => false,
         _ => null,
     };
+
+    /// <summary>
+    /// A number as ConvertFrom-Json reads it: an integer is an Int64 (a BigInteger past its range), anything
+    /// else a Double. Typed as object, so an integer is never widened to the Double of a shared ternary type.
+    /// </summary>
+    private static object Number(JsonElement element)
+    {
+        if (element.TryGetInt64(out var integer))
+        {
+            return integer;
+        }
+
+        var text = element.GetRawText();
+        if (text.AsSpan().IndexOfAny('.', 'e', 'E') < 0 && BigInteger.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var big))
+        {
+            return big;
+        }
+
+        // 1e400 does not fit a Double either: Infinity, as ConvertFrom-Json reads it.
+        return element.TryGetDouble(out var real) ? real : double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
+    }
 
     private static PSObject ToCustomObject(JsonElement element)
     {

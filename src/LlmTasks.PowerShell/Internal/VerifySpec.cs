@@ -16,6 +16,29 @@ internal static class VerifySpec
         ["Type", "Name", "Schema", "Path", "Value", "Present", "Pattern", "Options", "TimeoutMs", "Text", "CaseSensitive",
          "Min", "Max", "Words", "Language", "Model", "Criteria", "Prompt", "MockResponse", "Dialect", "Refuse", "Version", "Reference"];
 
+    /// <summary>
+    /// The keys each Type reads, besides Type and Name. A key of another type would be ignored, and the
+    /// check would decide without it: @{ Type = 'Sql'; Refuse = 'Drop' } would pass a DROP TABLE.
+    /// </summary>
+    private static readonly Dictionary<string, string[]> KeysOf = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["NotEmpty"] = [],
+        ["Json"] = [],
+        ["JsonSchema"] = ["Schema"],
+        ["FieldPresent"] = ["Path", "Value", "Present"],
+        ["Regex"] = ["Pattern", "Options", "TimeoutMs"],
+        ["Contains"] = ["Text", "CaseSensitive"],
+        ["NotContains"] = ["Text", "CaseSensitive"],
+        ["Length"] = ["Min", "Max", "Words"],
+        ["Code"] = ["Language"],
+        ["Python"] = [],
+        ["Sql"] = ["Dialect"],
+        ["SqlSafe"] = ["Dialect", "Refuse"],
+        ["OpenApi"] = ["Version"],
+        ["Judge"] = ["Model", "Criteria", "Prompt", "MockResponse"],
+        ["Contradiction"] = ["Model", "Reference", "MockResponse"],
+    };
+
     public static IReadOnlyList<CheckSpec> Convert(object[] items, Func<string, string> resolvePath)
     {
         var specs = new List<CheckSpec>(items.Length);
@@ -59,6 +82,18 @@ internal static class VerifySpec
         if (unknown.Length > 0)
         {
             throw Invalid(index, type, $"has unknown key(s) {string.Join(", ", unknown)}. Known keys: {string.Join(", ", Keys)}.", table);
+        }
+
+        if (KeysOf.TryGetValue(type.Trim(), out var own))
+        {
+            var takes = new[] { "Type", "Name" }.Concat(own).ToArray();
+            var foreign = values.Keys.Where(k => !takes.Contains(k, StringComparer.OrdinalIgnoreCase)).ToArray();
+            if (foreign.Length > 0)
+            {
+                var owners = foreign.Select(k => $"{k} is for {string.Join(" or ", KeysOf.Where(e => e.Value.Contains(k, StringComparer.OrdinalIgnoreCase)).Select(e => e.Key))}");
+                throw Invalid(index, type, $"has key(s) {string.Join(", ", foreign)} that {type} does not read, so it would decide without them ({string.Join("; ", owners)}). "
+                    + $"{type} takes {string.Join(", ", takes)}.", table);
+            }
         }
 
         try
