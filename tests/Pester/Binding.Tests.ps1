@@ -198,6 +198,59 @@ Name a prime.,mock/delay:10,csv-b,,,,
     }
 }
 
+Describe 'Start-LlmTask reads piped objects itself, and never looks at a piped string''s properties' {
+    # PowerShell's by-property-name binding looks every such parameter up on every piped record, strings
+    # included; Start-LlmTask reads only what is not text, and each property of it once.
+    BeforeAll {
+        $script:reads = [System.Collections.Generic.List[string]]::new()
+        function New-CountingString([string] $Text) {
+            $value = [psobject]$Text
+            foreach ($name in 'Prompt', 'Model', 'Name', 'System', 'Temperature', 'MaxTokens', 'StopSequence', 'Stop', 'ResponseFormat', 'ApiBase', 'MaxTurns') {
+                $value | Add-Member -MemberType ScriptProperty -Name $name -Value ([scriptblock]::Create("`$script:reads.Add('$name'); `$null"))
+            }
+            $value
+        }
+    }
+
+    It 'takes a piped string as its prompt without reading any of its properties' {
+        $script:reads.Clear()
+        $tasks = (New-CountingString 'first'), (New-CountingString 'second') | Start-LlmTask -Model mock/echo -Wait
+        $tasks.Output | Should -Be 'first', 'second'
+        $script:reads | Should -BeNullOrEmpty
+    }
+
+    It 'reads each property of a piped object once' {
+        $script:reads.Clear()
+        $row = [pscustomobject]@{ Prompt = 'counted'; Model = 'mock/echo' }
+        $row | Add-Member -MemberType ScriptProperty -Name Temperature -Value { $script:reads.Add('Temperature'); '0.5' }
+        $task = $row | Start-LlmTask -Wait
+        $task.Request.Temperature | Should -Be 0.5
+        @($script:reads) | Should -Be @('Temperature')
+    }
+
+    It 'prefers a parameter''s name over its alias, as PowerShell does' {
+        $task = [pscustomobject]@{ Prompt = 'p'; Model = 'mock/echo'; Stop = 'alias'; StopSequence = 'name' } | Start-LlmTask -Wait
+        $task.Request.StopSequences | Should -Be 'name'
+        $task = @{ Prompt = 'p'; Model = 'mock/echo'; stop = 'alias only' } | Start-LlmTask -Wait
+        $task.Request.StopSequences | Should -Be 'alias only'
+    }
+
+    It 'refuses a hashtable''s value outside a parameter''s set as an object''s, with PowerShell''s id' {
+        @{ Prompt = 'p'; Model = 'mock/echo'; ResponseFormat = 'Xml' }, [pscustomobject]@{ Prompt = 'p'; Model = 'mock/echo'; ResponseFormat = 'Xml' } |
+            Start-LlmTask -ErrorVariable err -ErrorAction SilentlyContinue
+        $err | Should -HaveCount 2
+        $err.FullyQualifiedErrorId | Should -Be "ParameterArgumentValidationError,$script:startId", "ParameterArgumentValidationError,$script:startId"
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidData'
+        $err[0].Exception.Message | Should -Match 'ResponseFormat.*Text, Json'
+    }
+
+    It 'binds from -InputObject given on the command line as from the pipeline' {
+        $task = Start-LlmTask -InputObject ([pscustomobject]@{ Prompt = 'given'; Model = 'mock/echo'; Name = 'inputobject' }) -Wait
+        $task.Output | Should -Be 'given'
+        $task.Name | Should -Be 'inputobject'
+    }
+}
+
 Describe 'Start-LlmTask -Continue' {
     It 'continues a finished conversation in one pipeline, with its model, system prompt and options' {
         $first = Start-LlmTask 'Say hello.' -System 'Be brief.' -Model mock/echo -Temperature 0.4 -Name chat -Wait

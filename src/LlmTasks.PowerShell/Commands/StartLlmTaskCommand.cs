@@ -35,7 +35,8 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
     public PSObject? InputObject { get; set; }
 
     /// <summary>The prompt(s): one task each. Piped strings and a Prompt property (a CSV column, a JSON field) bind here too.</summary>
-    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Position = 0)]
+    [FromPipedObject]
     [AllowEmptyString]
     [AllowNull]
     [PromptText]
@@ -45,35 +46,42 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
     /// The conversation: hashtables or objects (ConvertFrom-Json) with role (system, user, assistant) and
     /// content. With -Prompt (or piped prompts) it is the conversation so far, and each prompt its last turn.
     /// </summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Parameter]
+    [FromPipedObject]
     [BlankIsNotGiven]
     [AllowNull]
     public object[]? Messages { get; set; }
 
     /// <summary>provider/model, e.g. openai/gpt-4o-mini or mock/echo; default $env:LLMTASKS_DEFAULT_MODEL.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Parameter]
+    [FromPipedObject]
     [BlankIsNotGiven]
     [ArgumentCompleter(typeof(Completers.ModelCompleter))]
     public string? Model { get; set; }
 
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Parameter]
+    [FromPipedObject]
     [BlankIsNotGiven]
     public string? System { get; set; }
 
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Parameter]
+    [FromPipedObject]
     [BlankIsNotGiven]
     public string? Name { get; set; }
 
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Parameter]
+    [FromPipedObject]
     [BlankIsNotGiven]
     public double? Temperature { get; set; }
 
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Parameter]
+    [FromPipedObject]
     [BlankIsNotGiven]
     public int? MaxTokens { get; set; }
 
     /// <summary>Time allowed for each model call, in seconds.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Parameter]
+    [FromPipedObject]
     [BlankIsNotGiven]
     public double? TimeoutSec { get; set; }
 
@@ -81,25 +89,29 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
     /// Answer with this text, offline, whatever the model (LiteLLM's mock_response). Several values
     /// with -Model mock/sequence: one answer per attempt (for -Verify -MaxAttempts), the last repeats.
     /// </summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Parameter]
+    [FromPipedObject]
     [BlankIsNotGiven]
     public string[]? MockResponse { get; set; }
 
     /// <summary>Text at which the model stops writing.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Parameter]
+    [FromPipedObject]
     [Alias("Stop")]
     [BlankIsNotGiven]
     public string[]? StopSequence { get; set; }
 
     /// <summary>Ask for JSON; the parsed answer becomes the task's structured result.</summary>
     /// <remarks>A string, not the engine's enum: see <see cref="EngineLoadContext"/> on engine value types in cmdlet classes.</remarks>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Parameter]
+    [FromPipedObject]
     [BlankIsNotGiven]
     [ValidateSet("Text", "Json")]
     public string? ResponseFormat { get; set; }
 
     /// <summary>A JSON schema the answer must follow: JSON text, a hashtable, or the path of a .json file.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Parameter]
+    [FromPipedObject]
     [BlankIsNotGiven]
     public object? JsonSchema { get; set; }
 
@@ -107,7 +119,8 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
     /// The provider's base URL for this task (over its environment variable). A piped row's ApiBase gets
     /// the key of its model's provider: pipe only rows you trust, or give -ApiBase here (it wins).
     /// </summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Parameter]
+    [FromPipedObject]
     [BlankIsNotGiven]
     public string? ApiBase { get; set; }
 
@@ -118,22 +131,26 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
     public SecureString? ApiKey { get; set; }
 
     /// <summary>max/*: an MCP configuration for the Claude Code CLI, as a path or a hashtable ({ mcpServers = @{ … } }).</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Parameter]
+    [FromPipedObject]
     [BlankIsNotGiven]
     public object? McpConfig { get; set; }
 
     /// <summary>max/*: tools the CLI may use without asking (mcp__server__tool names).</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Parameter]
+    [FromPipedObject]
     [BlankIsNotGiven]
     public string[]? AllowedTools { get; set; }
 
     /// <summary>max/*: the CLI's working directory (MCP file servers are scoped to it).</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Parameter]
+    [FromPipedObject]
     [BlankIsNotGiven]
     public string? WorkingDirectory { get; set; }
 
     /// <summary>max/*: the most agent turns the CLI may take (1 to 1000).</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Parameter]
+    [FromPipedObject]
     [BlankIsNotGiven]
     public int? MaxTurns { get; set; }
 
@@ -246,17 +263,15 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
 
     protected override void ProcessRecord()
     {
-        DictionaryBinding? fromDictionary = null;
+        PipedObjectBinding? fromObject = null;
         List<(TaskManager Manager, LlmTaskRequest Request)> requests;
         try
         {
-            if (InputObject?.BaseObject is IDictionary dictionary && !Continue)
+            // A piped object's properties (a hashtable's keys) bind by name; text is a prompt and binds nothing.
+            if (InputObject is not null && !Continue
+                && (InputObject.BaseObject is IDictionary || (!ScalarText.TryGet(InputObject, out _) && !TaskReferences.IsTaskObject(InputObject))))
             {
-                fromDictionary = DictionaryBinding.Bind(this, dictionary, _commandLine);
-            }
-            else if (InputObject is not null && !Continue && !ScalarText.TryGet(InputObject, out _) && !TaskReferences.IsTaskObject(InputObject))
-            {
-                PipedProperties.ThrowIfDropped(this, InputObject, _commandLine);
+                fromObject = PipedObjectBinding.Bind(this, InputObject, _commandLine);
             }
 
             requests = Continue ? Continuations() : NewRequests();
@@ -268,7 +283,7 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
         }
         finally
         {
-            fromDictionary?.Dispose();
+            fromObject?.Dispose();
         }
 
         var secrets = ApiKey is null ? null : new TaskSecrets(new NetworkCredential(string.Empty, ApiKey).Password);
