@@ -44,6 +44,19 @@ internal sealed class ActiveTask
     /// <summary>Its run, once dispatched from its lane (null while queued).</summary>
     public Task? Run { get; set; }
 
+    private int _dispatched;
+    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Set first thing when its run starts, before it looks at <see cref="Reason"/>.</summary>
+    public bool Dispatched => Volatile.Read(ref _dispatched) == 1;
+
+    /// <summary>Completes when its run has written everything it will write (never, while it stays queued).</summary>
+    public Task Ended => _ended.Task;
+
+    public void MarkDispatched() => Interlocked.Exchange(ref _dispatched, 1);
+
+    public void MarkEnded() => _ended.TrySetResult();
+
 
     /// <summary>
     /// The token for one call: cancelled by Stop, by shutdown, or by the task's timeout. The timeout is

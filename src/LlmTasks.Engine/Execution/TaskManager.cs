@@ -248,6 +248,7 @@ public sealed partial class TaskManager : IDisposable
             throw StoreErrors.ReadOnly(_store.Path, "the file is write-protected");
         }
 
+        WaitForStoppedRuns(ids);
         Dictionary<long, (LlmTaskRequest Request, string Provider)>? changed = null;
         if (change is not null)
         {
@@ -267,6 +268,25 @@ public sealed partial class TaskManager : IDisposable
         }
 
         return restarted;
+    }
+
+    /// <summary>
+    /// A run of this process that Stop cancelled may still be writing (its Running mark queued, its
+    /// Cancelled result not yet committed): restarting under it would let those writes land on the new
+    /// series and end it Cancelled. So a restart waits for such runs to finish writing. A stopped task
+    /// still queued in its lane needs no wait: when dispatched it sees its reason and writes nothing.
+    /// </summary>
+    private void WaitForStoppedRuns(IReadOnlyCollection<long> ids)
+    {
+        var writing = ids
+            .Select(id => _active.TryGetValue(id, out var held) ? held : null)
+            .Where(held => held is { Reason: not CancelReason.None, Dispatched: true })
+            .Select(held => held!.Ended)
+            .ToArray();
+        if (writing.Length > 0 && !Task.WaitAll(writing, _options.Lease))
+        {
+            throw new TimeoutException($"A stopped task was still being written after {_options.Lease.TotalSeconds:0} s; try Restart-LlmTask again.");
+        }
     }
 
     private void Enqueue(ActiveTask task)
@@ -303,6 +323,7 @@ public sealed partial class TaskManager : IDisposable
             }
         }
 
+        task.MarkDispatched(); // before Reason is read: see WaitForStoppedRuns
         Interlocked.Increment(ref _running);
         try
         {
@@ -368,6 +389,7 @@ public sealed partial class TaskManager : IDisposable
 
             Interlocked.Decrement(ref _running);
             Free();
+            task.MarkEnded();
         }
     }
 

@@ -269,4 +269,41 @@ public sealed class SharedStoreTests : IDisposable
         Assert.Equal((LlmTaskState.Completed, "ran: queued"), (restarted.State, restarted.Output));
         Assert.Equal([LlmAttemptOutcome.Succeeded], manager.Store.GetAttempts(queued.Id).Select(a => a.Outcome));
     }
+    [Fact]
+    public void A_running_task_stopped_and_restarted_at_once_runs_its_new_series()
+    {
+        // The stopped call takes a moment to give up (as an HTTP call does), so its Cancelled result
+        // is still being written when the restart comes: it must not land on the new series.
+        var calls = 0;
+        var provider = new ScriptedProvider
+        {
+            Behaviour = async (p, token) =>
+            {
+                if (Interlocked.Increment(ref calls) > 1)
+                {
+                    return "ran: " + p;
+                }
+
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, token);
+                }
+                catch (OperationCanceledException)
+                {
+                    await Task.Delay(300, CancellationToken.None);
+                    throw;
+                }
+
+                return "never";
+            },
+        };
+        using var manager = Managers.Open(_temp.Path, provider);
+        var task = manager.Start(Managers.Request("slow", "test/x"));
+        SpinWait.SpinUntil(() => provider.Calls == 1, TimeSpan.FromSeconds(30));
+        manager.Stop([task.Id]);
+
+        var restarted = Assert.Single(manager.Restart([task.Id]));
+        var done = Managers.WaitAll(manager, [restarted.Id]).Single();
+        Assert.Equal((LlmTaskState.Completed, "ran: slow"), (done.State, done.Output));
+    }
 }
