@@ -34,6 +34,9 @@ internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
             JsonSchema = options?.ResponseFormat is ChatResponseFormatJson { Schema: { } schema } ? schema.GetRawText() : _context.Request.JsonSchema,
         };
 
+        // What a request from the store may make the CLI do is decided before anything is written or started.
+        ClaudeEnvironment.RequireTrustedBaseUrl(_context, _options);
+        Security.StoredAgentOptions.Require(_context, request, _options.Settings ?? Http.ProviderEnvironment.Process);
         var executable = ClaudeExecutable.Resolve(_options.ExecutablePath);
         using var mcp = ClaudeMcpConfig.Create(request, _context.TaskId);
         var invocation = ClaudeInvocation.From(request, _model, mcp?.Path);
