@@ -51,7 +51,13 @@ public sealed class TamperedStoreTests : IDisposable
     /// </summary>
     private static void LeaveWork(string store, string starts, Dictionary<string, string?> environment)
     {
-        var seeded = Pwsh.Command($"$null = Start-LlmTask blocker -Model mock/delay:600000 -Name blocker -ThrottleLimit 1\n{starts}", store, environment: environment);
+        // The blocker must hold the slot before the others are started: tasks of another provider queue in a lane of their own,
+        // and one of them could otherwise take the free slot first (and make its call).
+        var seeded = Pwsh.Command($$"""
+            $blocker = Start-LlmTask blocker -Model mock/delay:600000 -Name blocker -ThrottleLimit 1
+            while ((Get-LlmTask -Id $blocker.Id).State -ne 'Running') { Start-Sleep -Milliseconds 50 }
+            {{starts}}
+            """, store, environment: environment);
         Assert.True(seeded.ExitCode == 0, seeded.Output + seeded.Errors);
         new StoreBackdoor("sqlite", store).Execute("UPDATE tasks SET state = 'Cancelled', completed_at = 1 WHERE name = 'blocker'");
         Assert.Equal("0", new StoreBackdoor("sqlite", store).Scalar("SELECT count(*) FROM tasks WHERE name <> 'blocker' AND (state <> 'Pending' OR lease_owner IS NOT NULL OR attempts > 0)"));
