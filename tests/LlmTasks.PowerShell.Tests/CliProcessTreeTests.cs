@@ -14,6 +14,7 @@ namespace LlmTasks.PowerShell.Tests;
 /// server waits on a loopback endpoint that never answers.
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+[Collection(nameof(HeavyProcesses))]
 public sealed class CliProcessTreeTests : IDisposable
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "llmtasks-clitree", Guid.NewGuid().ToString("N"));

@@ -8,8 +8,10 @@ namespace LlmTasks.PowerShell.Tests;
 /// tasks, while its store worker commits batches of results, while script-block checks run, and while it hands its work back
 /// after a SIGTERM. Whatever it was doing, the store passes its integrity check, every task it reported as started is there,
 /// no task completes twice, and the next process (another real pwsh) completes them all. (A kill mid-call is in
-/// DurabilityTests, a kill of a max/* run in CliProcessTreeTests.)
+/// DurabilityTests, a kill of a max/* run in CliProcessTreeTests.) They run on their own (<see cref="HeavyProcesses"/>): bursts of
+/// thousands of tasks would starve the timing of the hand-over tests running beside them.
 /// </summary>
+[Collection(nameof(HeavyProcesses))]
 public sealed class KillPointTests : IDisposable
 {
     private const int SigTerm = 15;
@@ -95,7 +97,7 @@ public sealed class KillPointTests : IDisposable
         var environment = Environment();
         // Each task's id is written as soon as Start-LlmTask returns it; the kill comes in the middle of the stream.
         using (var shell = Pwsh.Start(["-Command", """
-            1..4000 | ForEach-Object { "insert $_" } | Start-LlmTask -Model mock/echo -Name insert | ForEach-Object { [Console]::Out.WriteLine($_.Id); [Console]::Out.Flush() }
+            1..2000 | ForEach-Object { "insert $_" } | Start-LlmTask -Model mock/echo -Name insert | ForEach-Object { [Console]::Out.WriteLine($_.Id); [Console]::Out.Flush() }
             'all started'
             Start-Sleep 300
             """], Pwsh.WithStore(store, environment)))
@@ -125,9 +127,9 @@ public sealed class KillPointTests : IDisposable
     public async Task A_kill_while_the_store_worker_commits_batches_of_results_keeps_the_store_sound_and_completes_nothing_twice()
     {
         var store = Path.Combine(_folder, "commit.db");
-        var environment = Environment(("LLMTASKS_THROTTLE_LIMIT", "64"));
+        var environment = Environment(("LLMTASKS_THROTTLE_LIMIT", "32"));
         using (var shell = Pwsh.Start(["-Command", """
-            $null = 1..3000 | ForEach-Object { "commit $_" } | Start-LlmTask -Model mock/echo -Name commit
+            $null = 1..1500 | ForEach-Object { "commit $_" } | Start-LlmTask -Model mock/echo -Name commit
             'started'
             Start-Sleep 300
             """], Pwsh.WithStore(store, environment)))
@@ -139,8 +141,8 @@ public sealed class KillPointTests : IDisposable
             await KillAsync(shell);
 
             AssertConsistent(db);
-            Assert.Equal(3000L, db.Scalar<long>("SELECT count(*) FROM tasks WHERE name = 'commit'"));
-            Recover(store, "commit", 3000, environment);
+            Assert.Equal(1500L, db.Scalar<long>("SELECT count(*) FROM tasks WHERE name = 'commit'"));
+            Recover(store, "commit", 1500, environment);
         }
     }
 

@@ -8,6 +8,7 @@ namespace LlmTasks.PowerShell.Tests;
 /// another real pwsh takes the work over. An edit it does not trust fails its task with its own error id and sends nothing
 /// (the attacker's loopback server sees no request, the fake CLI never starts); untouched work of the same user still runs.
 /// </summary>
+[Collection(nameof(HeavyProcesses))]
 public sealed class TamperedStoreTests : IDisposable
 {
     private const string RunnerKey = "runner-key-from-the-environment-0042";
