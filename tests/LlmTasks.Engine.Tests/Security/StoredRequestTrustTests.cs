@@ -6,6 +6,7 @@ using LlmTasks.Providers.Http;
 using LlmTasks.Providers.OpenAICompatible;
 using LlmTasks.Security;
 using LlmTasks.Storage;
+using LlmTasks.Tests.ClaudeCode;
 using LlmTasks.Tests.Doubles;
 using LlmTasks.Tests.Http;
 
@@ -18,6 +19,7 @@ namespace LlmTasks.Tests.Security;
 /// session that exited leaves it (Pending, unleased, signed by this user), edits it through the backend's back door, and lets
 /// a wait run it: nothing is sent to an endpoint, and no CLI is started, that the runner does not trust.
 /// </summary>
+[Collection(nameof(ClaudeTempFiles))]
 public sealed class StoredRequestTrustTests : IDisposable
 {
     private const string RunnerKey = "runner-environment-key-0123456789";
