@@ -17,6 +17,11 @@ public static class ErrorIds
     public const string InvalidWildcard = "LlmTaskInvalidWildcard";
     public const string MissingApiKey = "LlmTaskMissingApiKey";
     public const string InvalidApiBase = "LlmTaskInvalidApiBase";
+    // The trust boundary around the store (docs/security.md): what a stored request that this user's key does not vouch for may not decide.
+    public const string UntrustedApiBase = "LlmTaskUntrustedApiBase";
+    public const string UntrustedMcpConfig = "LlmTaskUntrustedMcpConfig";
+    public const string UntrustedTools = "LlmTaskUntrustedTools";
+    public const string UntrustedWorkingDirectory = "LlmTaskUntrustedWorkingDirectory";
     public const string InvalidVerification = "LlmTaskInvalidVerification";
     public const string NotContinuable = "LlmTaskNotContinuable";
     public const string StoreCorrupt = "LlmTaskStoreCorrupt";

@@ -43,4 +43,5 @@ public enum LlmErrorCategory
     OperationStopped,
     NotInstalled,
     ResourceExists,
+    SecurityError,
 }

@@ -162,10 +162,33 @@ public sealed partial class TaskManager
         }
 
         worker?.Recovered(claim.Recovered.Count);
+        if (claim.Recovered.Any(r => r.Gone))
+        {
+            CleanUpAfterGoneProcesses();
+        }
         if (claim.Ended.Count > 0)
         {
             worker?.EndedByClaim(claim.Ended);
             TasksFinished?.Invoke(claim.Ended);
+        }
+    }
+
+    /// <summary>Tasks came from a process that is gone: what its calls left behind (a CLI's processes and files) is cleaned up, off this thread.</summary>
+    private void CleanUpAfterGoneProcesses()
+    {
+        foreach (var cleanup in _providers.Cleanups)
+        {
+            _ = Task.Run(() =>
+            {
+                try
+                {
+                    cleanup.CleanUpAfterGoneProcesses();
+                }
+                catch (Exception e)
+                {
+                    Faulted?.Invoke(e);
+                }
+            });
         }
     }
 

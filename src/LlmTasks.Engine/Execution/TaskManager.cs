@@ -144,6 +144,7 @@ public sealed partial class TaskManager : IDisposable
     {
         Diagnostics.Secrets.Remember(secrets?.ApiKey);
         var (model, provider) = Prepare(request);
+        request = Sign(request);
         var task = _store.Insert(request, model.Provider, Owner, LeaseExpiry());
         Diagnostics.Narration.TaskStored(task);
         Enqueue(new ActiveTask(task, model.Provider, model, provider, null, secrets));
@@ -159,7 +160,22 @@ public sealed partial class TaskManager : IDisposable
     {
         Diagnostics.Secrets.Remember(secrets?.ApiKey);
         var (model, provider) = Prepare(request);
-        return InsertAndQueueAsync(request, model, provider, secrets);
+        return InsertAndQueueAsync(Sign(request), model, provider, secrets);
+    }
+
+    /// <summary>
+    /// Signs what this process's caller asks for with the user's key, so that any process of the same user trusts it when it
+    /// reads it back (a foreign request stays unsigned). A key file that cannot be used is reported once, as a warning.
+    /// </summary>
+    private LlmTaskRequest Sign(LlmTaskRequest request)
+    {
+        var signed = Security.RequestSignature.Sign(request);
+        if (Security.SigningKeyring.Process.TakeProblem() is { } problem)
+        {
+            Faulted?.Invoke(new InvalidOperationException(problem)); // the next cmdlet writes it as a warning
+        }
+
+        return signed;
     }
 
     private async Task<LlmTask> InsertAndQueueAsync(LlmTaskRequest request, ModelId model, IChatClientProvider? provider, TaskSecrets? secrets)
@@ -257,7 +273,7 @@ public sealed partial class TaskManager : IDisposable
             {
                 var request = change(task.Request);
                 var (model, _) = Prepare(request);
-                changed[task.Id] = (request, model.Provider);
+                changed[task.Id] = (Sign(request), model.Provider); // a changed foreign request stays foreign
             }
         }
 

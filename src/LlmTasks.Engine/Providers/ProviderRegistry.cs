@@ -28,6 +28,9 @@ public sealed class ProviderRegistry
 
     public IReadOnlyCollection<string> Names => _providers.Keys;
 
+    /// <summary>The providers that clean up after killed processes (<see cref="ILeftoverCleanup"/>).</summary>
+    internal IEnumerable<ILeftoverCleanup> Cleanups => _providers.Values.OfType<ILeftoverCleanup>();
+
     /// <summary>Parses and validates a model string; a clear error names the known prefixes.</summary>
     public (ModelId Model, IChatClientProvider Provider) Resolve(string? model)
     {

@@ -55,6 +55,8 @@ internal sealed record StoredRequest
     public bool? ApiKeyGiven { get; init; }
     public Dictionary<string, string>? ProviderOptions { get; init; }
     public Verification.VerificationPlan? Verification { get; init; }
+    /// <summary>The user's signature over everything else (Security.RequestSignature); checked when the request is read.</summary>
+    public string? Signature { get; init; }
 
     public static StoredRequest From(LlmTaskRequest r) => new()
     {
@@ -72,25 +74,35 @@ internal sealed record StoredRequest
         ApiKeyGiven = r.ApiKeyGiven ? true : null,
         ProviderOptions = r.ProviderOptions?.ToDictionary(p => p.Key, p => p.Value),
         Verification = r.Verification,
+        Signature = r.Signature,
     };
 
-    public LlmTaskRequest ToRequest() => new()
+    /// <summary>The request, checked against this user's key: one that does not verify is foreign (see LlmTaskRequest.Foreign).</summary>
+    public LlmTaskRequest ToRequest()
     {
-        Model = Model,
-        Messages = Messages.Select(m => m.ToMessage()).ToArray(),
-        Name = Name,
-        Temperature = Temperature,
-        MaxTokens = MaxTokens,
-        TimeoutSec = TimeoutSec,
-        MockResponse = MockResponse,
-        StopSequences = StopSequences,
-        ResponseFormat = ResponseFormat ?? LlmResponseFormat.Text,
-        JsonSchema = JsonSchema,
-        ApiBase = ApiBase,
-        ApiKeyGiven = ApiKeyGiven == true,
-        ProviderOptions = ProviderOptions,
-        Verification = Verification,
-    };
+        var trust = Security.RequestSignature.Check(this);
+        return new()
+        {
+            Model = Model,
+            Messages = Messages.Select(m => m.ToMessage()).ToArray(),
+            Name = Name,
+            Temperature = Temperature,
+            MaxTokens = MaxTokens,
+            TimeoutSec = TimeoutSec,
+            MockResponse = MockResponse,
+            StopSequences = StopSequences,
+            ResponseFormat = ResponseFormat ?? LlmResponseFormat.Text,
+            JsonSchema = JsonSchema,
+            ApiBase = ApiBase,
+            ApiKeyGiven = ApiKeyGiven == true,
+            ProviderOptions = ProviderOptions,
+            // A signed script block is the user's own, as if it were given in this process; an unsigned one needs the opt-in.
+            Verification = trust.Verified ? Security.RequestSignature.TrustScripts(Verification) : Verification,
+            Signature = Signature,
+            Foreign = !trust.Verified,
+            ForeignReason = trust.Problem,
+        };
+    }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, UseStringEnumConverter = true)]

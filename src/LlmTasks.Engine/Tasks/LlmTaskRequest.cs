@@ -39,6 +39,22 @@ public sealed record LlmTaskRequest
     /// <summary>What the output must pass, and the re-ask / review policy (Start-LlmTask -Verify); null: no verification.</summary>
     public Verification.VerificationPlan? Verification { get; init; }
 
+    /// <summary>
+    /// The signature of the user who started or restarted the task (an HMAC with the key private to that user, over the whole
+    /// request; see Security.RequestSignature). Stored with the request; it holds no secret.
+    /// </summary>
+    internal string? Signature { get; init; }
+
+    /// <summary>
+    /// True when the request was read from the store without a signature this process can verify, or was made from such a
+    /// request (-Continue, a restart with changes): it may then decide only what this process's own configuration allows
+    /// (docs/security.md, "Trust model"). Requests made in this process by its caller are not foreign. Never stored.
+    /// </summary>
+    internal bool Foreign { get; init; }
+
+    /// <summary>Why a foreign request is not trusted, for error messages (no signature, another key, changed after signing).</summary>
+    internal string? ForeignReason { get; init; }
+
     public bool WantsJson => ResponseFormat == LlmResponseFormat.Json || JsonSchema is not null;
 
     /// <summary>The last user message: what lists and previews show as the task's prompt.</summary>

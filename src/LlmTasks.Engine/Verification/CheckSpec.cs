@@ -82,8 +82,8 @@ public sealed record CheckSpec
     public string? Script { get; init; }
 
     /// <summary>
-    /// Script: true when the block came from the caller in this process (not read from the store).
-    /// Never stored: a block read back from the store runs only when the user opts in.
+    /// Script: true when the block came from the caller in this process, or with a stored request that carries this
+    /// user's signature. Never stored: any other block read back from the store runs only when the user opts in.
     /// </summary>
     [JsonIgnore]
     public bool ScriptTrusted { get; init; }

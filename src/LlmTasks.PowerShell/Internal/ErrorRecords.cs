@@ -54,7 +54,8 @@ internal static class ErrorRecords
         LlmTaskState.NeedsReview => Create(NeedsReview, ErrorCategory.InvalidResult,
             $"Task {task.Id}{NamePart(task)} needs review: {task.Error ?? "its output did not pass verification"}", task,
             "Read the output and the reasons with Get-LlmTask, then approve or restart the task."),
-        _ => Create(Failed, ErrorCategory.InvalidResult,
+        // A stored request the running process would not trust (docs/security.md) is a security refusal, not a bad answer.
+        _ => Create(Failed, task.ErrorKind?.StartsWith("LlmTaskUntrusted", StringComparison.Ordinal) == true ? ErrorCategory.SecurityError : ErrorCategory.InvalidResult,
             $"Task {task.Id}{NamePart(task)} failed ({task.ErrorKind ?? "Error"}): {task.Error}", task),
     };
 

@@ -11,6 +11,7 @@ namespace LlmTasks.Tests.ClaudeCode;
 /// max/* through the REAL Claude Code CLI binary, talking to a loopback fake Messages endpoint.
 /// Each test is one CLI run (about a second), so each covers one behaviour a user would notice.
 /// </summary>
+[Collection(nameof(ClaudeTempFiles))]
 public sealed class RealCliTests : IDisposable
 {
     private readonly TempStore _store = new();

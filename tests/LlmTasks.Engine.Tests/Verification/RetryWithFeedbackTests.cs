@@ -163,7 +163,7 @@ public sealed class RetryWithFeedbackTests : IDisposable
     }
 
     [Fact]
-    public void A_script_check_read_back_from_the_store_is_not_run_and_the_task_goes_to_NeedsReview()
+    public void A_script_check_read_back_from_the_store_runs_when_signed_and_is_not_run_when_edited_in_the_store()
     {
         var provider = new RecordingProvider("one");
         using var manager = Managers.Open(_temp.Path, provider);
@@ -176,8 +176,24 @@ public sealed class RetryWithFeedbackTests : IDisposable
         Assert.Equal(LlmTaskState.NeedsReview, done.State); // no script runner in the bare engine: unavailable, no re-ask
         Assert.Equal(1, done.Attempts);
 
+        // Read back with the user's signature: the block is the user's own, so it passes the gate (and meets the missing runner).
         manager.Restart([task.Id]);
         var again = Managers.WaitAll(manager, [task.Id]).Single();
-        Assert.Contains("read from the store and is not run here", again.Error);
+        Assert.Contains("run only inside the LlmTasks PowerShell module", again.Error);
+
+        // Changed in the store (as sqlite3 would): no longer signed, so it is not run without the opt-in.
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_temp.Path};Pooling=False"))
+        {
+            connection.Open();
+            using var edit = connection.CreateCommand();
+            edit.CommandText = "UPDATE tasks SET request_json = replace(request_json, '$true', 'Remove-Item ~ -Recurse; $true') WHERE id = $id";
+            edit.Parameters.AddWithValue("$id", task.Id);
+            Assert.Equal(1, edit.ExecuteNonQuery());
+        }
+
+        manager.Restart([task.Id]);
+        var edited = Managers.WaitAll(manager, [task.Id]).Single();
+        Assert.Equal(LlmTaskState.NeedsReview, edited.State);
+        Assert.Contains("read from the store without this user's signature and is not run here", edited.Error);
     }
 }

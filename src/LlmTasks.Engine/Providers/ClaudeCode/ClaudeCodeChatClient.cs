@@ -10,7 +10,9 @@ namespace LlmTasks.Providers.ClaudeCode;
 /// One model call as one run of the Claude Code CLI (with CliWrap: no shell, arguments passed as a
 /// list). The answer, usage, cost and the run's facts (session, turns, permission denials) come from
 /// the CLI's result object; a failed run throws a <see cref="ClaudeCodeException"/> naming the cause.
-/// Cancellation (Stop-LlmTask, -TimeoutSec, shutdown) kills the CLI's whole process tree, MCP servers included.
+/// Cancellation (Stop-LlmTask, -TimeoutSec, shutdown) kills the CLI's whole process tree, MCP servers included, and the
+/// tree also dies with this process however it ends (<see cref="CliProcessTree"/>); what a killed process leaves on disk is
+/// cleaned up by the next one (<see cref="CliLeftovers"/>).
 /// </summary>
 internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
 {
@@ -34,13 +36,19 @@ internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
             JsonSchema = options?.ResponseFormat is ChatResponseFormatJson { Schema: { } schema } ? schema.GetRawText() : _context.Request.JsonSchema,
         };
 
+        // What a request from the store may make the CLI do is decided before anything is written or started.
+        ClaudeEnvironment.RequireTrustedBaseUrl(_context, _options);
+        Security.StoredAgentOptions.Require(_context, request, _options.Settings ?? Http.ProviderEnvironment.Process);
         var executable = ClaudeExecutable.Resolve(_options.ExecutablePath);
-        using var mcp = ClaudeMcpConfig.Create(request, _context.TaskId);
+        CliLeftovers.SweepOnce(); // a process's first CLI run cleans up after runs whose process was killed
+        // On record before anything exists, off record after everything is gone: a kill in between leaves the record to clean up by.
+        using var record = CliRunRecord.Begin(_context.TaskId);
+        using var mcp = ClaudeMcpConfig.Create(request, record.McpConfigPath);
         var invocation = ClaudeInvocation.From(request, _model, mcp?.Path);
-        var (folder, ownFolder) = WorkingDirectory(request);
+        var (folder, ownFolder) = WorkingDirectory(request, record.WorkFolder);
         try
         {
-            var run = await RunAsync(executable, invocation, folder, cancellationToken).ConfigureAwait(false);
+            var run = await RunAsync(executable, invocation, folder, record, cancellationToken).ConfigureAwait(false);
             return ToResponse(invocation, run);
         }
         finally
@@ -66,7 +74,7 @@ internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
 
     private sealed record CliRun(int ExitCode, string Stdout, string Stderr);
 
-    private async Task<CliRun> RunAsync(string executable, ClaudeInvocation invocation, string folder, CancellationToken cancellationToken)
+    private async Task<CliRun> RunAsync(string executable, ClaudeInvocation invocation, string folder, CliRunRecord record, CancellationToken cancellationToken)
     {
         var stdout = new StringBuilder();
         var stderr = new StringBuilder();
@@ -104,10 +112,15 @@ internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
             }) // returning closes stdin: the CLI then exits
             : PipeSource.FromString(invocation.PromptText, Encoding.UTF8); // written, then closed (an open stdin makes the CLI wait)
 
-        var command = Cli.Wrap(executable)
-            .WithArguments(invocation.Arguments())
+        // Started so that its whole tree dies with this process (CliProcessTree), and marked with the run's id in its environment.
+        var (program, arguments, wrapped) = CliProcessTree.Command(executable, invocation.Arguments());
+        var environment = ClaudeEnvironment.For(_context, _options);
+        environment[CliProcessTree.RunVariable] = record.Id;
+        void KillTree(int id) => CliProcessTree.Kill(id, wrapped);
+        var command = Cli.Wrap(program)
+            .WithArguments(arguments)
             .WithWorkingDirectory(folder)
-            .WithEnvironmentVariables(ClaudeEnvironment.For(_context, _options))
+            .WithEnvironmentVariables(environment)
             .WithStandardInputPipe(input)
             .WithStandardOutputPipe(output)
             .WithStandardErrorPipe(PipeTarget.Create((stream, token) => KeepTail(stream, stderr, token)))
@@ -129,7 +142,7 @@ internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
         CommandTask<CommandResult> running;
         try
         {
-            running = command.ExecuteAsync(kill.Token);
+            running = await CliSpawner.RunAsync(() => command.ExecuteAsync(kill.Token)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is Win32Exception or InvalidOperationException)
         {
@@ -138,6 +151,8 @@ internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
         }
 
         var processId = running.ProcessId;
+        CliProcessTree.Started(processId);
+        record.Started(processId);
         Volatile.Write(ref started.Value, processId);
         if (overflow.IsCancellationRequested)
         {
@@ -160,7 +175,18 @@ internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
                 throw Stopped(processId, stderr, cancellationToken);
             }
 
-            return overflow.IsCancellationRequested ? throw TooLarge(processId, limit, stderr) : new CliRun(result.ExitCode, Text(stdout), Text(stderr));
+            if (overflow.IsCancellationRequested)
+            {
+                throw TooLarge(processId, limit, stderr);
+            }
+
+            if (CliProcessTree.ExecFailed(wrapped, result.ExitCode, Text(stdout), Text(stderr)))
+            {
+                throw new ClaudeCodeException(ClaudeErrorKinds.CliNotFound, LlmErrorCategory.NotInstalled,
+                    $"The Claude Code CLI at '{executable}' could not be started: {Text(stderr).Trim()}. Set $env:{ClaudeCodeOptions.PathVariable} to the claude executable.");
+            }
+
+            return new CliRun(result.ExitCode, Text(stdout), Text(stderr));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -245,19 +271,6 @@ internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
         }
     }
 
-    internal static void KillTree(int processId)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(processId);
-            process.Kill(entireProcessTree: true);
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or Win32Exception or NotSupportedException)
-        {
-            // already gone
-        }
-    }
-
     private ChatResponse ToResponse(ClaudeInvocation invocation, CliRun run)
     {
         var result = ClaudeResult.FindLast(run.Stdout) ?? throw ClaudeErrors.NoResult(run.ExitCode, run.Stdout, run.Stderr);
@@ -307,7 +320,7 @@ internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
         };
     }
 
-    private static (string Folder, bool Owned) WorkingDirectory(LlmTaskRequest request)
+    private static (string Folder, bool Owned) WorkingDirectory(LlmTaskRequest request, string own)
     {
         if (request.ProviderOptions?.TryGetValue(ProviderOptionNames.WorkingDirectory, out var given) == true && !string.IsNullOrWhiteSpace(given))
         {
@@ -317,7 +330,7 @@ internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
                     $"The working directory '{given}' does not exist: create it, or leave -WorkingDirectory out for a fresh temporary folder.");
         }
 
-        var folder = Path.Combine(Path.GetTempPath(), $"llmtasks-claude-{Guid.NewGuid():N}");
+        var folder = own;
         if (OperatingSystem.IsWindows())
         {
             Directory.CreateDirectory(folder);

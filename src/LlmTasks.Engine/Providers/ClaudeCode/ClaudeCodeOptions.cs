@@ -21,6 +21,9 @@ public sealed record ClaudeCodeOptions
     /// <summary>Tests: the cap on the CLI's stdout, instead of the environment's.</summary>
     internal long? MaxOutputBytesOverride { get; init; }
 
+    /// <summary>Tests: where the trust settings ($env:LLMTASKS_TRUSTED_*) and the CLI's own base URL are read, instead of the process environment.</summary>
+    internal Http.ProviderEnvironment? Settings { get; init; }
+
     /// <summary>Tests: variables set (or, with a null value, removed) in the child's environment after everything else.</summary>
     internal IReadOnlyDictionary<string, string?>? Environment { get; init; }
 }

@@ -11,6 +11,31 @@ internal static class ClaudeEnvironment
     /// <summary>Credentials the CLI takes from the environment it inherits (ANTHROPIC_API_KEY is handled on its own).</summary>
     private static readonly string[] InheritedTokens = ["CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN"];
 
+    /// <summary>
+    /// A foreign request (read from the store without this user's signature) may point the CLI, and the login it inherits, only at an
+    /// endpoint this process trusts: its own $env:ANTHROPIC_BASE_URL, Anthropic's default, or $env:LLMTASKS_TRUSTED_API_BASES.
+    /// </summary>
+    public static void RequireTrustedBaseUrl(ProviderCallContext context, ClaudeCodeOptions options)
+    {
+        if (!context.Request.Foreign || string.IsNullOrWhiteSpace(context.Request.ApiBase))
+        {
+            return;
+        }
+
+        var text = context.Request.ApiBase.Trim();
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new LlmTasksException(ErrorIds.InvalidApiBase, LlmErrorCategory.InvalidArgument,
+                $"The base URL for max/ from -ApiBase is not an absolute http(s) URL: '{text}'.") { Target = text };
+        }
+
+        var settings = options.Settings ?? Http.ProviderEnvironment.Process;
+        Security.TrustedEndpoints.Require(context, "max", uri,
+            [(settings.Get(BaseUrlVariable), "$env:" + BaseUrlVariable), (Anthropic.AnthropicProvider.DefaultBaseUrl, "the provider's default")], settings);
+    }
+
+    private const string BaseUrlVariable = "ANTHROPIC_BASE_URL";
+
     public static Dictionary<string, string?> For(ProviderCallContext context, ClaudeCodeOptions options)
     {
         var env = new Dictionary<string, string?>(StringComparer.Ordinal)

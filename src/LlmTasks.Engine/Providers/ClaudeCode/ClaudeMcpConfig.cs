@@ -12,7 +12,8 @@ internal sealed class ClaudeMcpConfig : IDisposable
 
     public string Path { get; }
 
-    public static ClaudeMcpConfig? Create(LlmTaskRequest request, long taskId)
+    /// <summary>Writes the task's MCP configuration to <paramref name="path"/> (the run's, see CliRunRecord); null when it has none.</summary>
+    public static ClaudeMcpConfig? Create(LlmTaskRequest request, string path)
     {
         var options = request.ProviderOptions;
         if (options is null)
@@ -58,7 +59,6 @@ internal sealed class ClaudeMcpConfig : IDisposable
             throw new ClaudeCodeException(ClaudeErrorKinds.InvalidOption, LlmErrorCategory.InvalidData, $"{Capital(source)} is not valid JSON: {e.Message}", inner: e);
         }
 
-        var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"llmtasks-mcp-{taskId}-{Guid.NewGuid():N}.json");
         var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())
         {

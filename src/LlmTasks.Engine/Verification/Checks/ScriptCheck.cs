@@ -3,8 +3,9 @@ namespace LlmTasks.Verification.Checks;
 /// <summary>
 /// A script block param($Output, $Task), run by the host's <see cref="IScriptCheckRunner"/> in a runspace
 /// the module owns. A block read back from the store (another process picked the task up, or it was
-/// restarted) runs only when the user opted in ($env:LLMTASKS_RUN_STORED_SCRIPTS = 1): anyone who can
-/// write the store file could otherwise make this process run code. Without the opt-in the check is
+/// restarted) runs when its request carries this user's signature (it is the user's own: see
+/// Security.RequestSignature), or when the user opted in to unsigned blocks ($env:LLMTASKS_RUN_STORED_SCRIPTS = 1):
+/// anyone who can write the store file could otherwise make this process run code. Otherwise the check is
 /// unavailable and the task goes to NeedsReview.
 /// </summary>
 internal sealed class ScriptCheck : IOutputCheck
@@ -26,7 +27,7 @@ internal sealed class ScriptCheck : IOutputCheck
         if (!Spec.ScriptTrusted && !services.MayRunStoredScripts)
         {
             return new CheckVerdict(false,
-                $"The script block check was read from the store and is not run here (set $env:{VerificationServices.RunStoredScriptsVariable} = 1 in this process to allow it).",
+                $"The script block check was read from the store without this user's signature and is not run here (set $env:{VerificationServices.RunStoredScriptsVariable} = 1 in this process to allow unsigned blocks).",
                 Unavailable: true);
         }
 
