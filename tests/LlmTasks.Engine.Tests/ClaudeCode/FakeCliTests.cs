@@ -72,7 +72,7 @@ public sealed class FakeCliTests : IDisposable
         Assert.Equal(2, task.OutputTokens);
         Assert.Equal(0.5m, task.CostUsd);
         Assert.Equal(
-            ["-p", "--output-format", "json", "--model", "claude-opus-4-1", "--no-session-persistence", "--system-prompt", "Be brief.",
+            ["-p", "--output-format", "stream-json", "--verbose", "--include-partial-messages", "--model", "claude-opus-4-1", "--no-session-persistence", "--system-prompt", "Be brief.",
              "--max-turns", "3", "--tools", "Read", "--strict-mcp-config", "--allowedTools", "mcp__fs__read_file,Read"],
             File.ReadAllLines(Path.Combine(Out, "args.txt")));
         Assert.Equal("What is 'two' + \"two\"; $(rm -rf /)?", File.ReadAllText(Path.Combine(Out, "stdin.txt"))); // stdin was closed, or cat would wait
@@ -102,7 +102,7 @@ public sealed class FakeCliTests : IDisposable
 
         Assert.True(task.State == LlmTaskState.Completed, task.Error);
         Assert.Equal("ok", task.Output); // the last result line, not an acknowledgement
-        Assert.Equal(["-p", "--input-format", "stream-json", "--output-format", "stream-json", "--verbose", "--model", "sonnet", "--no-session-persistence",
+        Assert.Equal(["-p", "--input-format", "stream-json", "--output-format", "stream-json", "--verbose", "--include-partial-messages", "--model", "sonnet", "--no-session-persistence",
             "--tools", "", "--strict-mcp-config"], File.ReadAllLines(Path.Combine(Out, "args.txt")));
         var lines = File.ReadAllLines(Path.Combine(Out, "stdin.txt")).Select(l => JsonNode.Parse(l)!).ToList();
         Assert.Equal(3, lines.Count);
