@@ -41,6 +41,33 @@ public sealed record LlmTaskRequest
 
     public bool WantsJson => ResponseFormat == LlmResponseFormat.Json || JsonSchema is not null;
 
+    private (string Text, System.Text.Json.JsonElement Element)? _schema;
+
+    /// <summary>
+    /// <see cref="JsonSchema"/> parsed, once per request (every call, re-ask and check of the task shares it); null
+    /// without a schema. Throws <see cref="System.Text.Json.JsonException"/> for text that is not JSON (refused when a task is created).
+    /// </summary>
+    internal System.Text.Json.JsonElement? ParsedJsonSchema
+    {
+        get
+        {
+            if (JsonSchema is not { } text)
+            {
+                return null;
+            }
+
+            if (_schema is { } cached && ReferenceEquals(cached.Text, text))
+            {
+                return cached.Element;
+            }
+
+            using var document = System.Text.Json.JsonDocument.Parse(text);
+            var element = document.RootElement.Clone();
+            _schema = (text, element);
+            return element;
+        }
+    }
+
     /// <summary>The last user message: what lists and previews show as the task's prompt.</summary>
     public string Prompt => Messages.LastOrDefault(m => m.Role == LlmRole.User)?.Content ?? string.Empty;
 }
