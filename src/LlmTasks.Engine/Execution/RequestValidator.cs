@@ -54,8 +54,7 @@ internal static class RequestValidator
                 $"-MaxTokens must be a positive number; got {maxTokens}.") { Target = maxTokens };
         }
 
-        if (request.ProviderOptions?.TryGetValue(ProviderOptionNames.MaxTurns, out var turns) == true
-            && !(int.TryParse(turns, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1 && n <= MaxTurnsLimit))
+        if (request.ProviderOptions?.MaxTurns is { } turns && turns is < 1 or > MaxTurnsLimit)
         {
             throw new LlmTasksException(ErrorIds.InvalidMaxTurns, LlmErrorCategory.InvalidArgument,
                 $"-MaxTurns must be a whole number from 1 to {MaxTurnsLimit}; got '{turns}'.") { Target = turns };

@@ -111,6 +111,9 @@ public sealed partial class TaskManager : IDisposable
     /// <summary>The clock of this manager (<see cref="TaskManagerOptions.Time"/>).</summary>
     internal TimeProvider Time => _options.Time;
 
+    /// <summary>The options this manager runs with (one clock: see <see cref="TaskManagerOptions.WithOneClock"/>).</summary>
+    internal TaskManagerOptions Options => _options;
+
     /// <summary>Saves a streamed answer's text so far, with whatever else the store worker writes (a late save changes nothing).</summary>
     private void SavePartial(long taskId, string text)
     {

@@ -140,19 +140,6 @@ internal sealed class TaskRun(ActiveTask task, ProviderRegistry providers, Model
         }
     }
 
-    private static IReadOnlyDictionary<string, string>? Merge(IReadOnlyDictionary<string, string>? options, IReadOnlyDictionary<string, string>? tool)
-    {
-        if (tool is null or { Count: 0 })
-        {
-            return options;
-        }
-
-        var merged = options is null ? new Dictionary<string, string>(StringComparer.Ordinal) : new Dictionary<string, string>(options, StringComparer.Ordinal);
-        foreach (var (key, value) in tool)
-        {
-            merged[key] = value;
-        }
-
-        return merged;
-    }
+    private static ProviderOptions? Merge(ProviderOptions? options, ProviderOptions? tool) =>
+        tool is null or { IsEmpty: true } ? options : (options ?? new ProviderOptions()).With(tool);
 }

@@ -33,8 +33,8 @@ public sealed record LlmTaskRequest
     /// </summary>
     public bool ApiKeyGiven { get; init; }
 
-    /// <summary>Provider-specific options (the Claude Code CLI's MCP config, allowed tools, working directory, max turns …), as plain values.</summary>
-    public IReadOnlyDictionary<string, string>? ProviderOptions { get; init; }
+    /// <summary>Provider-specific options (the Claude Code CLI's MCP config, allowed tools, working directory, max turns; mock/sequence's answers), typed.</summary>
+    public ProviderOptions? ProviderOptions { get; init; }
 
     /// <summary>What the output must pass, and the re-ask / review policy (Start-LlmTask -Verify); null: no verification.</summary>
     public Verification.VerificationPlan? Verification { get; init; }

@@ -58,11 +58,11 @@ public sealed class FakeCliTests : IDisposable
         {
             Messages = [new LlmMessage(LlmRole.System, "Be brief."), new LlmMessage(LlmRole.User, "What is 'two' + \"two\"; $(rm -rf /)?")],
             JsonSchema = null,
-            ProviderOptions = new Dictionary<string, string>
+            ProviderOptions = new ProviderOptions
             {
-                [ProviderOptionNames.WorkingDirectory] = work,
-                [ProviderOptionNames.MaxTurns] = "3",
-                [ProviderOptionNames.AllowedTools] = "mcp__fs__read_file,Read",
+                WorkingDirectory = work,
+                MaxTurns = 3,
+                AllowedTools = ["mcp__fs__read_file", "Read"],
             },
         });
 
@@ -110,6 +110,30 @@ public sealed class FakeCliTests : IDisposable
         Assert.Equal("A1", lines[1]["message"]!["content"]![0]!["text"]!.GetValue<string>());
         Assert.Equal("U2", lines[2]["message"]!["content"]!.GetValue<string>());
         Assert.Null(lines[2]["shouldQuery"]);
+    }
+
+    [SkippableFact]
+    public void A_streamed_run_yields_each_text_delta_as_it_comes_and_the_answer_is_the_results_text()
+    {
+        // The CLI streams every turn's text (here a first turn before a tool, then the answer); the result's text is the answer.
+        using var manager = Fake("""
+            cat > /dev/null
+            for piece in 'Let me ' 'check. ' 'Four.'; do
+              printf '{"type":"stream_event","event":{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"%s"}}}\n' "$piece"
+              sleep 0.2
+            done
+            echo '{"type":"result","subtype":"success","is_error":false,"result":"Four.","session_id":"s-2","num_turns":2,"usage":{"input_tokens":3,"output_tokens":2},"permission_denials":[]}'
+            """);
+        var arrived = new System.Collections.Concurrent.ConcurrentQueue<(string? Text, LlmTaskState State)>();
+        manager.OutputArrived += piece => arrived.Enqueue((piece.Text, manager.Store.Get(piece.TaskId)!.State));
+        var task = Run(manager, Ask());
+
+        Assert.True(task.State == LlmTaskState.Completed, task.Error);
+        Assert.Equal("Four.", task.Output);
+        var pieces = arrived.Where(p => p.Text is not null).ToList();
+        Assert.Equal(["Let me ", "check. ", "Four."], pieces.Select(p => p.Text));
+        Assert.All(pieces, p => Assert.Equal(LlmTaskState.Running, p.State)); // each piece came while the task ran
+        Assert.NotNull(manager.Store.GetAttempts(task.Id).Single().TimeToFirstToken);
     }
 
     [SkippableFact]

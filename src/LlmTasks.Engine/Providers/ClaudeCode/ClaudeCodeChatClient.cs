@@ -377,7 +377,7 @@ internal sealed class ClaudeCodeChatClient : IChatClient
 
     private static (string Folder, bool Owned) WorkingDirectory(LlmTaskRequest request)
     {
-        if (request.ProviderOptions?.TryGetValue(ProviderOptionNames.WorkingDirectory, out var given) == true && !string.IsNullOrWhiteSpace(given))
+        if (request.ProviderOptions?.WorkingDirectory is { } given && !string.IsNullOrWhiteSpace(given))
         {
             return Directory.Exists(given)
                 ? (given, false)

@@ -37,14 +37,9 @@ internal sealed record ClaudeInvocation
         }
 
         var options = request.ProviderOptions;
-        string? Option(string key) => options is not null && options.TryGetValue(key, out var v) && !string.IsNullOrWhiteSpace(v) ? v.Trim() : null;
-        int? maxTurns = null;
-        if (Option(ProviderOptionNames.MaxTurns) is { } text)
-        {
-            maxTurns = int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0
-                ? n
-                : throw new ClaudeCodeException(ClaudeErrorKinds.InvalidOption, LlmErrorCategory.InvalidArgument, $"MaxTurns '{text}' is not a positive whole number.");
-        }
+        var maxTurns = options?.MaxTurns is { } n
+            ? n > 0 ? n : throw new ClaudeCodeException(ClaudeErrorKinds.InvalidOption, LlmErrorCategory.InvalidArgument, $"MaxTurns {n} is not a positive whole number.")
+            : (int?)null;
 
         return new ClaudeInvocation
         {
@@ -55,8 +50,7 @@ internal sealed record ClaudeInvocation
             JsonSchema = request.JsonSchema,
             McpConfigFile = mcpConfigFile,
             Streamed = streamed,
-            AllowedTools = (Option(ProviderOptionNames.AllowedTools) ?? string.Empty)
-                .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), // rules such as 'Bash(git log:*)' hold spaces
+            AllowedTools = options?.AllowedTools?.Select(t => t.Trim()).Where(t => t.Length > 0).ToArray() ?? [], // rules such as 'Bash(git log:*)' hold spaces
         };
     }
 
