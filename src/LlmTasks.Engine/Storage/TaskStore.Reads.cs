@@ -175,7 +175,7 @@ public sealed partial class TaskStore
     });
 
     /// <summary>The streamed text so far of those of the tasks that are Running and have some (for -Stream, across processes).</summary>
-    internal IReadOnlyDictionary<long, string> PartialOutputs(IReadOnlyCollection<long> ids) => Read(connection =>
+    public IReadOnlyDictionary<long, string> PartialOutputs(IReadOnlyCollection<long> ids) => Read(connection =>
     {
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT id, partial_output FROM tasks WHERE id IN (SELECT value FROM json_each($ids)) AND state = 'Running' AND partial_output IS NOT NULL";
