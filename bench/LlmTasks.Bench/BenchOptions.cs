@@ -5,7 +5,7 @@ namespace LlmTasks.Bench;
 /// <summary>Counts and switches; every count has a flag so a quick run can shrink it (README: Performance).</summary>
 internal sealed record BenchOptions
 {
-    public static readonly string[] AllScenarios = ["overhead", "latency", "memory", "queries", "durability"];
+    public static readonly string[] AllScenarios = ["overhead", "latency", "memory", "queries", "durability", "streaming"];
 
     public IReadOnlyList<string> Scenarios { get; init; } = AllScenarios;
     /// <summary>Measured runs per scenario (after one warm-up run); tables show the median and min–max.</summary>
@@ -80,10 +80,10 @@ internal sealed record BenchOptions
 
           dotnet run --project bench/LlmTasks.Bench -c Release [-- options]
 
-        --scenarios a,b     overhead, latency, memory, queries, durability (default: all)
+        --scenarios a,b     overhead, latency, memory, queries, durability, streaming (default: all)
         --runs N            measured runs per scenario after one warm-up (default 5)
         --tasks N           scenarios 1 and 5: mock/echo tasks per run (10000)
-        --http-tasks N      scenario 2: tasks per run (1000)
+        --http-tasks N      scenarios 2 and 6: tasks per run (1000)
         --concurrency N     scenario 2: calls at once (64)
         --latency-ms N      scenario 2: the endpoint's delay (50)
         --pending N         scenario 3: queued tasks (10000)

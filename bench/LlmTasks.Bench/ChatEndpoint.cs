@@ -11,13 +11,22 @@ namespace LlmTasks.Bench;
 
 /// <summary>
 /// A loopback OpenAI-style endpoint (Kestrel on 127.0.0.1, real sockets): POST /v1/chat/completions
-/// answers after a fixed delay with a chat.completion. It counts requests and the most it served at once.
+/// answers after a fixed delay with a chat.completion, or (a request with "stream": true, as LlmTasks sends by default)
+/// with the same answer as server-sent chunks: the text, then the finish reason and usage, then [DONE]. It counts
+/// requests and the most it served at once.
 /// </summary>
 internal sealed class ChatEndpoint : IAsyncDisposable
 {
     private const string Answer = """
         {"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"bench","choices":[{"index":0,"message":{"role":"assistant","content":"pong"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10}}
         """;
+
+    // The same answer as OpenAI streams it: the text, the finish reason, the usage (stream_options.include_usage), the end.
+    private const string Streamed =
+        "data: {\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"bench\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"pong\"},\"finish_reason\":null}]}\n\n" +
+        "data: {\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"bench\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n" +
+        "data: {\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"bench\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":1,\"total_tokens\":10}}\n\n" +
+        "data: [DONE]\n\n";
 
     private readonly WebApplication _app;
     private int _inFlight;
@@ -75,6 +84,13 @@ internal sealed class ChatEndpoint : IAsyncDisposable
                 }
 
                 await Task.Delay(delay, context.RequestAborted);
+                if (text.Contains("\"stream\":true", StringComparison.Ordinal))
+                {
+                    context.Response.ContentType = "text/event-stream";
+                    await context.Response.WriteAsync(Streamed, context.RequestAborted);
+                    return;
+                }
+
                 context.Response.ContentType = "application/json";
                 await context.Response.WriteAsync(Answer, context.RequestAborted);
             }

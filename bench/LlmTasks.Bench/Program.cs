@@ -47,6 +47,21 @@ internal static class Orchestrator
             ScenarioResult? normal = null;
             foreach (var scenario in BenchOptions.AllScenarios.Where(o.Scenarios.Contains))
             {
+                if (scenario == "streaming")
+                {
+                    // Each half in its own process (the setting is read once per process), alternating, twice.
+                    var on = new List<ScenarioResult>();
+                    var off = new List<ScenarioResult>();
+                    for (var round = 0; round < 2; round++)
+                    {
+                        on.Add(Child("latency-llmtasks", o, work, "Normal", streaming: "1"));
+                        off.Add(Child("latency-llmtasks", o, work, "Normal", streaming: "0"));
+                    }
+
+                    results.Add(Streaming(o, on, off));
+                    continue;
+                }
+
                 if (scenario == "durability")
                 {
                     normal ??= Child("overhead", o, work, "Normal");
@@ -83,10 +98,10 @@ internal static class Orchestrator
         return 0;
     }
 
-    private static ScenarioResult Child(string scenario, BenchOptions o, Workspace work, string synchronous)
+    private static ScenarioResult Child(string scenario, BenchOptions o, Workspace work, string synchronous, string? streaming = null)
     {
-        Console.Error.WriteLine($"== {scenario} (synchronous={synchronous}), load {Machine.LoadAverage()}");
-        var resultFile = Path.Combine(work.Folder, $"{scenario}-{synchronous}.json");
+        Console.Error.WriteLine($"== {scenario} (synchronous={synchronous}{(streaming is null ? string.Empty : ", streaming=" + streaming)}), load {Machine.LoadAverage()}");
+        var resultFile = Path.Combine(work.Folder, $"{scenario}-{synchronous}-{streaming}-{Guid.NewGuid():N}.json");
         var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
         if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet")
         {
@@ -99,6 +114,7 @@ internal static class Orchestrator
         }
 
         start.Environment["LLMTASKS_SYNCHRONOUS"] = synchronous;
+        start.Environment["LLMTASKS_STREAMING"] = streaming; // null: the default (on)
         // Importing the module resumes the default store: point it into the workspace, away from the user's own.
         start.Environment["LLMTASKS_STORE"] = Path.Combine(work.Folder, $"default-{scenario}-{synchronous}.db");
         start.Environment["LLMTASKS_DEFAULT_MODEL"] = null;
@@ -115,6 +131,37 @@ internal static class Orchestrator
         result.LoadBefore = loadBefore;
         result.LoadAfter = Machine.LoadAverage();
         result.Seconds = clock.Elapsed.TotalSeconds;
+        return result;
+    }
+
+    private static ScenarioResult Streaming(BenchOptions o, List<ScenarioResult> on, List<ScenarioResult> off)
+    {
+        var result = new ScenarioResult
+        {
+            Title = "Streaming cost: scenario 2's LlmTasks run with streaming on (the default) and off",
+            LoadBefore = on[0].LoadBefore,
+            LoadAfter = off[^1].LoadAfter,
+            Seconds = on.Concat(off).Sum(r => r.Seconds),
+        };
+        var ideal = Math.Ceiling(o.HttpTasks / (double)o.Concurrency) * o.LatencyMs;
+        var table = new Table
+        {
+            Caption = $"`$prompts | Start-LlmTask -Model openai/bench -ApiBase … | Wait-LlmTask` as in scenario 2 ({Format.Int(o.HttpTasks)} calls, {o.LatencyMs} ms each, concurrency {o.Concurrency}); " +
+                      "the endpoint answers a streaming request with the same answer as server-sent chunks. `$env:LLMTASKS_STREAMING` is set for the whole process, so each setting runs in " +
+                      $"a process of its own: on, off, on, off, each {o.Runs} runs after a warm-up.",
+            Columns = ["streaming", "wall time ms: median (min–max)", "efficiency", "calls/s", "vs off"],
+        };
+        var offMs = Stats.Of(off.SelectMany(r => r.Samples["llmtasks_ms"]).ToArray()).Median;
+        var onMs = Stats.Of(on.SelectMany(r => r.Samples["llmtasks_ms"]).ToArray()).Median;
+        foreach (var (name, runs) in new[] { ("on (default: `stream: true`, partial output saved every 500 ms or 4 KB)", on), ("off (`$env:LLMTASKS_STREAMING = 0`: whole answers)", off) })
+        {
+            var s = Stats.Of(runs.SelectMany(r => r.Samples["llmtasks_ms"]).ToArray());
+            table.Add(name, s.Show("0"), Format.N(ideal / s.Median, "0.00"), Format.N(o.HttpTasks / (s.Median / 1000), "0"), Format.N(s.Median / offMs, "0.00") + "× the time");
+        }
+
+        result.Tables.Add(table);
+        var cost = 1 - offMs / onMs; // the share of throughput streaming costs
+        result.Targets.Add(new TargetCheck("Streaming's cost in scenario 2's throughput", Format.N(cost * 100, "0.0") + " %", "≤ 5 %", cost <= 0.05));
         return result;
     }
 
@@ -217,6 +264,7 @@ internal static class Worker
         {
             "overhead" => EngineOverhead.Run(o, work),
             "latency" => LatencyBound.Run(o, work),
+            "latency-llmtasks" => LatencyBound.RunLlmTasks(o, work),
             "memory" => Memory.Run(o, work),
             "queries" => Queries.Run(o, work),
             _ => throw new ArgumentException($"No worker for '{scenario}'."),

@@ -46,6 +46,40 @@ internal static class LatencyBound
 
     public static ScenarioResult Run(BenchOptions o, Workspace work) => RunAsync(o, work).GetAwaiter().GetResult();
 
+    /// <summary>
+    /// Scenario 6's half: only the LlmTasks variant of scenario 2, with streaming as this process's
+    /// $env:LLMTASKS_STREAMING says; the wall times go back as samples ("llmtasks_ms").
+    /// </summary>
+    public static ScenarioResult RunLlmTasks(BenchOptions o, Workspace work) => RunLlmTasksAsync(o, work).GetAwaiter().GetResult();
+
+    private static async Task<ScenarioResult> RunLlmTasksAsync(BenchOptions o, Workspace work)
+    {
+        var n = o.HttpTasks;
+        var prompts = Enumerable.Range(1, n).Select(i => "question " + i).ToArray();
+        await using var endpoint = await ChatEndpoint.StartAsync(TimeSpan.FromMilliseconds(o.LatencyMs));
+        using var ps = new PsSession();
+        var route = LlmTasksRoute.Find(ps, work);
+        using var key = Key("sk-bench-not-a-real-key");
+        var times = new List<double>();
+        for (var run = 0; run <= o.Runs; run++)
+        {
+            endpoint.ResetCounters();
+            var (ms, ok) = Pair(ps.Numbers(LlmTasksScript, prompts, work.NewStore(), endpoint.ApiBase, key, o.Concurrency, route.Model));
+            if (ok != n || endpoint.Requests != n)
+            {
+                throw new InvalidOperationException($"{route.Label}: {ok} of {n} answers right, {endpoint.Requests} requests served.");
+            }
+
+            if (run > 0)
+            {
+                times.Add(ms);
+                Console.Error.WriteLine($"  run {run}: streaming={Environment.GetEnvironmentVariable("LLMTASKS_STREAMING")}: {ms:0} ms");
+            }
+        }
+
+        return new ScenarioResult { Title = "LlmTasks in scenario 2", Samples = { ["llmtasks_ms"] = times } };
+    }
+
     private static async Task<ScenarioResult> RunAsync(BenchOptions o, Workspace work)
     {
         var n = o.HttpTasks;

@@ -18,16 +18,20 @@ public sealed record EngineEvent(EngineEventLevel Level, string Message, string?
 /// <summary>
 /// The engine's narration, for -Verbose and -Debug. Raised on whatever thread did the work (often a
 /// background one): a listener only queues the event; a cmdlet writes it later from its own pipeline
-/// thread. Messages never hold a secret (every event is redacted by <see cref="Secrets"/> as it is raised)
-/// and are built only while someone listens.
+/// thread. Every message goes through the engine's logging (<see cref="EngineLog"/>), so the same records
+/// feed these events and, while exporting, OpenTelemetry logs. Messages never hold a secret (every message is
+/// redacted by <see cref="Secrets"/> before it is logged) and are built only while someone listens.
 /// </summary>
 public static class EngineEvents
 {
     private static event Action<EngineEvent>? RaisedEvent;
     private static int _listeners;
 
-    /// <summary>True while at least one listener is subscribed: callers skip building messages otherwise.</summary>
-    public static bool Enabled => Volatile.Read(ref _listeners) > 0;
+    /// <summary>True while at least one listener is subscribed or the records are exported: callers skip building messages otherwise.</summary>
+    public static bool Enabled => Listening || EngineLog.Exporting;
+
+    /// <summary>True while a listener (a cmdlet with -Verbose or -Debug) is subscribed.</summary>
+    internal static bool Listening => Volatile.Read(ref _listeners) > 0;
 
     public static event Action<EngineEvent> Raised
     {
@@ -43,11 +47,9 @@ public static class EngineEvents
         }
     }
 
-    public static void Verbose(string message, string? store = null, long? taskId = null) =>
-        Raise(new EngineEvent(EngineEventLevel.Verbose, message, store, taskId));
+    public static void Verbose(string message, string? store = null, long? taskId = null) => Log(EngineEventLevel.Verbose, message, store, taskId);
 
-    public static void Debug(string message, string? store = null, long? taskId = null) =>
-        Raise(new EngineEvent(EngineEventLevel.Debug, message, store, taskId));
+    public static void Debug(string message, string? store = null, long? taskId = null) => Log(EngineEventLevel.Debug, message, store, taskId);
 
     /// <summary>Builds the message only when someone listens (for messages that cost something to make).</summary>
     public static void Verbose(Func<string> message, string? store = null, long? taskId = null)
@@ -67,7 +69,7 @@ public static class EngineEvents
         }
     }
 
-    private static void Raise(EngineEvent e)
+    private static void Log(EngineEventLevel level, string message, string? store, long? taskId)
     {
         if (!Enabled)
         {
@@ -76,7 +78,20 @@ public static class EngineEvents
 
         try
         {
-            RaisedEvent?.Invoke(e with { Message = Secrets.Redact(e.Message) });
+            EngineLog.Write(level, Secrets.Redact(message), store, taskId);
+        }
+        catch (Exception)
+        {
+            // Narration must never break the work it describes.
+        }
+    }
+
+    /// <summary>Hands a (redacted) record to the listeners: called by the logging provider that feeds them.</summary>
+    internal static void Raise(EngineEvent e)
+    {
+        try
+        {
+            RaisedEvent?.Invoke(e);
         }
         catch (Exception)
         {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using LlmTasks.Execution;
+using LlmTasks.Execution.Pipeline;
 using LlmTasks.Providers;
 using LlmTasks.Storage;
 using LlmTasks.Verification;
@@ -31,33 +32,34 @@ internal static class Narration
         }
     }
 
-    public static void CallStarting(ActiveTask active, LlmTaskRequest request, IChatClient client)
+    public static void CallStarting(CallScope scope, IChatClient client)
     {
         if (!EngineEvents.Enabled)
         {
             return;
         }
 
-        var where = request.MockResponse is not null
+        var where = scope.Request.MockResponse is not null
             ? "answered offline (-MockResponse)"
             : client.GetService(typeof(ChatClientMetadata)) is ChatClientMetadata metadata
-                ? metadata.ProviderUri is { } uri ? $"at {Printable(uri)}" : $"with {metadata.ProviderName ?? active.Model?.Provider}"
-                : $"with the {active.Model?.Provider ?? "unknown"} provider";
-        EngineEvents.Verbose($"Calling {request.Model} {where}.", active.Task.StorePath, active.Id);
+                ? metadata.ProviderUri is { } uri ? $"at {Printable(uri)}" : $"with {metadata.ProviderName ?? scope.Model?.Provider}"
+                : $"with the {scope.Model?.Provider ?? "unknown"} provider";
+        EngineEvents.Verbose($"{Calling(scope)} {scope.Request.Model} {where}.", scope.Store, scope.TaskId);
     }
 
-    public static void Retrying(ActiveTask active, CallFailure failure, TimeSpan delay, int tries, int maxTries)
+    public static void Retrying(CallScope scope, CallFailure failure, TimeSpan delay)
     {
         if (EngineEvents.Enabled)
         {
             var status = failure.Status is { } s ? $", HTTP {s}" : string.Empty;
+            var partial = scope.Last?.PartialText is { Length: > 0 } text ? $" after {text.Length} characters" : string.Empty;
             EngineEvents.Verbose(
-                $"Try {tries} of {maxTries} failed ({failure.Kind}{status}); trying again in {Seconds(delay)} s. {CallErrors.Redact(failure.Message, active.Secrets)}",
-                active.Task.StorePath, active.Id);
+                $"{(scope.Purpose == "judge" ? "The judge's try" : "Try")} {scope.Tries} of {scope.Retry.MaxRetries + 1} failed ({failure.Kind}{status}{partial}); trying again in {Seconds(delay)} s. {CallErrors.Redact(failure.Message, scope.Secrets)}",
+                scope.Store, scope.TaskId);
         }
     }
 
-    public static void CallFinished(ActiveTask active, LlmTaskRequest request, AttemptRecord attempt)
+    public static void CallFinished(CallScope scope, AttemptRecord attempt)
     {
         if (!EngineEvents.Enabled)
         {
@@ -69,11 +71,15 @@ internal static class Narration
             ? string.Empty
             : $", {attempt.InputTokens?.ToString(CultureInfo.InvariantCulture) ?? "?"} input and {attempt.OutputTokens?.ToString(CultureInfo.InvariantCulture) ?? "?"} output tokens";
         var cost = attempt.CostUsd is { } usd ? $", about {usd.ToString("0.######", CultureInfo.InvariantCulture)} USD" : string.Empty;
+        var first = attempt.FirstTokenMs is { } f ? $" (first token after {f.ToString("0", CultureInfo.InvariantCulture)} ms)" : string.Empty;
+        var call = scope.Purpose == "judge" ? "The judge's call to" : "The call to";
         var text = attempt.Outcome == LlmAttemptOutcome.Succeeded
-            ? $"The call to {request.Model} succeeded{latency}{tokens}{cost}."
-            : $"The call to {request.Model} ended {attempt.Outcome}{(attempt.ErrorKind is { } kind ? $" ({kind})" : string.Empty)}{(latency.Length > 0 ? ", its last try" + latency : string.Empty)}{tokens}: {attempt.Error}";
-        EngineEvents.Verbose(text, active.Task.StorePath, active.Id);
+            ? $"{call} {scope.Request.Model} succeeded{latency}{first}{tokens}{cost}."
+            : $"{call} {scope.Request.Model} ended {attempt.Outcome}{(attempt.ErrorKind is { } kind ? $" ({kind})" : string.Empty)}{(latency.Length > 0 ? ", its last try" + latency : string.Empty)}{tokens}: {attempt.Error}";
+        EngineEvents.Verbose(text, scope.Store, scope.TaskId);
     }
+
+    private static string Calling(CallScope scope) => scope.Purpose == "judge" ? "Asking the judge" : "Calling";
 
     public static void CheckResult(LlmTask? task, LlmCheckResult result)
     {

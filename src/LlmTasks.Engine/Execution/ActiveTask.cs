@@ -15,11 +15,13 @@ internal enum CancelReason
 internal sealed class ActiveTask
 {
     private readonly object _lock = new();
+    private readonly TimeProvider _time;
     private CancellationTokenSource? _cts;
-    private Timer? _timer;
+    private ITimer? _timer;
 
-    public ActiveTask(LlmTask task, string lane, ModelId? model, IChatClientProvider? provider, Exception? resolveError, TaskSecrets? secrets = null)
+    public ActiveTask(LlmTask task, string lane, ModelId? model, IChatClientProvider? provider, Exception? resolveError, TaskSecrets? secrets = null, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         Secrets = secrets;
         Task = task;
         Lane = lane;
@@ -60,7 +62,7 @@ internal sealed class ActiveTask
 
     /// <summary>
     /// The token for one call: cancelled by Stop, by shutdown, or by the task's timeout. The timeout is
-    /// a timer that marks <see cref="TimedOut"/> before it cancels, so whoever sees the cancellation
+    /// a timer on the manager's clock (<see cref="TaskManagerOptions.Time"/>) that marks <see cref="TimedOut"/> before it cancels, so whoever sees the cancellation
     /// first (a provider's own callback can run before any of ours) already sees why.
     /// </summary>
     public CancellationToken BeginRun(CancellationToken shutdown, TimeSpan? timeout)
@@ -73,7 +75,7 @@ internal sealed class ActiveTask
             _cts = cts;
             if (timeout is { } t)
             {
-                _timer = new Timer(_ =>
+                _timer = _time.CreateTimer(_ =>
                 {
                     lock (_lock)
                     {

@@ -14,8 +14,12 @@ namespace LlmTasks.Execution;
 /// </summary>
 internal static partial class CallErrors
 {
+    /// <summary>The ErrorKind of an answer cut off before it was complete (a stream that broke or ended early): transient, retried.</summary>
+    public const string TruncatedStream = "TruncatedStream";
+
     public static CallFailure Classify(Exception e, TimeProvider time, CancellationToken token) => e switch
     {
+        Pipeline.ModelCallException classified => classified.Failure,
         LlmTasksException known => new(known.ErrorId, known.Message, known.IsTransient) { ProviderDetails = known.DetailsJson },
         MockProviderException => new("ProviderError", e.Message),
         ProviderHttpException http => FromStatus(http, time),
@@ -25,7 +29,7 @@ internal static partial class CallErrors
             new("Timeout", $"The provider's HTTP client gave up waiting for an answer ({Innermost(e).Message}).", Transient: true),
         JsonException json => new("InvalidResponse", $"The provider's answer is not valid JSON ({json.Message}).", Status: 200),
         _ when Find<HttpIOException>(e) is { HttpRequestError: HttpRequestError.ResponseEnded } ended =>
-            new("TruncatedStream", $"The provider's answer ended before it was complete ({ended.Message}).", Transient: true),
+            new(TruncatedStream, $"The provider's answer ended before it was complete ({ended.Message}).", Transient: true),
         _ when Find<TimeoutException>(e) is { } timeout => new("Timeout", $"The provider did not answer in time ({timeout.Message}).", Transient: true),
         _ when Find<SocketException>(e) is { } socket => new("ConnectionFailed", $"The connection to the provider failed: {socket.SocketErrorCode} ({socket.Message}).", Transient: true),
         _ when Find<HttpRequestException>(e) is { } request => new("ConnectionFailed", $"The connection to the provider failed: {Innermost(request).Message}", Transient: true),

@@ -54,8 +54,7 @@ internal static class RequestValidator
                 $"-MaxTokens must be a positive number; got {maxTokens}.") { Target = maxTokens };
         }
 
-        if (request.ProviderOptions?.TryGetValue(ProviderOptionNames.MaxTurns, out var turns) == true
-            && !(int.TryParse(turns, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1 && n <= MaxTurnsLimit))
+        if (request.ProviderOptions?.MaxTurns is { } turns && turns is < 1 or > MaxTurnsLimit)
         {
             throw new LlmTasksException(ErrorIds.InvalidMaxTurns, LlmErrorCategory.InvalidArgument,
                 $"-MaxTurns must be a whole number from 1 to {MaxTurnsLimit}; got '{turns}'.") { Target = turns };
@@ -67,7 +66,7 @@ internal static class RequestValidator
                 "-StopSequence values must not be empty.") { Target = stops };
         }
 
-        if (request.JsonSchema is { } schema && SchemaProblem(schema) is { } problem)
+        if (request.JsonSchema is { } schema && SchemaProblem(request, schema) is { } problem)
         {
             throw new LlmTasksException(ErrorIds.InvalidJsonSchema, LlmErrorCategory.InvalidArgument,
                 $"-JsonSchema is not a valid JSON Schema: {problem}. Give a JSON Schema object, for example @{{ type = 'object'; properties = @{{ answer = @{{ type = 'string' }} }} }}.")
@@ -79,17 +78,17 @@ internal static class RequestValidator
     public static TimeSpan? Timeout(LlmTaskRequest request) =>
         request.TimeoutSec is { } s && s > 0 ? TimeSpan.FromSeconds(double.IsFinite(s) ? Math.Min(s, MaxTimeoutSec) : MaxTimeoutSec) : null;
 
-    private static string? SchemaProblem(string text)
+    private static string? SchemaProblem(LlmTaskRequest request, string text)
     {
         try
         {
-            using var document = System.Text.Json.JsonDocument.Parse(text);
-            if (document.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object)
+            var root = request.ParsedJsonSchema!.Value; // parsed once: the calls use the same element
+            if (root.ValueKind != System.Text.Json.JsonValueKind.Object)
             {
                 return "it must be a JSON object, as text, a hashtable or a .json file";
             }
 
-            if (JsonSchemaShape.Problem(document.RootElement) is { } shape)
+            if (JsonSchemaShape.Problem(root) is { } shape)
             {
                 return shape;
             }

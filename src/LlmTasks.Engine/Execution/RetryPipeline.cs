@@ -19,6 +19,7 @@ internal sealed class RetryPipeline
 
     private RetryPipeline(RetryOptions options)
     {
+        options.Validate();
         _options = options;
         var builder = new ResiliencePipelineBuilder { TimeProvider = options.TimeProvider };
         if (options.MaxRetries > 0)

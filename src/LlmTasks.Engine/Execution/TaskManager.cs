@@ -31,11 +31,14 @@ public sealed partial class TaskManager : IDisposable
     private int _running;
     private bool _disposed;
 
+    private readonly TaskOutputs _outputs;
+
     private TaskManager(TaskStore store, ProviderRegistry providers, TaskManagerOptions options)
     {
         _store = store;
         _providers = providers;
         _options = options;
+        _outputs = new TaskOutputs(options.Time, options.PartialOutputInterval, options.PartialOutputChars, SavePartial, piece => OutputArrived?.Invoke(piece));
         _global = new ConcurrencyGate(options.Concurrency);
         Owner = LeaseOwner.ForThisProcess();
         var interval = TimeSpan.FromTicks(Math.Min(options.PollInterval.Ticks, options.HeartbeatInterval.Ticks));
@@ -51,9 +54,12 @@ public sealed partial class TaskManager : IDisposable
     /// </summary>
     public static TaskManager Open(string storePath, TaskManagerOptions? options = null, ProviderRegistry? providers = null)
     {
-        options ??= new TaskManagerOptions();
+        options = (options ?? new TaskManagerOptions()).WithOneClock();
+        options.Retry.Validate();
+        Diagnostics.TelemetryExport.Start(); // only when $env:OTEL_EXPORTER_OTLP_* asks for it
         var store = TaskStore.Open(storePath, options.Store);
         var manager = new TaskManager(store, providers ?? ProviderRegistry.CreateDefault(), options);
+        Diagnostics.EngineTelemetry.Register(manager);
         Diagnostics.Narration.StoreOpened(store);
         if (options.ClaimStoreWork && !store.IsReadOnly)
         {
@@ -95,6 +101,30 @@ public sealed partial class TaskManager : IDisposable
 
     /// <summary>Raised when background store work fails (a locked or full disk, say); the manager keeps going.</summary>
     public event Action<Exception>? Faulted;
+
+    /// <summary>
+    /// Raised (on the call's thread) with each piece of a streamed answer of a task running here, as it arrives, and
+    /// when an answer starts over (a retry, a re-ask). Handlers must only queue: a cmdlet writes from its own thread.
+    /// </summary>
+    public event Action<TaskOutputPiece>? OutputArrived;
+
+    /// <summary>The clock of this manager (<see cref="TaskManagerOptions.Time"/>).</summary>
+    internal TimeProvider Time => _options.Time;
+
+    /// <summary>The options this manager runs with (one clock: see <see cref="TaskManagerOptions.WithOneClock"/>).</summary>
+    internal TaskManagerOptions Options => _options;
+
+    /// <summary>Saves a streamed answer's text so far, with whatever else the store worker writes (a late save changes nothing).</summary>
+    private void SavePartial(long taskId, string text)
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _ = _worker.Submit(new SavePartialOutput(taskId, Owner, text)).ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
 
     private const int KeptFaults = 20;
     private readonly ConcurrentQueue<string> _faults = new();
@@ -143,11 +173,10 @@ public sealed partial class TaskManager : IDisposable
     public LlmTask Start(LlmTaskRequest request, TaskSecrets? secrets = null)
     {
         Diagnostics.Secrets.Remember(secrets?.ApiKey);
-        var (model, provider) = Prepare(request);
-        request = Sign(request);
-        var task = _store.Insert(request, model.Provider, Owner, LeaseExpiry());
+        var (whole, model, provider) = Prepare(request);
+        var task = _store.Insert(Sign(whole), model.Provider, Owner, LeaseExpiry());
         Diagnostics.Narration.TaskStored(task);
-        Enqueue(new ActiveTask(task, model.Provider, model, provider, null, secrets));
+        Enqueue(new ActiveTask(task, model.Provider, model, provider, null, secrets, _options.Time));
         return task;
     }
 
@@ -159,8 +188,8 @@ public sealed partial class TaskManager : IDisposable
     public Task<LlmTask> StartAsync(LlmTaskRequest request, TaskSecrets? secrets = null)
     {
         Diagnostics.Secrets.Remember(secrets?.ApiKey);
-        var (model, provider) = Prepare(request);
-        return InsertAndQueueAsync(Sign(request), model, provider, secrets);
+        var (whole, model, provider) = Prepare(request);
+        return InsertAndQueueAsync(Sign(whole), model, provider, secrets);
     }
 
     /// <summary>
@@ -184,21 +213,26 @@ public sealed partial class TaskManager : IDisposable
         var task = await _worker.Submit(new InsertTask(request, model.Provider, Owner, LeaseExpiry())).ConfigureAwait(false)
             ?? throw new InvalidOperationException("The store returned no row for an insert.");
         Diagnostics.Narration.TaskStored(task);
-        Enqueue(new ActiveTask(task, model.Provider, model, provider, null, secrets));
+        Enqueue(new ActiveTask(task, model.Provider, model, provider, null, secrets, _options.Time));
         return task;
     }
 
-    private (ModelId Model, IChatClientProvider? Provider) Prepare(LlmTaskRequest request)
+    /// <summary>
+    /// Checks a new (or changed) request and resolves its model strings whole — the task's and its judges' — so that
+    /// what is stored routes the same way in every process that runs it ($env:LLMTASKS_DEFAULT_PROVIDER is read here, never at resume).
+    /// </summary>
+    private (LlmTaskRequest Request, ModelId Model, IChatClientProvider? Provider) Prepare(LlmTaskRequest request)
     {
         RequestValidator.Validate(request);
         if (request.Verification is { } plan)
         {
             Verification.CheckFactory.Validate(plan, _providers);
+            request = request with { Verification = Verification.CheckFactory.WithWholeModels(plan, _providers) };
         }
 
         var resolved = request.MockResponse is null
-            ? _providers.Resolve(request.Model)
-            : (_providers.ParseKnown(request.Model), null); // no call is made, but the model must still name a provider
+            ? _providers.Resolve(request.Model, isNew: true)
+            : (_providers.ParseKnown(request.Model, isNew: true), null); // no call is made, but the model must still name a provider
         if (_store.IsReadOnly)
         {
             throw StoreErrors.ReadOnly(_store.Path, "the file is write-protected");
@@ -206,7 +240,8 @@ public sealed partial class TaskManager : IDisposable
 
         ObjectDisposedException.ThrowIf(_disposed, this);
         _store.EnsureIntact(); // a damaged store is refused here, before the insert is queued
-        return resolved;
+        var whole = resolved.Item1.ToString();
+        return (request.Model == whole ? request : request with { Model = whole }, resolved.Item1, resolved.Item2);
     }
 
     private long LeaseExpiry() => _store.NowMs + (long)_options.Lease.TotalMilliseconds;
@@ -271,8 +306,7 @@ public sealed partial class TaskManager : IDisposable
             changed = [];
             foreach (var task in _store.Query(new TaskQuery { Ids = ids }).Where(t => t.State.IsRestartable()))
             {
-                var request = change(task.Request);
-                var (model, _) = Prepare(request);
+                var (request, model, _) = Prepare(change(task.Request));
                 changed[task.Id] = (Sign(request), model.Provider); // a changed foreign request stays foreign
             }
         }
@@ -341,6 +375,8 @@ public sealed partial class TaskManager : IDisposable
 
         task.MarkDispatched(); // before Reason is read: see WaitForStoppedRuns
         Interlocked.Increment(ref _running);
+        System.Diagnostics.Activity? span = null;
+        TaskOutput? output = null;
         try
         {
             // The call starts while its Running mark is being committed (the mark comes first in the
@@ -355,10 +391,13 @@ public sealed partial class TaskManager : IDisposable
             var request = task.Task.Request;
             var timeout = RequestValidator.Timeout(request);
             var startedAt = _store.NowMs;
+            span = Diagnostics.EngineTelemetry.StartTask(task.Task, task.Model);
+            output = _options.Streaming ? _outputs.For(task.Id) : null;
+            var setup = new ModelCall.Setup(_options.Retry, RecordTry, output, _options.Streaming);
             var callToken = request.Verification is null ? task.BeginRun(_shutdown.Token, timeout) : CancellationToken.None;
             var call = request.Verification is null
-                ? ModelCall.RunAsync(task, request, startedAt, _options.Retry, RecordTry, callToken)
-                : new TaskRun(task, _providers, _options.Retry, RecordTry, _shutdown.Token, () => _store.NowMs).RunAsync(request, startedAt);
+                ? ModelCall.RunAsync(task, request, startedAt, setup, callToken)
+                : new TaskRun(task, _providers, setup, _shutdown.Token, () => _store.NowMs).RunAsync(request, startedAt);
             LlmTask? marked;
             try
             {
@@ -388,7 +427,14 @@ public sealed partial class TaskManager : IDisposable
 
             var (attempt, state) = await call.ConfigureAwait(false);
             Free();
+            if (output is not null)
+            {
+                _outputs.Forget(output); // the answer is written with the result
+            }
+
             var written = await _worker.Submit(new FinishAttempt(task.Id, Owner, attempt, state)).ConfigureAwait(false);
+            Diagnostics.EngineTelemetry.Cost(span, attempt.CostUsd);
+            Diagnostics.EngineTelemetry.EndTask(span, written, attempt, state);
             task.Worker?.RunEnded(task.Id, written?.State);
         }
         catch (Exception e)
@@ -399,6 +445,12 @@ public sealed partial class TaskManager : IDisposable
         }
         finally
         {
+            span?.Dispose();
+            if (output is not null)
+            {
+                _outputs.Forget(output);
+            }
+
             task.EndRun();
             _active.TryRemove(KeyValuePair.Create(task.Id, task)); // only this run's entry: a restart may have queued another
             task.Worker?.RunEnded(task.Id, null); // counted once: a worker forgets an id it no longer holds
@@ -475,19 +527,20 @@ public sealed partial class TaskManager : IDisposable
     {
         try
         {
+            // A stored model is whole: it is routed as stored, whatever this process's $env:LLMTASKS_DEFAULT_PROVIDER says.
             var request = task.Request;
             if (request.MockResponse is not null)
             {
                 var id = ModelId.Parse(request.Model, _providers.Names);
-                return new ActiveTask(task, id.Provider, id, null, null, secrets);
+                return new ActiveTask(task, id.Provider, id, null, null, secrets, _options.Time);
             }
 
             var (model, provider) = _providers.Resolve(request.Model);
-            return new ActiveTask(task, model.Provider, model, provider, null, secrets);
+            return new ActiveTask(task, model.Provider, model, provider, null, secrets, _options.Time);
         }
         catch (Exception e)
         {
-            return new ActiveTask(task, "unroutable", null, null, e);
+            return new ActiveTask(task, "unroutable", null, null, e, null, _options.Time);
         }
     }
 
@@ -535,6 +588,8 @@ public sealed partial class TaskManager : IDisposable
         }
 
         _worker.Dispose();
+        _outputs.Dispose();
+        Diagnostics.EngineTelemetry.Unregister(this);
         try
         {
             if (!_store.IsReadOnly && !_store.IsCorrupt && _worker.IsStarted)

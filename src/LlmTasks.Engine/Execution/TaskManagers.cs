@@ -19,8 +19,17 @@ public static class TaskManagers
         AppDomain.CurrentDomain.ProcessExit += (_, _) => ShutdownAll();
     }
 
-    /// <summary>Options for managers opened from now on (tests and hosts may change them first).</summary>
-    public static TaskManagerOptions Options { get; set; } = new();
+    private static TaskManagerOptions? _options;
+
+    /// <summary>
+    /// Options for managers opened from now on (tests and hosts may change them first). Built from the environment on
+    /// first use, so a variable set to something unusable is an error of the cmdlet that first needs a manager.
+    /// </summary>
+    public static TaskManagerOptions Options
+    {
+        get => _options ??= new TaskManagerOptions();
+        set => _options = value;
+    }
 
     /// <summary>
     /// The manager for a store (explicit path, $env:LLMTASKS_STORE or the default), opened on first use.
@@ -69,5 +78,8 @@ public static class TaskManagers
         {
             manager.Dispose();
         }
+
+        // What the managers did is on record now: send what the exporters still hold before the process ends.
+        Diagnostics.TelemetryExport.Shutdown();
     }
 }

@@ -10,7 +10,7 @@ namespace LlmTasks.Execution;
 /// the output passes, the task goes to NeedsReview, or the attempts run out (Failed). Each call is
 /// one attempt row; its check results are stored with it.
 /// </summary>
-internal sealed class TaskRun(ActiveTask task, ProviderRegistry providers, RetryOptions retry, Func<long, AttemptRecord, Task> recordTry,
+internal sealed class TaskRun(ActiveTask task, ProviderRegistry providers, ModelCall.Setup setup,
     CancellationToken shutdown, Func<long> nowMs)
 {
     public async Task<(AttemptRecord Attempt, LlmTaskState? FinalState)> RunAsync(LlmTaskRequest request, long startedAtMs)
@@ -20,7 +20,7 @@ internal sealed class TaskRun(ActiveTask task, ProviderRegistry providers, Retry
         Verifier verifier;
         try
         {
-            verifier = new Verifier(plan.Checks, providers);
+            verifier = new Verifier(plan.Checks, providers, services: null, stored: true);
         }
         catch (LlmTasksException e)
         {
@@ -28,10 +28,13 @@ internal sealed class TaskRun(ActiveTask task, ProviderRegistry providers, Retry
             return (new AttemptRecord { Outcome = LlmAttemptOutcome.Failed, StartedAtMs = startedAtMs, Error = e.Message, ErrorKind = e.ErrorId }, LlmTaskState.Failed);
         }
 
+        // A judge's calls go through the same pipeline as the task's: the same retry, rows of this task, cost, spans.
         var environment = new VerificationEnvironment(providers, VerificationServices.Default)
         {
-            RecordJudgeCall = judge => recordTry(task.Id, judge),
+            RecordJudgeCall = judge => setup.RecordTry(task.Id, judge),
             Secrets = task.Secrets,
+            Retry = setup.Retry,
+            Store = task.Task.StorePath,
         };
         var conversation = request.Messages.ToList();
         for (var n = 1; ; n++)
@@ -47,7 +50,7 @@ internal sealed class TaskRun(ActiveTask task, ProviderRegistry providers, Retry
             LlmVerificationResult result;
             try
             {
-                (attempt, state) = await ModelCall.RunAsync(task, sent, n == 1 ? startedAtMs : nowMs(), retry, recordTry, token).ConfigureAwait(false);
+                (attempt, state) = await ModelCall.RunAsync(task, sent, n == 1 ? startedAtMs : nowMs(), setup, token).ConfigureAwait(false);
                 if (state == LlmTaskState.Failed && attempt.ErrorKind == StructuredAnswer.InvalidJsonKind && attempt.Output is not null)
                 {
                     // The model answered, but not with the JSON the task asked for: a failed check, worth a re-ask.
@@ -99,6 +102,20 @@ internal sealed class TaskRun(ActiveTask task, ProviderRegistry providers, Retry
             }
 
             var failed = result.FailedChecks.ToArray();
+            if (failed.FirstOrDefault(c => c.ErrorKind is not null) is { } broken)
+            {
+                // The check could not run (its judge's model is down): no verdict on the answer, so no re-ask and no
+                // review. The task fails with the check's own kind, keeping its answer; Restart-LlmTask tries again.
+                return (attempt with
+                {
+                    Checks = result.Checks,
+                    Outcome = LlmAttemptOutcome.Failed,
+                    Error = $"Attempt {n}'s answer could not be verified: check {broken.Index} ({broken.Label}) could not run. {broken.Reason} "
+                        + "The answer is kept as the task's output; Restart-LlmTask runs the task again, Invoke-LlmVerification checks the answer again.",
+                    ErrorKind = broken.ErrorKind,
+                }, LlmTaskState.Failed);
+            }
+
             var summary = FeedbackPrompt.Summary(failed);
             var checkedAttempt = attempt with { Checks = result.Checks, Outcome = LlmAttemptOutcome.Failed, Error = $"Attempt {n} of {plan.MaxAttempts}: {summary}", ErrorKind = "VerificationFailed" };
             if (failed.Any(c => c.Unavailable) || n >= plan.ReviewAfter)
@@ -116,26 +133,13 @@ internal sealed class TaskRun(ActiveTask task, ProviderRegistry providers, Retry
                 return (checkedAttempt, task.Reason == CancelReason.Shutdown ? null : LlmTaskState.Cancelled);
             }
 
-            await recordTry(task.Id, checkedAttempt).ConfigureAwait(false);
+            await setup.RecordTry(task.Id, checkedAttempt).ConfigureAwait(false);
             var hint = plan.ToolAfterAttempts is { } after && n + 1 > after ? plan.ToolHint : null;
             conversation.Add(new LlmMessage(LlmRole.Assistant, attempt.Output ?? string.Empty));
             conversation.Add(new LlmMessage(LlmRole.User, FeedbackPrompt.Build(n, plan.MaxAttempts, failed, request.Prompt, hint)));
         }
     }
 
-    private static IReadOnlyDictionary<string, string>? Merge(IReadOnlyDictionary<string, string>? options, IReadOnlyDictionary<string, string>? tool)
-    {
-        if (tool is null or { Count: 0 })
-        {
-            return options;
-        }
-
-        var merged = options is null ? new Dictionary<string, string>(StringComparer.Ordinal) : new Dictionary<string, string>(options, StringComparer.Ordinal);
-        foreach (var (key, value) in tool)
-        {
-            merged[key] = value;
-        }
-
-        return merged;
-    }
+    private static ProviderOptions? Merge(ProviderOptions? options, ProviderOptions? tool) =>
+        tool is null or { IsEmpty: true } ? options : (options ?? new ProviderOptions()).With(tool);
 }

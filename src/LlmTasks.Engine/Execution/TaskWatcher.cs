@@ -26,13 +26,15 @@ public sealed class TaskWatcher : IDisposable
     private readonly ConcurrentQueue<WatchEvent> _events = new();
     private readonly SemaphoreSlim _signal = new(0);
     private readonly WaitClaim? _claim;
+    private readonly TimeProvider _time;
     private long _watermarkMs;
-    private DateTime _nextPoll;
-    private DateTime _nextFullCheck;
+    private DateTimeOffset _nextPoll;
+    private DateTimeOffset _nextFullCheck;
 
     internal TaskWatcher(TaskManager manager, IEnumerable<long> ids, bool resume = true)
     {
         _manager = manager;
+        _time = manager.Time; // the manager's one clock
         _watched = ids.ToHashSet();
         _remaining = [.. _watched];
         _watermarkMs = manager.Store.NowMs - WatermarkSlackMs;
@@ -60,7 +62,7 @@ public sealed class TaskWatcher : IDisposable
     /// </summary>
     public WatchEvent? Next(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var deadline = timeout == Timeout.InfiniteTimeSpan ? DateTime.MaxValue : DateTime.UtcNow + timeout;
+        var deadline = timeout == Timeout.InfiniteTimeSpan ? DateTimeOffset.MaxValue : _time.GetUtcNow() + timeout;
         while (_remaining.Count > 0)
         {
             while (_events.TryDequeue(out var e))
@@ -72,7 +74,7 @@ public sealed class TaskWatcher : IDisposable
                 }
             }
 
-            var now = DateTime.UtcNow;
+            var now = _time.GetUtcNow();
             if (now >= _nextFullCheck)
             {
                 FullRecheck();
@@ -125,7 +127,7 @@ public sealed class TaskWatcher : IDisposable
     /// <summary>Finished-since poll, only while some remaining task is not run by this process.</summary>
     private void PollRemote()
     {
-        _nextPoll = DateTime.UtcNow + RemotePoll;
+        _nextPoll = _time.GetUtcNow() + RemotePoll;
         if (_remaining.All(_manager.Holds))
         {
             return;
@@ -149,8 +151,8 @@ public sealed class TaskWatcher : IDisposable
     /// <summary>Reads every remaining task: finished ones are reported, missing ones as removed.</summary>
     private void FullRecheck()
     {
-        _nextFullCheck = DateTime.UtcNow + FullCheck;
-        _nextPoll = DateTime.UtcNow + RemotePoll;
+        _nextFullCheck = _time.GetUtcNow() + FullCheck;
+        _nextPoll = _time.GetUtcNow() + RemotePoll;
         if (_remaining.Count == 0)
         {
             return;
@@ -170,7 +172,7 @@ public sealed class TaskWatcher : IDisposable
         }
     }
 
-    private static DateTime Min(DateTime a, DateTime b) => a < b ? a : b;
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 
     public void Dispose()
     {

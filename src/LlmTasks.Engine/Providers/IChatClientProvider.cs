@@ -18,6 +18,12 @@ public interface IChatClientProvider
     /// <summary>Throws an <see cref="LlmTasksException"/> when the model cannot be served, before the task is stored.</summary>
     void Validate(ModelId model);
 
+    /// <summary>
+    /// Whether its clients stream answers (<see cref="IChatClient.GetStreamingResponseAsync"/> yields the answer as it
+    /// arrives): the pipeline then streams calls, saving partial output. False by default: whole answers only.
+    /// </summary>
+    bool StreamsAnswers => false;
+
     /// <summary>A client for one call: per-task settings (base URL, key, options) come from the context.</summary>
     IChatClient CreateClient(ModelId model, ProviderCallContext context);
 }

@@ -5,17 +5,20 @@ public readonly record struct ModelId(string Provider, string Model)
 {
     public const string DefaultProviderVariable = "LLMTASKS_DEFAULT_PROVIDER";
 
-    /// <summary>Splits at the first '/'. A string with no prefix takes $env:LLMTASKS_DEFAULT_PROVIDER, if set.</summary>
-    public static ModelId Parse(string? text, IReadOnlyCollection<string> knownProviders)
+    /// <summary>
+    /// Splits at the first '/'. A string with no prefix takes <paramref name="defaultProvider"/> (a new task's
+    /// $env:LLMTASKS_DEFAULT_PROVIDER, read once by the registry); a stored task's model is always whole, so a
+    /// resumed task is routed by what was stored, never by the environment of the process that resumes it.
+    /// </summary>
+    public static ModelId Parse(string? text, IReadOnlyCollection<string> knownProviders, string? defaultProvider = null)
     {
         var value = text?.Trim() ?? string.Empty;
         var slash = value.IndexOf('/');
         if (slash < 0)
         {
-            var fallback = Environment.GetEnvironmentVariable(DefaultProviderVariable);
-            if (value.Length > 0 && !string.IsNullOrWhiteSpace(fallback))
+            if (value.Length > 0 && !string.IsNullOrWhiteSpace(defaultProvider))
             {
-                return Parse($"{fallback.Trim().TrimEnd('/')}/{value}", knownProviders);
+                return Parse($"{defaultProvider.Trim().TrimEnd('/')}/{value}", knownProviders);
             }
 
             throw new LlmTasksException(ErrorIds.InvalidModel, LlmErrorCategory.InvalidArgument,

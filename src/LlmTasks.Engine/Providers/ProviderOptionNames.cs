@@ -1,6 +1,6 @@
 namespace LlmTasks.Providers;
 
-/// <summary>The keys of <see cref="LlmTaskRequest.ProviderOptions"/> that providers understand.</summary>
+/// <summary>The names <see cref="LlmTasks.ProviderOptions"/> are stored under in a request's JSON (text values).</summary>
 public static class ProviderOptionNames
 {
     /// <summary>max/*: the full path of an MCP config file, read when the task runs.</summary>

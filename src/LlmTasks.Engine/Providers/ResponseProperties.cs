@@ -14,4 +14,10 @@ public static class ResponseProperties
 
     /// <summary>The call's cost in USD (a decimal), when the provider reports it.</summary>
     public const string CostUsd = "llmtasks.cost_usd";
+
+    /// <summary>
+    /// On a stream's last update: the answer's text when it is not all the streamed pieces (max/*: the CLI streams every
+    /// turn's text, and the answer is the last turn's). The pieces were the partial output; this is the output.
+    /// </summary>
+    public const string FinalText = "llmtasks.final_text";
 }

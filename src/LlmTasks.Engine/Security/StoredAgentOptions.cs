@@ -20,27 +20,27 @@ internal static class StoredAgentOptions
         }
 
         var options = request.ProviderOptions;
-        string? Option(string key) => options is not null && options.TryGetValue(key, out var v) && !string.IsNullOrWhiteSpace(v) ? v.Trim() : null;
+        static string? Given(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
         var why = context.Request.ForeignReason ?? request.ForeignReason ?? "it is not signed by this user";
         var folders = settings.TrustedFolders;
 
-        if (Option(ProviderOptionNames.McpConfigJson) is not null)
+        if (Given(options?.McpConfigJson) is not null)
         {
             throw Refused(ErrorIds.UntrustedMcpConfig, context, "an inline MCP configuration", why,
                 $"An MCP configuration starts programs, so this process takes one from such a request only as a file inside $env:{ProviderEnvironment.TrustedFoldersVariable}: " +
                 "save it there and give its path to -McpConfig, or start the task again in your own session.");
         }
 
-        if (Option(ProviderOptionNames.McpConfigPath) is { } file && !InAny(file, folders))
+        if (Given(options?.McpConfigPath) is { } file && !InAny(file, folders))
         {
             throw Refused(ErrorIds.UntrustedMcpConfig, context, $"the MCP configuration file '{file}'", why,
                 $"An MCP configuration starts programs, so this process reads one named by such a request only inside $env:{ProviderEnvironment.TrustedFoldersVariable}{Listed(folders)}.");
         }
 
-        if (Option(ProviderOptionNames.AllowedTools) is { } tools)
+        if (options?.AllowedTools is { Count: > 0 } tools)
         {
             var trusted = settings.TrustedTools;
-            var refused = tools.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            var refused = tools.Select(t => t.Trim()).Where(t => t.Length > 0)
                 .Where(t => !trusted.Contains("*") && !trusted.Contains(t, StringComparer.Ordinal)).ToList();
             if (refused.Count > 0)
             {
@@ -50,7 +50,7 @@ internal static class StoredAgentOptions
             }
         }
 
-        if (Option(ProviderOptionNames.WorkingDirectory) is { } folder && !InAny(folder, folders))
+        if (Given(options?.WorkingDirectory) is { } folder && !InAny(folder, folders))
         {
             throw Refused(ErrorIds.UntrustedWorkingDirectory, context, $"the working directory '{folder}'", why,
                 $"The CLI's tools act in its working directory, so this process lets such a request choose one only inside $env:{ProviderEnvironment.TrustedFoldersVariable}{Listed(folders)}.");

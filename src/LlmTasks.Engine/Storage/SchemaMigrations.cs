@@ -81,6 +81,11 @@ internal static class SchemaMigrations
             );
             CREATE INDEX ix_checks_task ON checks (task_id, attempt);
             """),
+        (4, "streamed partial output, time to first token, check error kinds", """
+            ALTER TABLE tasks ADD COLUMN partial_output TEXT;
+            ALTER TABLE attempts ADD COLUMN first_token_ms REAL;
+            ALTER TABLE checks ADD COLUMN error_kind TEXT;
+            """),
     ];
 
     public static int Latest => All[^1].Version;

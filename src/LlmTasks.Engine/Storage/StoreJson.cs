@@ -53,7 +53,7 @@ internal sealed record StoredRequest
     public string? JsonSchema { get; init; }
     public string? ApiBase { get; init; }
     public bool? ApiKeyGiven { get; init; }
-    public Dictionary<string, string>? ProviderOptions { get; init; }
+    public ProviderOptions? ProviderOptions { get; init; }
     public Verification.VerificationPlan? Verification { get; init; }
     /// <summary>The user's signature over everything else (Security.RequestSignature); checked when the request is read.</summary>
     public string? Signature { get; init; }
@@ -72,7 +72,7 @@ internal sealed record StoredRequest
         JsonSchema = r.JsonSchema,
         ApiBase = r.ApiBase,
         ApiKeyGiven = r.ApiKeyGiven ? true : null,
-        ProviderOptions = r.ProviderOptions?.ToDictionary(p => p.Key, p => p.Value),
+        ProviderOptions = r.ProviderOptions is { IsEmpty: false } options ? options : null,
         Verification = r.Verification,
         Signature = r.Signature,
     };

@@ -12,7 +12,7 @@ public static class StoreLocation
     public static string Resolve(string? explicitPath = null)
     {
         var path = !string.IsNullOrWhiteSpace(explicitPath) ? explicitPath
-            : Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } fromEnv ? fromEnv
+            : Configuration.EngineEnvironment.Process.Raw(EnvironmentVariable) is { } fromEnv ? fromEnv
             : DefaultPath();
         return Path.GetFullPath(ExpandHome(path));
     }
@@ -25,7 +25,7 @@ public static class StoreLocation
             return Path.Combine(RequireFolder(local, "LOCALAPPDATA"), "LlmTasks", "tasks.db");
         }
 
-        var xdg = Environment.GetEnvironmentVariable("XDG_DATA_HOME");
+        var xdg = Configuration.EngineEnvironment.Process.Raw("XDG_DATA_HOME");
         if (!string.IsNullOrWhiteSpace(xdg) && Path.IsPathRooted(xdg))
         {
             return Path.Combine(xdg, "LlmTasks", "tasks.db");

@@ -1,3 +1,5 @@
+using LlmTasks.Configuration;
+
 namespace LlmTasks.Storage;
 
 /// <summary>
@@ -22,14 +24,12 @@ public sealed record StoreOptions
     /// as a full disk does (LlmTaskStoreFull), and nothing already stored changes. $env:LLMTASKS_MAX_STORE_MB.
     /// </summary>
     public long? MaxSizeBytes { get; init; } =
-        long.TryParse(Environment.GetEnvironmentVariable(MaxSizeVariable), out var mb) && mb > 0 ? mb * 1024 * 1024 : null;
+        EngineEnvironment.Process.Int(MaxSizeVariable, 1, int.MaxValue, "no cap") is { } mb ? mb * 1024L * 1024 : null;
 
     public static StoreOptions Default { get; } = new();
 
     private static StoreSynchronous FromEnvironment() =>
-        Enum.TryParse<StoreSynchronous>(Environment.GetEnvironmentVariable(SynchronousVariable), ignoreCase: true, out var value)
-            ? value
-            : StoreSynchronous.Normal;
+        EngineEnvironment.Process.Choice<StoreSynchronous>(SynchronousVariable, "Normal") ?? StoreSynchronous.Normal;
 }
 
 /// <summary>SQLite's synchronous levels as they apply in WAL mode.</summary>

@@ -19,6 +19,13 @@ internal sealed record FinishAttempt(long TaskId, string Owner, AttemptRecord At
 /// <summary>A model call that ended without ending the task (a transient failure before a retry): counted and kept, task stays Running.</summary>
 internal sealed record RecordAttempt(long TaskId, string Owner, AttemptRecord Attempt) : StoreWrite(TaskId);
 
+/// <summary>
+/// The text a streamed answer has so far, saved while the call runs (at most every 500 ms or 4 K characters) so that
+/// Get-LlmTask elsewhere shows it growing. Applied only while this owner holds the task Running; the task's
+/// final write clears it. Backend-neutral: a store keeps it beside the task and returns it as <see cref="LlmTask.PartialOutput"/>.
+/// </summary>
+internal sealed record SavePartialOutput(long TaskId, string Owner, string Text) : StoreWrite(TaskId);
+
 /// <summary>What one model call sent and got.</summary>
 internal sealed record AttemptRecord
 {
@@ -28,6 +35,8 @@ internal sealed record AttemptRecord
     public string? ErrorKind { get; init; }
     public required long StartedAtMs { get; init; }
     public double? LatencyMs { get; init; }
+    /// <summary>How long after the try began the first piece of a streamed answer came (null: not streamed, or nothing came).</summary>
+    public double? FirstTokenMs { get; init; }
     public long? InputTokens { get; init; }
     public long? OutputTokens { get; init; }
     public decimal? CostUsd { get; init; }

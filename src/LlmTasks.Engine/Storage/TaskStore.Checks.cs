@@ -13,8 +13,8 @@ public sealed partial class TaskStore
         foreach (var check in checks)
         {
             var command = Prepared(connection, transaction, """
-                INSERT INTO checks (task_id, attempt, position, type, name, passed, reason, suggestion, details, duration_ms, unavailable, created_at)
-                VALUES ($task, $attempt, $position, $type, $name, $passed, $reason, $suggestion, $details, $duration, $unavailable, $now)
+                INSERT INTO checks (task_id, attempt, position, type, name, passed, reason, suggestion, details, duration_ms, unavailable, created_at, error_kind)
+                VALUES ($task, $attempt, $position, $type, $name, $passed, $reason, $suggestion, $details, $duration, $unavailable, $now, $kind)
                 """);
             Bind(command, "$task", taskId);
             Bind(command, "$attempt", attempt);
@@ -28,6 +28,7 @@ public sealed partial class TaskStore
             Bind(command, "$duration", check.Duration.TotalMilliseconds);
             Bind(command, "$unavailable", check.Unavailable ? 1 : 0);
             Bind(command, "$now", now);
+            Bind(command, "$kind", check.ErrorKind);
             command.ExecuteNonQuery();
         }
     }
@@ -76,7 +77,7 @@ public sealed partial class TaskStore
     {
         using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT task_id, attempt, position, type, name, passed, reason, suggestion, details, duration_ms, unavailable
+            SELECT task_id, attempt, position, type, name, passed, reason, suggestion, details, duration_ms, unavailable, error_kind
             FROM checks WHERE task_id IN (SELECT value FROM json_each($ids)) ORDER BY task_id, id
             """;
         command.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(taskIds));
@@ -103,6 +104,7 @@ public sealed partial class TaskStore
                 Details = NullableString(reader, 8),
                 Duration = reader.IsDBNull(9) ? TimeSpan.Zero : TimeSpan.FromMilliseconds(reader.GetDouble(9)),
                 Unavailable = reader.GetInt64(10) != 0,
+                ErrorKind = NullableString(reader, 11),
             });
         }
 

@@ -47,7 +47,7 @@ public sealed partial class TaskStore
         completed_at = CASE WHEN cancel_requested = 1 THEN $now ELSE completed_at END,
         error = CASE WHEN cancel_requested = 1 THEN 'Stopped by Stop-LlmTask.' ELSE error END,
         error_kind = CASE WHEN cancel_requested = 1 THEN 'Cancelled' ELSE error_kind END,
-        lease_owner = NULL, lease_expires_at = NULL
+        partial_output = NULL, lease_owner = NULL, lease_expires_at = NULL
         """;
 
     /// <summary>
@@ -127,7 +127,7 @@ public sealed partial class TaskStore
                 }, task.Owner);
                 var update = Prepared(connection, transaction, giveUp
                     ? """
-                      UPDATE tasks SET state = 'Failed', attempts = attempts + 1, recoveries = recoveries + 1,
+                      UPDATE tasks SET state = 'Failed', attempts = attempts + 1, recoveries = recoveries + 1, partial_output = NULL,
                           error = $error, error_kind = 'Interrupted', completed_at = $now, lease_owner = NULL, lease_expires_at = NULL
                       WHERE id = $id
                       RETURNING state

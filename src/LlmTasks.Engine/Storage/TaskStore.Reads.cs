@@ -9,7 +9,7 @@ public sealed partial class TaskStore
 {
     internal const string TaskColumns =
         "id, instance_id, name, state, model, prompt, request_json, output, error, error_kind, attempts, " +
-        "input_tokens, output_tokens, cost_nanousd, created_at, started_at, completed_at, lease_owner, lease_expires_at, cancel_requested, structured_output";
+        "input_tokens, output_tokens, cost_nanousd, created_at, started_at, completed_at, lease_owner, lease_expires_at, cancel_requested, structured_output, partial_output";
 
     public LlmTask? Get(long id) => Query(new TaskQuery { Ids = [id] }).FirstOrDefault();
 
@@ -156,13 +156,47 @@ public sealed partial class TaskStore
         return (IReadOnlyList<LlmTask>)ReadTasks(command);
     });
 
+    /// <summary>How many tasks the store holds in each state (for the llmtasks.tasks metric).</summary>
+    internal IReadOnlyDictionary<LlmTaskState, long> CountByState() => Read(connection =>
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT state, count(*) FROM tasks GROUP BY state";
+        using var reader = command.ExecuteReader();
+        var counts = new Dictionary<LlmTaskState, long>();
+        while (reader.Read())
+        {
+            if (Enum.TryParse<LlmTaskState>(reader.GetString(0), out var state))
+            {
+                counts[state] = reader.GetInt64(1);
+            }
+        }
+
+        return (IReadOnlyDictionary<LlmTaskState, long>)counts;
+    });
+
+    /// <summary>The streamed text so far of those of the tasks that are Running and have some (for -Stream, across processes).</summary>
+    public IReadOnlyDictionary<long, string> PartialOutputs(IReadOnlyCollection<long> ids) => Read(connection =>
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, partial_output FROM tasks WHERE id IN (SELECT value FROM json_each($ids)) AND state = 'Running' AND partial_output IS NOT NULL";
+        command.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(ids));
+        using var reader = command.ExecuteReader();
+        var texts = new Dictionary<long, string>();
+        while (reader.Read())
+        {
+            texts[reader.GetInt64(0)] = reader.GetString(1);
+        }
+
+        return (IReadOnlyDictionary<long, string>)texts;
+    });
+
     public IReadOnlyList<LlmAttempt> GetAttempts(long taskId) => Read(connection =>
     {
         using var command = connection.CreateCommand();
         command.CommandText = """
             SELECT a.task_id, a.number, a.outcome, a.output, a.error, a.error_kind, a.started_at, a.latency_ms,
                    a.input_tokens, a.output_tokens, a.cost_nanousd, a.owner, coalesce(a.request_json, t.request_json),
-                   a.structured_output, a.details
+                   a.structured_output, a.details, a.first_token_ms
             FROM attempts a JOIN tasks t ON t.id = a.task_id
             WHERE a.task_id = $id ORDER BY a.number, a.id
             """;
@@ -188,6 +222,7 @@ public sealed partial class TaskStore
                 RequestJson = NullableString(reader, 12),
                 StructuredOutput = NullableString(reader, 13),
                 DetailsJson = NullableString(reader, 14),
+                TimeToFirstToken = reader.IsDBNull(15) ? null : TimeSpan.FromMilliseconds(reader.GetDouble(15)),
             });
         }
 
@@ -229,6 +264,7 @@ public sealed partial class TaskStore
         LeaseExpiresAt = UnixTime.Local(NullableLong(r, 18)),
         CancelRequested = r.GetInt64(19) != 0,
         StructuredOutput = NullableString(r, 20),
+        PartialOutput = NullableString(r, 21),
         StorePath = Path,
     };
 

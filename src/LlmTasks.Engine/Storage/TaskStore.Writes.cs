@@ -63,6 +63,7 @@ public sealed partial class TaskStore
                 MarkRunning run => ApplyMarkRunning(connection, transaction, run, now),
                 FinishAttempt finish => ApplyFinish(connection, transaction, finish, now),
                 RecordAttempt record => ApplyRecord(connection, transaction, record),
+                SavePartialOutput partial => ApplyPartial(connection, transaction, partial),
                 _ => throw new ArgumentOutOfRangeException(nameof(writes), writes[i], "Unknown store write."),
             };
         }
@@ -94,7 +95,7 @@ public sealed partial class TaskStore
                     input_tokens = CASE WHEN $in IS NULL THEN input_tokens ELSE coalesce(input_tokens, 0) + $in END,
                     output_tokens = CASE WHEN $out IS NULL THEN output_tokens ELSE coalesce(output_tokens, 0) + $out END,
                     cost_nanousd = CASE WHEN $cost IS NULL THEN cost_nanousd ELSE coalesce(cost_nanousd, 0) + $cost END,
-                    completed_at = $now, lease_owner = NULL, lease_expires_at = NULL
+                    completed_at = $now, partial_output = NULL, lease_owner = NULL, lease_expires_at = NULL
                 WHERE id = $id AND state = 'Running' AND lease_owner = $owner
                 RETURNING {TaskColumns}
                 """)
@@ -167,7 +168,8 @@ public sealed partial class TaskStore
             UPDATE tasks SET attempts = attempts + 1,
                 input_tokens = CASE WHEN $in IS NULL THEN input_tokens ELSE coalesce(input_tokens, 0) + $in END,
                 output_tokens = CASE WHEN $out IS NULL THEN output_tokens ELSE coalesce(output_tokens, 0) + $out END,
-                cost_nanousd = CASE WHEN $cost IS NULL THEN cost_nanousd ELSE coalesce(cost_nanousd, 0) + $cost END
+                cost_nanousd = CASE WHEN $cost IS NULL THEN cost_nanousd ELSE coalesce(cost_nanousd, 0) + $cost END,
+                partial_output = NULL
             WHERE id = $id AND state = 'Running' AND lease_owner = $owner
             RETURNING {TaskColumns}
             """);
@@ -185,12 +187,23 @@ public sealed partial class TaskStore
         return written;
     }
 
+    /// <summary>The streamed text so far; only while this owner runs the task (a late save after the result changes nothing). Returns no task: nothing finished.</summary>
+    private LlmTask? ApplyPartial(SqliteConnection connection, SqliteTransaction transaction, SavePartialOutput partial)
+    {
+        var command = Prepared(connection, transaction, "UPDATE tasks SET partial_output = $text WHERE id = $id AND state = 'Running' AND lease_owner = $owner");
+        Bind(command, "$text", Secrets.RedactKnown(partial.Text)); // the store boundary: no key this process read is written
+        Bind(command, "$id", partial.TaskId);
+        Bind(command, "$owner", partial.Owner);
+        command.ExecuteNonQuery();
+        return null;
+    }
+
     private void InsertAttempt(SqliteConnection connection, SqliteTransaction transaction, long taskId, int number, AttemptRecord attempt, string? owner)
     {
         var command = Prepared(connection, transaction, """
             INSERT INTO attempts (task_id, number, outcome, request_json, output, error, error_kind, started_at,
-                                  latency_ms, input_tokens, output_tokens, cost_nanousd, owner, structured_output, details)
-            VALUES ($task, $number, $outcome, $request, $output, $error, $kind, $started, $latency, $in, $out, $cost, $owner, $structured, $details)
+                                  latency_ms, input_tokens, output_tokens, cost_nanousd, owner, structured_output, details, first_token_ms)
+            VALUES ($task, $number, $outcome, $request, $output, $error, $kind, $started, $latency, $in, $out, $cost, $owner, $structured, $details, $first)
             """);
         Bind(command, "$task", taskId);
         Bind(command, "$number", number);
@@ -207,6 +220,7 @@ public sealed partial class TaskStore
         Bind(command, "$owner", owner);
         Bind(command, "$structured", Secrets.RedactKnownOrNull(attempt.StructuredOutput));
         Bind(command, "$details", Secrets.RedactOrNull(attempt.DetailsJson));
+        Bind(command, "$first", attempt.FirstTokenMs);
         command.ExecuteNonQuery();
         if (attempt.Checks is { Count: > 0 } checks)
         {

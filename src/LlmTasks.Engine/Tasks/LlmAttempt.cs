@@ -23,6 +23,8 @@ public sealed record LlmAttempt
     public string? ErrorKind { get; init; }
     public DateTime StartedAt { get; init; }
     public TimeSpan? Latency { get; init; }
+    /// <summary>For a streamed call: how long after it began the first piece of the answer came.</summary>
+    public TimeSpan? TimeToFirstToken { get; init; }
     public long? InputTokens { get; init; }
     public long? OutputTokens { get; init; }
     public decimal? CostUsd { get; init; }

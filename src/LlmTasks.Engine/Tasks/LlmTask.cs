@@ -14,6 +14,11 @@ public sealed record LlmTask
     public required string Model { get; init; }
     public string Prompt { get; init; } = string.Empty;
     public string? Output { get; init; }
+    /// <summary>
+    /// While the task is Running and its answer streams in: the text so far, as last saved (at most every 500 ms or
+    /// 4 K characters), in whichever process runs it. Null once it finishes (its answer is then <see cref="Output"/>).
+    /// </summary>
+    public string? PartialOutput { get; init; }
     /// <summary>The answer as JSON text when the task asked for JSON (Receive-LlmTask writes it as an object).</summary>
     public string? StructuredOutput { get; init; }
     public string? Error { get; init; }

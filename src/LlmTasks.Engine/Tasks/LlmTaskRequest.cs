@@ -33,8 +33,8 @@ public sealed record LlmTaskRequest
     /// </summary>
     public bool ApiKeyGiven { get; init; }
 
-    /// <summary>Provider-specific options (the Claude Code CLI's MCP config, allowed tools, working directory, max turns …), as plain values.</summary>
-    public IReadOnlyDictionary<string, string>? ProviderOptions { get; init; }
+    /// <summary>Provider-specific options (the Claude Code CLI's MCP config, allowed tools, working directory, max turns; mock/sequence's answers), typed.</summary>
+    public ProviderOptions? ProviderOptions { get; init; }
 
     /// <summary>What the output must pass, and the re-ask / review policy (Start-LlmTask -Verify); null: no verification.</summary>
     public Verification.VerificationPlan? Verification { get; init; }
@@ -56,6 +56,33 @@ public sealed record LlmTaskRequest
     internal string? ForeignReason { get; init; }
 
     public bool WantsJson => ResponseFormat == LlmResponseFormat.Json || JsonSchema is not null;
+
+    private (string Text, System.Text.Json.JsonElement Element)? _schema;
+
+    /// <summary>
+    /// <see cref="JsonSchema"/> parsed, once per request (every call, re-ask and check of the task shares it); null
+    /// without a schema. Throws <see cref="System.Text.Json.JsonException"/> for text that is not JSON (refused when a task is created).
+    /// </summary>
+    internal System.Text.Json.JsonElement? ParsedJsonSchema
+    {
+        get
+        {
+            if (JsonSchema is not { } text)
+            {
+                return null;
+            }
+
+            if (_schema is { } cached && ReferenceEquals(cached.Text, text))
+            {
+                return cached.Element;
+            }
+
+            using var document = System.Text.Json.JsonDocument.Parse(text);
+            var element = document.RootElement.Clone();
+            _schema = (text, element);
+            return element;
+        }
+    }
 
     /// <summary>The last user message: what lists and previews show as the task's prompt.</summary>
     public string Prompt => Messages.LastOrDefault(m => m.Role == LlmRole.User)?.Content ?? string.Empty;

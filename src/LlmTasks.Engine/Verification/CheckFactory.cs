@@ -40,17 +40,28 @@ public static class CheckFactory
         Validate(plan.Checks, providers);
     }
 
-    internal static IReadOnlyList<IOutputCheck> Build(IReadOnlyList<CheckSpec> specs, ProviderRegistry providers)
+    /// <param name="isNew">A spec given now (not read from the store): a judge's model without a prefix takes $env:LLMTASKS_DEFAULT_PROVIDER.</param>
+    internal static IReadOnlyList<IOutputCheck> Build(IReadOnlyList<CheckSpec> specs, ProviderRegistry providers, bool isNew = true)
     {
         if (specs.Count == 0)
         {
             throw Invalid("-Verify is empty: give at least one check, such as @{ Type = 'NotEmpty' }.", specs);
         }
 
-        return specs.Select((spec, i) => Create(spec, i, providers)).ToArray();
+        return specs.Select((spec, i) => Create(spec, i, providers, isNew)).ToArray();
     }
 
-    private static IOutputCheck Create(CheckSpec spec, int index, ProviderRegistry providers)
+    /// <summary>The plan with its judges' models whole (provider/model), as a task stores it: resolved once, when the task is created.</summary>
+    internal static VerificationPlan WithWholeModels(VerificationPlan plan, ProviderRegistry providers) =>
+        plan.Checks.Any(NeedsPrefix)
+            ? plan with { Checks = plan.Checks.Select(c => NeedsPrefix(c) ? c with { Model = providers.ParseKnown(c.Model, isNew: true).ToString() } : c).ToArray() }
+            : plan;
+
+    private static bool NeedsPrefix(CheckSpec spec) =>
+        spec.Model is { } model && !model.Contains('/', StringComparison.Ordinal) && spec.Type?.Trim() is { } type
+        && (type.Equals("Judge", StringComparison.OrdinalIgnoreCase) || type.Equals("Contradiction", StringComparison.OrdinalIgnoreCase));
+
+    private static IOutputCheck Create(CheckSpec spec, int index, ProviderRegistry providers, bool isNew)
     {
         Exception Bad(string problem) => Invalid($"Verify item {index + 1} ({spec.Type}): {problem}", spec);
 
@@ -71,8 +82,8 @@ public static class CheckFactory
             "Sql" => new SqlCheck(spec, Bad),
             "SqlSafe" => new SqlSafeCheck(spec, Bad),
             "OpenApi" => new OpenApiCheck(spec, Bad),
-            "Judge" => new JudgeCheck(spec, providers, Bad),
-            "Contradiction" => new ContradictionCheck(spec, providers, Bad),
+            "Judge" => new JudgeCheck(spec, providers, Bad, isNew),
+            "Contradiction" => new ContradictionCheck(spec, providers, Bad, isNew),
             _ => new ScriptCheck(spec, Bad),
         };
     }

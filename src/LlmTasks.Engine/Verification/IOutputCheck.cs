@@ -14,6 +14,9 @@ internal interface IOutputCheck
 /// <summary>What a validator decided.</summary>
 internal sealed record CheckVerdict(bool Passed, string? Reason = null, string? Suggestion = null, string? Details = null, bool Unavailable = false)
 {
+    /// <summary>The check could not run for a reason outside the answer (its judge's model is down): see <see cref="LlmCheckResult.ErrorKind"/>.</summary>
+    public string? ErrorKind { get; init; }
+
     public static CheckVerdict Pass(string? note = null) => new(true, note);
 
     public static CheckVerdict Fail(string reason, string? suggestion = null, string? details = null) => new(false, reason, suggestion, details);
@@ -25,6 +28,12 @@ internal sealed record CheckContext(string Output, string? Prompt, LlmTask? Task
 /// <summary>The providers (for Judge calls), the host services and where a judge call is recorded.</summary>
 internal sealed record VerificationEnvironment(ProviderRegistry Providers, VerificationServices Services)
 {
+    /// <summary>The retry and clock a judge's call runs with (the task manager's, for a task).</summary>
+    public Execution.RetryOptions Retry { get; init; } = new();
+
+    /// <summary>The store a judged task lives in, for the judge call's narration.</summary>
+    public string? Store { get; init; }
+
     /// <summary>Records a judge call as an attempt of the task; null: the usage goes into the check's details only.</summary>
     public Func<AttemptRecord, Task>? RecordJudgeCall { get; init; }
 

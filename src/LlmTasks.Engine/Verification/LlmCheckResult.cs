@@ -17,6 +17,11 @@ public sealed record LlmCheckResult
     public TimeSpan Duration { get; init; }
     /// <summary>The check could not run here (a stored script block, no parser): re-asking cannot help.</summary>
     public bool Unavailable { get; init; }
+    /// <summary>
+    /// Why the check could not decide, when that was not the answer's fault: JudgeUnavailable (the judge's model could
+    /// not be called, after its retries). The task then fails with this kind, keeping its answer; it is never re-asked.
+    /// </summary>
+    public string? ErrorKind { get; init; }
     /// <summary>For stored results: the task and its attempt number.</summary>
     public long? TaskId { get; init; }
     public int? Attempt { get; init; }

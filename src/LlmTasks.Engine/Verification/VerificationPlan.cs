@@ -19,7 +19,7 @@ public sealed record VerificationPlan
     public int? ToolAfterAttempts { get; init; }
 
     /// <summary>Provider options merged into the request from attempt K+1 on (mcpConfigPath / mcpConfigJson …).</summary>
-    public IReadOnlyDictionary<string, string>? ToolOptions { get; init; }
+    public ProviderOptions? ToolOptions { get; init; }
 
     /// <summary>Text added to the feedback from attempt K+1 on (how to use the tool).</summary>
     public string? ToolHint { get; init; }

@@ -30,5 +30,5 @@ public sealed record VerificationServices(ICodeParser? CodeParser = null, IScrip
     /// <summary>Where the Python and Sql (PostgreSql) checks find python and node; by default from $env:LLMTASKS_PYTHON / $env:LLMTASKS_NODE, else PATH.</summary>
     public Tools.CheckToolOptions Tools { get; init; } = new();
 
-    internal bool MayRunStoredScripts => RunStoredScripts ?? Environment.GetEnvironmentVariable(RunStoredScriptsVariable) is "1" or "true" or "True";
+    internal bool MayRunStoredScripts => RunStoredScripts ?? Configuration.EngineEnvironment.Process.Text(RunStoredScriptsVariable) is "1" or "true" or "True";
 }

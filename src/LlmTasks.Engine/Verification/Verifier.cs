@@ -15,8 +15,14 @@ public sealed class Verifier
 
     /// <summary>Validates the spec (an <see cref="LlmTasksException"/> names a bad item).</summary>
     public Verifier(IReadOnlyList<CheckSpec> specs, ProviderRegistry providers, VerificationServices? services = null)
+        : this(specs, providers, services, stored: false)
     {
-        _checks = CheckFactory.Build(specs, providers);
+    }
+
+    /// <param name="stored">The spec was read from the store: its judges' models are whole, never completed from this process's environment.</param>
+    internal Verifier(IReadOnlyList<CheckSpec> specs, ProviderRegistry providers, VerificationServices? services, bool stored)
+    {
+        _checks = CheckFactory.Build(specs, providers, isNew: !stored);
         _providers = providers;
         _services = services ?? VerificationServices.Default;
     }
@@ -30,9 +36,11 @@ public sealed class Verifier
     /// <paramref name="recordTo"/>, each judge call is kept as an attempt of that task (usage and cost included).
     /// </summary>
     public Task<LlmVerificationResult> VerifyAsync(string? output, LlmTask? task, bool failFast, CancellationToken cancellationToken,
-        Storage.TaskStore? recordTo = null) =>
+        Storage.TaskStore? recordTo = null, Execution.RetryOptions? retry = null) =>
         VerifyAsync(output, task?.Request.Prompt, task, failFast, new VerificationEnvironment(_providers, _services)
         {
+            Retry = retry ?? Execution.TaskManagers.Options.Retry,
+            Store = task?.StorePath,
             RecordJudgeCall = task is not null && recordTo is { IsReadOnly: false }
                 ? judge =>
                 {
@@ -51,7 +59,9 @@ public sealed class Verifier
         {
             cancellationToken.ThrowIfCancellationRequested();
             var check = _checks[i];
-            var clock = Stopwatch.StartNew();
+            var time = environment.Retry.TimeProvider;
+            var started = time.GetTimestamp();
+            using var span = Diagnostics.EngineTelemetry.StartCheck(check.Spec, i + 1, task);
             CheckVerdict verdict;
             try
             {
@@ -60,6 +70,11 @@ public sealed class Verifier
             catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested || e is CheckInterruptedException)
             {
                 throw; // stopped, or the host went away mid-check: not a verdict
+            }
+            catch (CheckInfrastructureException e)
+            {
+                // Not the answer's fault (its judge could not be called): no verdict, its own kind.
+                verdict = new CheckVerdict(false, e.Message, null, null, Unavailable: true) { ErrorKind = e.ErrorKind };
             }
             catch (Exception e)
             {
@@ -75,10 +90,12 @@ public sealed class Verifier
                 Reason = verdict.Reason,
                 Suggestion = verdict.Suggestion,
                 Details = verdict.Details,
-                Duration = clock.Elapsed,
+                Duration = time.GetElapsedTime(started),
                 Unavailable = verdict.Unavailable,
+                ErrorKind = verdict.ErrorKind,
                 TaskId = task?.Id,
             };
+            Diagnostics.EngineTelemetry.EndCheck(span, checkResult);
             results.Add(checkResult);
             Diagnostics.Narration.CheckResult(task, checkResult);
             if (failFast && !verdict.Passed)

@@ -25,13 +25,19 @@ public sealed class ReceiveLlmTaskCommand : TaskSelectionCommandBase
     [Parameter]
     public SwitchParameter InCompletionOrder { get; set; }
 
+    /// <summary>Wait (as -Wait does), writing each task's text to the host as it arrives; the results are written as without it.</summary>
+    [Parameter]
+    public SwitchParameter Stream { get; set; }
+
+    private bool Waits => Wait || Stream;
+
     protected override void ProcessRecord()
     {
         foreach (var (manager, tasks) in SelectTasks())
         {
             foreach (var task in tasks)
             {
-                if (!task.State.IsTerminal() && !Wait)
+                if (!task.State.IsTerminal() && !Waits)
                 {
                     WriteError(ErrorRecords.Create(ErrorRecords.NotFinished, ErrorCategory.ResourceUnavailable,
                         $"Task {ErrorRecords.Describe(task)} has not finished yet.", task,
@@ -58,7 +64,7 @@ public sealed class ReceiveLlmTaskCommand : TaskSelectionCommandBase
             return;
         }
 
-        using var wait = new OrderedWait(this, _held.Select(h => new OrderedWait.Target(h.Manager, h.Task.Id)), "Waiting for LLM task results", InCompletionOrder);
+        using var wait = new OrderedWait(this, _held.Select(h => new OrderedWait.Target(h.Manager, h.Task.Id)), "Waiting for LLM task results", InCompletionOrder, stream: Stream);
         foreach (var batch in wait.Ready(Timeout.InfiniteTimeSpan, PipelineStopping))
         {
             foreach (var done in batch)

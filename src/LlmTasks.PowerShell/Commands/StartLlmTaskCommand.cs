@@ -200,6 +200,12 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
     [Parameter]
     public SwitchParameter Wait { get; set; }
 
+    /// <summary>Wait (as -Wait does), writing each task's text to the host as it arrives; the finished tasks are written as with -Wait.</summary>
+    [Parameter]
+    public SwitchParameter Stream { get; set; }
+
+    private bool Waits => Wait || Stream;
+
     protected override void BeginProcessing()
     {
         // What the command line gave (with $PSDefaultParameterValues): pipeline input binds only after this.
@@ -248,7 +254,7 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
                 "-ToolAfterAttempts goes with -ToolMcpConfig and/or -ToolHint: give both.");
         }
 
-        var toolOptions = ToolMcpConfig is null ? null : new Dictionary<string, string>([McpConfigValue.ToOption(ToolMcpConfig, nameof(ToolMcpConfig), ResolvePath)]);
+        var toolOptions = ToolMcpConfig is null ? null : McpConfigValue.ToOption(ToolMcpConfig, nameof(ToolMcpConfig), ResolvePath);
 
         return new Verification.VerificationPlan
         {
@@ -374,7 +380,7 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
                 {
                     WriteError(error);
                 }
-                else if (Wait)
+                else if (Waits)
                 {
                     _started.Add((_managers[task!.StorePath], task));
                 }
@@ -395,13 +401,13 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
     protected override void EndProcessing()
     {
         WriteStarted(waitForAll: true);
-        if (!Wait || _started.Count == 0)
+        if (!Waits || _started.Count == 0)
         {
             return;
         }
 
         // Each task as soon as it and every task before it have finished: input order, streamed.
-        using var wait = new OrderedWait(this, _started.Select(s => new OrderedWait.Target(s.Manager, s.Task.Id)), "Waiting for LLM tasks", completionOrder: false);
+        using var wait = new OrderedWait(this, _started.Select(s => new OrderedWait.Target(s.Manager, s.Task.Id)), "Waiting for LLM tasks", completionOrder: false, stream: Stream);
         foreach (var batch in wait.Ready(Timeout.InfiniteTimeSpan, PipelineStopping))
         {
             foreach (var removed in batch.Where(d => d.Task is null))

@@ -24,6 +24,10 @@ public sealed class WaitLlmTaskCommand : TaskSelectionCommandBase
     [Parameter]
     public SwitchParameter InCompletionOrder { get; set; }
 
+    /// <summary>Write each task's text to the host as it arrives (the information stream), while waiting.</summary>
+    [Parameter]
+    public SwitchParameter Stream { get; set; }
+
     /// <summary>Seconds to wait; -1 (the default) waits forever.</summary>
     [Parameter]
     [Alias("TimeoutSec")]
@@ -55,7 +59,7 @@ public sealed class WaitLlmTaskCommand : TaskSelectionCommandBase
         }
 
         var timeout = Timeout < 0 ? global::System.Threading.Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(Timeout);
-        using var wait = new OrderedWait(this, _targets, "Waiting for LLM tasks", completionOrder: InCompletionOrder || Any);
+        using var wait = new OrderedWait(this, _targets, "Waiting for LLM tasks", completionOrder: InCompletionOrder || Any, stream: Stream);
         foreach (var batch in wait.Ready(timeout, PipelineStopping))
         {
             var finished = new List<(Execution.TaskManager, LlmTask)>();

@@ -14,7 +14,7 @@ public sealed class ModelCompleter : IArgumentCompleter
 {
     private static readonly Dictionary<string, (string Tip, string[] Examples)> Described = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["mock"] = ("Offline, no network: echo, delay:<ms>, fail, sequence (with several -MockResponse)", ["mock/echo", "mock/delay:250", "mock/fail", "mock/sequence"]),
+        ["mock"] = ("Offline, no network: echo, delay:<ms>, stream:<ms per word>, fail, sequence (with several -MockResponse)", ["mock/echo", "mock/delay:250", "mock/stream:100", "mock/fail", "mock/sequence"]),
         ["openai"] = ("OpenAI Chat Completions ($env:OPENAI_API_KEY; $env:OPENAI_BASE_URL)", ["openai/gpt-4o-mini", "openai/gpt-4o", "openai/gpt-4.1", "openai/gpt-4.1-mini"]),
         ["azure"] = ("Azure OpenAI: azure/<deployment name> ($env:AZURE_OPENAI_ENDPOINT, $env:AZURE_OPENAI_API_KEY)", []),
         ["anthropic"] = ("Anthropic Messages API ($env:ANTHROPIC_API_KEY; $env:ANTHROPIC_BASE_URL)", ["anthropic/claude-sonnet-4-5", "anthropic/claude-haiku-4-5", "anthropic/claude-opus-4-1"]),

@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using LlmTasks.Providers;
 
 namespace LlmTasks.PowerShell.Internal;
 
@@ -9,11 +8,11 @@ namespace LlmTasks.PowerShell.Internal;
 /// </summary>
 internal static class McpConfigValue
 {
-    public static KeyValuePair<string, string> ToOption(object value, string parameterName, Func<string, string> resolvePath)
+    public static ProviderOptions ToOption(object value, string parameterName, Func<string, string> resolvePath)
     {
         value = value is PSObject wrapped ? wrapped.BaseObject : value;
         return value is string path && !path.TrimStart().StartsWith('{')
-            ? new(ProviderOptionNames.McpConfigPath, resolvePath(path))
-            : new(ProviderOptionNames.McpConfigJson, PowerShellJson.FromValue(value, parameterName, resolvePath));
+            ? new ProviderOptions { McpConfigPath = resolvePath(path) }
+            : new ProviderOptions { McpConfigJson = PowerShellJson.FromValue(value, parameterName, resolvePath) };
     }
 }

@@ -15,6 +15,9 @@ internal sealed class OrderedWait : IDisposable
     private static readonly TimeSpan ProgressEvery = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan Slice = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>How long a -Stream wait waits at most before it writes the text that arrived.</summary>
+    private static readonly TimeSpan TextEvery = TimeSpan.FromMilliseconds(50);
+
     private readonly Commands.LlmTaskCommandBase _cmdlet;
     private readonly IReadOnlyList<Target> _targets;
     private readonly Dictionary<Target, int> _index = [];
@@ -24,6 +27,7 @@ internal sealed class OrderedWait : IDisposable
     private readonly HashSet<int> _written = [];
     private readonly ProgressRecord _progress;
     private readonly Stopwatch _sinceProgress = new();
+    private readonly LiveText? _text;
     private int _next;
     private bool _progressShown;
 
@@ -33,7 +37,8 @@ internal sealed class OrderedWait : IDisposable
     /// <summary>A task that finished, or (Task null) that was removed from its store while waited for.</summary>
     public sealed record Finished(TaskManager Manager, long Id, LlmTask? Task);
 
-    public OrderedWait(Commands.LlmTaskCommandBase cmdlet, IEnumerable<Target> targets, string activity, bool completionOrder)
+    /// <param name="stream">-Stream: also write each task's text to the host as it arrives (<see cref="LiveText"/>).</param>
+    public OrderedWait(Commands.LlmTaskCommandBase cmdlet, IEnumerable<Target> targets, string activity, bool completionOrder, bool stream = false)
     {
         _cmdlet = cmdlet;
         _targets = targets.Distinct().ToList();
@@ -44,6 +49,11 @@ internal sealed class OrderedWait : IDisposable
 
         _completionOrder = completionOrder;
         _progress = new ProgressRecord(0x11A5, activity, "Starting");
+        if (stream)
+        {
+            _text = new LiveText(cmdlet, _targets); // listening before the watchers start the work
+        }
+
         foreach (var group in _targets.GroupBy(t => t.Manager))
         {
             _watchers[group.Key] = group.Key.Watch(group.Select(t => t.Id));
@@ -69,9 +79,18 @@ internal sealed class OrderedWait : IDisposable
         {
             var left = deadline is { } d ? Max(d - DateTime.UtcNow, TimeSpan.Zero) : ProgressEvery;
             arrived.Clear();
-            Take(arrived, Min(left, ProgressEvery), stopping);
+            Take(arrived, Min(left, _text is null ? ProgressEvery : TextEvery), stopping);
             _cmdlet.FlushEngineEvents(); // on every tick: -Verbose shows calls and retries while they happen, before their task is written
-            ShowProgress(force: arrived.Count == 0);
+            if (_text is not null)
+            {
+                _text.Pump(Unfinished);
+                foreach (var done in arrived.Where(f => f.Task is not null))
+                {
+                    _text.Finished(done.Manager, done.Task!); // its text ends before the task is written
+                }
+            }
+
+            ShowProgress(force: arrived.Count == 0 && _text is null);
             var batch = Release(arrived);
             if (batch.Count > 0)
             {
@@ -238,6 +257,8 @@ internal sealed class OrderedWait : IDisposable
         {
             watcher.Dispose();
         }
+
+        _text?.Dispose();
 
         if (_progressShown)
         {

@@ -83,60 +83,39 @@ internal sealed record RequestOptions
         };
     }
 
-    /// <summary>The max/* options and the mock/sequence answers, as the providers read them (ProviderOptionNames).</summary>
-    private IReadOnlyDictionary<string, string>? ProviderOptions(IReadOnlyDictionary<string, string>? had, string model, Func<string, string> resolvePath)
+    /// <summary>The max/* options and the mock/sequence answers, typed as the providers read them.</summary>
+    private ProviderOptions? ProviderOptions(ProviderOptions? had, string model, Func<string, string> resolvePath)
     {
         if (McpConfig is null && AllowedTools is null && WorkingDirectory is null && MaxTurns is null && MockResponse is null)
         {
             return had;
         }
 
-        var options = had is null ? new Dictionary<string, string>(StringComparer.Ordinal) : new Dictionary<string, string>(had, StringComparer.Ordinal);
-        if (McpConfig is not null)
+        if (MaxTurns is { } turns && turns is < 1 or > 1000)
         {
-            options.Remove(ProviderOptionNames.McpConfigPath);
-            options.Remove(ProviderOptionNames.McpConfigJson);
-            var (key, value) = McpConfigValue.ToOption(McpConfig, nameof(McpConfig), resolvePath);
-            options[key] = value;
+            throw new LlmTasksException(ErrorIds.InvalidMaxTurns, LlmErrorCategory.InvalidArgument,
+                $"-MaxTurns must be a whole number from 1 to 1000; got {turns}.") { Target = turns };
         }
 
-        if (AllowedTools is { Length: > 0 })
+        if (MockResponse is { Length: > 1 } && !string.Equals(model, "mock/sequence", StringComparison.OrdinalIgnoreCase))
         {
-            options[ProviderOptionNames.AllowedTools] = string.Join(',', Checked(AllowedTools, nameof(AllowedTools)));
+            throw new LlmTasksException(ErrorIds.InvalidOption, LlmErrorCategory.InvalidArgument,
+                "Several -MockResponse values (one per attempt) need -Model mock/sequence.");
         }
 
-        if (WorkingDirectory is not null)
+        var options = (had ?? new ProviderOptions()).With(new ProviderOptions
         {
-            options[ProviderOptionNames.WorkingDirectory] = resolvePath(WorkingDirectory);
-        }
-
-        if (MaxTurns is { } turns)
-        {
-            if (turns is < 1 or > 1000)
-            {
-                throw new LlmTasksException(ErrorIds.InvalidMaxTurns, LlmErrorCategory.InvalidArgument,
-                    $"-MaxTurns must be a whole number from 1 to 1000; got {turns}.") { Target = turns };
-            }
-
-            options[ProviderOptionNames.MaxTurns] = turns.ToString(CultureInfo.InvariantCulture);
-        }
-
+            AllowedTools = AllowedTools is { Length: > 0 } ? Checked(AllowedTools, nameof(AllowedTools)) : null,
+            WorkingDirectory = WorkingDirectory is null ? null : resolvePath(WorkingDirectory),
+            MaxTurns = MaxTurns,
+        }).With(McpConfig is null ? null : McpConfigValue.ToOption(McpConfig, nameof(McpConfig), resolvePath));
         if (MockResponse is not null)
         {
-            options.Remove(Providers.Mock.MockProvider.SequenceOption);
-            if (MockResponse.Length > 1)
-            {
-                if (!string.Equals(model, "mock/sequence", StringComparison.OrdinalIgnoreCase))
-                {
-                    throw new LlmTasksException(ErrorIds.InvalidOption, LlmErrorCategory.InvalidArgument,
-                        "Several -MockResponse values (one per attempt) need -Model mock/sequence.");
-                }
-
-                options[Providers.Mock.MockProvider.SequenceOption] = global::System.Text.Json.JsonSerializer.Serialize(MockResponse);
-            }
+            // Given again: one answer is -MockResponse itself, several are the sequence's.
+            options = options with { MockResponses = MockResponse.Length > 1 ? MockResponse : null };
         }
 
-        return options.Count == 0 ? null : options;
+        return options.IsEmpty ? null : options;
     }
 
     private static LlmResponseFormat ParseFormat(string format) =>

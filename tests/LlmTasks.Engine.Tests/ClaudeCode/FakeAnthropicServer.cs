@@ -41,6 +41,8 @@ public sealed class FakeAnthropicServer : IDisposable
 
     public abstract record Reply;
     public sealed record Text(string Value) : Reply;
+    /// <summary>A text answer sent as several text deltas, <paramref name="GapMs"/> apart (a slow model writing).</summary>
+    public sealed record Pieces(IReadOnlyList<string> Values, int GapMs) : Reply;
     public sealed record ToolUse(string Name, string InputJson) : Reply;
     public sealed record Error(int Status, string Type, string Message) : Reply;
 
@@ -161,11 +163,21 @@ public sealed class FakeAnthropicServer : IDisposable
                 {
                     ["type"] = "content_block_start", ["index"] = 0, ["content_block"] = new JsonObject { ["type"] = "text", ["text"] = "" },
                 });
-                await Send("content_block_delta", new JsonObject
+                var (pieces, gap) = reply is Pieces p ? (p.Values, p.GapMs) : ([((Text)reply).Value], 0);
+                foreach (var piece in pieces)
                 {
-                    ["type"] = "content_block_delta", ["index"] = 0,
-                    ["delta"] = new JsonObject { ["type"] = "text_delta", ["text"] = ((Text)reply).Value },
-                });
+                    if (gap > 0)
+                    {
+                        await Task.Delay(gap);
+                    }
+
+                    await Send("content_block_delta", new JsonObject
+                    {
+                        ["type"] = "content_block_delta", ["index"] = 0,
+                        ["delta"] = new JsonObject { ["type"] = "text_delta", ["text"] = piece },
+                    });
+                }
+
                 stop = "end_turn";
             }
 

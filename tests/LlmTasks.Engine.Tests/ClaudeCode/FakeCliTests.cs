@@ -58,11 +58,11 @@ public sealed class FakeCliTests : IDisposable
         {
             Messages = [new LlmMessage(LlmRole.System, "Be brief."), new LlmMessage(LlmRole.User, "What is 'two' + \"two\"; $(rm -rf /)?")],
             JsonSchema = null,
-            ProviderOptions = new Dictionary<string, string>
+            ProviderOptions = new ProviderOptions
             {
-                [ProviderOptionNames.WorkingDirectory] = work,
-                [ProviderOptionNames.MaxTurns] = "3",
-                [ProviderOptionNames.AllowedTools] = "mcp__fs__read_file,Read",
+                WorkingDirectory = work,
+                MaxTurns = 3,
+                AllowedTools = ["mcp__fs__read_file", "Read"],
             },
         });
 
@@ -72,7 +72,7 @@ public sealed class FakeCliTests : IDisposable
         Assert.Equal(2, task.OutputTokens);
         Assert.Equal(0.5m, task.CostUsd);
         Assert.Equal(
-            ["-p", "--output-format", "json", "--model", "claude-opus-4-1", "--no-session-persistence", "--system-prompt", "Be brief.",
+            ["-p", "--output-format", "stream-json", "--verbose", "--include-partial-messages", "--model", "claude-opus-4-1", "--no-session-persistence", "--system-prompt", "Be brief.",
              "--max-turns", "3", "--tools", "Read", "--strict-mcp-config", "--allowedTools", "mcp__fs__read_file,Read"],
             File.ReadAllLines(Path.Combine(Out, "args.txt")));
         Assert.Equal("What is 'two' + \"two\"; $(rm -rf /)?", File.ReadAllText(Path.Combine(Out, "stdin.txt"))); // stdin was closed, or cat would wait
@@ -102,7 +102,7 @@ public sealed class FakeCliTests : IDisposable
 
         Assert.True(task.State == LlmTaskState.Completed, task.Error);
         Assert.Equal("ok", task.Output); // the last result line, not an acknowledgement
-        Assert.Equal(["-p", "--input-format", "stream-json", "--output-format", "stream-json", "--verbose", "--model", "sonnet", "--no-session-persistence",
+        Assert.Equal(["-p", "--input-format", "stream-json", "--output-format", "stream-json", "--verbose", "--include-partial-messages", "--model", "sonnet", "--no-session-persistence",
             "--tools", "", "--strict-mcp-config"], File.ReadAllLines(Path.Combine(Out, "args.txt")));
         var lines = File.ReadAllLines(Path.Combine(Out, "stdin.txt")).Select(l => JsonNode.Parse(l)!).ToList();
         Assert.Equal(3, lines.Count);
@@ -110,6 +110,30 @@ public sealed class FakeCliTests : IDisposable
         Assert.Equal("A1", lines[1]["message"]!["content"]![0]!["text"]!.GetValue<string>());
         Assert.Equal("U2", lines[2]["message"]!["content"]!.GetValue<string>());
         Assert.Null(lines[2]["shouldQuery"]);
+    }
+
+    [SkippableFact]
+    public void A_streamed_run_yields_each_text_delta_as_it_comes_and_the_answer_is_the_results_text()
+    {
+        // The CLI streams every turn's text (here a first turn before a tool, then the answer); the result's text is the answer.
+        using var manager = Fake("""
+            cat > /dev/null
+            for piece in 'Let me ' 'check. ' 'Four.'; do
+              printf '{"type":"stream_event","event":{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"%s"}}}\n' "$piece"
+              sleep 0.2
+            done
+            echo '{"type":"result","subtype":"success","is_error":false,"result":"Four.","session_id":"s-2","num_turns":2,"usage":{"input_tokens":3,"output_tokens":2},"permission_denials":[]}'
+            """);
+        var arrived = new System.Collections.Concurrent.ConcurrentQueue<(string? Text, LlmTaskState State)>();
+        manager.OutputArrived += piece => arrived.Enqueue((piece.Text, manager.Store.Get(piece.TaskId)!.State));
+        var task = Run(manager, Ask());
+
+        Assert.True(task.State == LlmTaskState.Completed, task.Error);
+        Assert.Equal("Four.", task.Output);
+        var pieces = arrived.Where(p => p.Text is not null).ToList();
+        Assert.Equal(["Let me ", "check. ", "Four."], pieces.Select(p => p.Text));
+        Assert.All(pieces, p => Assert.Equal(LlmTaskState.Running, p.State)); // each piece came while the task ran
+        Assert.NotNull(manager.Store.GetAttempts(task.Id).Single().TimeToFirstToken);
     }
 
     [SkippableFact]

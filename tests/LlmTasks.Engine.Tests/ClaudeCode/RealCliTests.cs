@@ -56,6 +56,28 @@ public sealed class RealCliTests : IDisposable
     }
 
     [SkippableFact]
+    public void A_streamed_answer_arrives_in_pieces_through_the_real_cli_while_the_task_runs()
+    {
+        using var server = new F(new F.Pieces(["Once ", "upon ", "a time."], 300));
+        using var manager = Open().Manager;
+        var arrived = new System.Collections.Concurrent.ConcurrentQueue<(string? Text, LlmTaskState State)>();
+        manager.OutputArrived += piece => arrived.Enqueue((piece.Text, manager.Store.Get(piece.TaskId)!.State));
+        var task = Run(manager, new LlmTaskRequest
+        {
+            Model = "max/sonnet",
+            ApiBase = server.BaseUrl,
+            Messages = [new LlmMessage(LlmRole.User, "Tell a very short story.")],
+        });
+
+        Assert.True(task.State == LlmTaskState.Completed, task.Error);
+        Assert.Equal("Once upon a time.", task.Output);
+        var pieces = arrived.Where(p => p.Text is not null).ToList();
+        Assert.True(pieces.Count >= 2, "the text should arrive in pieces: " + string.Join(" | ", pieces.Select(p => p.Text)));
+        Assert.Equal("Once upon a time.", string.Concat(pieces.Select(p => p.Text)));
+        Assert.All(pieces, p => Assert.Equal(LlmTaskState.Running, p.State));
+    }
+
+    [SkippableFact]
     public void Json_schema_output_becomes_the_structured_result()
     {
         using var server = new F(new F.ToolUse("StructuredOutput", """{"answer":4}"""));
@@ -98,12 +120,12 @@ public sealed class RealCliTests : IDisposable
             Model = "max/sonnet",
             ApiBase = server.BaseUrl,
             Messages = [new LlmMessage(LlmRole.User, "Write 'hello from mcp' to hello.txt, read it back.")],
-            ProviderOptions = new Dictionary<string, string>
+            ProviderOptions = new ProviderOptions
             {
-                [ProviderOptionNames.McpConfigJson] = config,
-                [ProviderOptionNames.AllowedTools] = "mcp__fs__write_file,mcp__fs__read_file",
-                [ProviderOptionNames.WorkingDirectory] = work,
-                [ProviderOptionNames.MaxTurns] = "6",
+                McpConfigJson = config,
+                AllowedTools = ["mcp__fs__write_file", "mcp__fs__read_file"],
+                WorkingDirectory = work,
+                MaxTurns = 6,
             },
         });
 
@@ -135,7 +157,7 @@ public sealed class RealCliTests : IDisposable
             Model = "max/sonnet",
             ApiBase = server.BaseUrl,
             Messages = [new LlmMessage(LlmRole.User, "Say hi with bash.")],
-            ProviderOptions = new Dictionary<string, string> { [ProviderOptionNames.MaxTurns] = "1", [ProviderOptionNames.AllowedTools] = "Bash" },
+            ProviderOptions = new ProviderOptions { MaxTurns = 1, AllowedTools = ["Bash"] },
         });
 
         Assert.Equal(LlmTaskState.Failed, task.State);

@@ -14,7 +14,7 @@ public sealed class RecordingProvider(params string[] answers) : IChatClientProv
     public int? DefaultConcurrency => null;
     public string[] Answers { get; set; } = answers;
     public ConcurrentQueue<IReadOnlyList<(ChatRole Role, string Text)>> Calls { get; } = new();
-    public ConcurrentQueue<IReadOnlyDictionary<string, string>?> Options { get; } = new();
+    public ConcurrentQueue<ProviderOptions?> Options { get; } = new();
 
     public void Validate(ModelId model)
     {

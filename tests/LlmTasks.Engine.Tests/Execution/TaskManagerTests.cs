@@ -89,7 +89,7 @@ public sealed class TaskManagerTests : IDisposable
         Assert.Equal(ErrorIds.InvalidTemperature, Assert.Throws<LlmTasksException>(() => manager.Start(Managers.Request("x") with { Temperature = 2.01 })).ErrorId);
         Assert.Equal(ErrorIds.InvalidMaxTurns, Assert.Throws<LlmTasksException>(() => manager.Start(Managers.Request("x", "max/sonnet") with
         {
-            ProviderOptions = new Dictionary<string, string> { [LlmTasks.Providers.ProviderOptionNames.MaxTurns] = "0" },
+            ProviderOptions = new ProviderOptions { MaxTurns = 0 },
         })).ErrorId);
         Assert.Equal(ErrorIds.InvalidVerification, Assert.Throws<LlmTasksException>(() => manager.Start(Managers.Request("x") with
         {

@@ -15,7 +15,7 @@ public sealed class HttpHarness : IDisposable
 
     private readonly TempStore _temp = new();
 
-    public HttpHarness(RetryOptions? retry = null, Dictionary<string, string>? environment = null)
+    public HttpHarness(RetryOptions? retry = null, Dictionary<string, string>? environment = null, Func<TaskManagerOptions, TaskManagerOptions>? options = null)
     {
         Environment = environment ?? new Dictionary<string, string>();
         var lookup = new ProviderEnvironment(name => Environment.TryGetValue(name, out var value) ? value : null);
@@ -26,7 +26,7 @@ public sealed class HttpHarness : IDisposable
             new AnthropicProvider(lookup),
         ];
         Retry = retry ?? new RetryOptions { MaxRetries = 3, BaseDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromSeconds(2), AttemptTimeout = TimeSpan.FromSeconds(30) };
-        Manager = Managers.Open(_temp.Path, new TaskManagerOptions { Retry = Retry }, providers);
+        Manager = Managers.Open(_temp.Path, (options ?? (o => o))(new TaskManagerOptions { Retry = Retry }), providers);
     }
 
     public Dictionary<string, string> Environment { get; }

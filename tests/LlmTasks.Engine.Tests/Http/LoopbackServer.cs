@@ -40,6 +40,13 @@ public abstract record Reply
 
     /// <summary>Decides the reply from the request (an error body that echoes the key it was sent, say).</summary>
     public static Reply From(Func<RecordedRequest, Reply> decide) => new ComputedReply(decide);
+
+    /// <summary>
+    /// A 200 server-sent-events answer (text/event-stream, chunked): each event written and flushed on its own, after
+    /// <paramref name="gap"/>. <paramref name="cut"/>: after the events the connection closes without ending the body
+    /// (the answer broke off mid-stream).
+    /// </summary>
+    public static Reply Stream(IEnumerable<string> events, TimeSpan? gap = null, bool cut = false) => new StreamReply(events, gap ?? TimeSpan.Zero, cut);
 }
 
 public sealed record JsonReply(int Status, string Body, (string Name, string Value)[] Headers) : Reply;
@@ -49,11 +56,14 @@ public sealed record HangReply : Reply;
 public sealed record RawReply(int Status, byte[] Body) : Reply;
 public sealed record HugeReply(long Bytes, bool Chunked) : Reply;
 public sealed record ComputedReply(Func<RecordedRequest, Reply> Decide) : Reply;
+public sealed record StreamReply(IEnumerable<string> Events, TimeSpan Gap, bool Cut) : Reply;
 
 /// <summary>
 /// A minimal HTTP/1.1 server on 127.0.0.1 over real sockets, one request per connection
 /// (it answers with Connection: close). The n-th request gets the n-th scripted reply; the last
-/// reply repeats.
+/// reply repeats. As a real API does, it answers a request that asks for a stream ("stream": true) with the
+/// scripted 200 answer as server-sent events (<see cref="RecordedResponses.AsStream"/>): a chat completion or an
+/// Anthropic message becomes the events that carry the same text, usage and finish reason; other bodies go as they are.
 /// </summary>
 public sealed class LoopbackServer : IDisposable
 {
@@ -76,7 +86,7 @@ public sealed class LoopbackServer : IDisposable
 
     public IReadOnlyList<RecordedRequest> Requests => _requests.ToArray();
 
-    /// <summary>Body bytes a <see cref="Reply.Huge"/> reply got onto the socket before the client stopped reading.</summary>
+    /// <summary>Body bytes a <see cref="Reply.Huge"/> (or <see cref="Reply.Stream"/>) reply got onto the socket before the client stopped reading.</summary>
     public long HugeBytesSent => Interlocked.Read(ref _hugeBytesSent);
 
     private long _hugeBytesSent;
@@ -119,8 +129,16 @@ public sealed class LoopbackServer : IDisposable
                 reply = computed.Decide(request);
             }
 
+            if (reply is JsonReply { Status: 200 } whole && Streamed(request) && RecordedResponses.AsStream(whole.Body) is { } events)
+            {
+                reply = Reply.Stream(events);
+            }
+
             switch (reply)
             {
+                case StreamReply sse:
+                    await WriteStream(stream, sse).ConfigureAwait(false);
+                    break;
                 case JsonReply json:
                     await Write(stream, json.Status, Encoding.UTF8.GetBytes(json.Body), null, json.Headers).ConfigureAwait(false);
                     break;
@@ -198,6 +216,45 @@ public sealed class LoopbackServer : IDisposable
         if (huge.Chunked)
         {
             await stream.WriteAsync("0\r\n\r\n"u8.ToArray()).ConfigureAwait(false);
+        }
+    }
+
+    private static bool Streamed(RecordedRequest request)
+    {
+        try
+        {
+            return request.Body.Length > 0 && request.Json is { ValueKind: JsonValueKind.Object } body && body.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Events written one chunk each, flushed, <see cref="StreamReply.Gap"/> apart; a cut stream ends without the last chunk.</summary>
+    private async Task WriteStream(NetworkStream stream, StreamReply sse)
+    {
+        await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"u8.ToArray()).ConfigureAwait(false);
+        await stream.FlushAsync().ConfigureAwait(false);
+        foreach (var e in sse.Events)
+        {
+            if (sse.Gap > TimeSpan.Zero)
+            {
+                await Task.Delay(sse.Gap, _stop.Token).ConfigureAwait(false);
+            }
+
+            var bytes = Encoding.UTF8.GetBytes(e.EndsWith("\n\n", StringComparison.Ordinal) ? e : e + "\n\n");
+            await stream.WriteAsync(Encoding.ASCII.GetBytes($"{bytes.Length:x}\r\n")).ConfigureAwait(false);
+            await stream.WriteAsync(bytes, _stop.Token).ConfigureAwait(false);
+            await stream.WriteAsync("\r\n"u8.ToArray()).ConfigureAwait(false);
+            await stream.FlushAsync().ConfigureAwait(false);
+            Interlocked.Add(ref _hugeBytesSent, bytes.Length);
+        }
+
+        if (!sse.Cut)
+        {
+            await stream.WriteAsync("0\r\n\r\n"u8.ToArray()).ConfigureAwait(false);
+            await stream.FlushAsync().ConfigureAwait(false);
         }
     }
 

@@ -36,7 +36,9 @@ public sealed class OpenAIProviderTests : IDisposable
         Assert.Equal(0.2, body.GetProperty("temperature").GetDouble(), 3);
         Assert.Equal(50, body.GetProperty("max_completion_tokens").GetInt32());
         Assert.Equal(["END"], body.GetProperty("stop").EnumerateArray().Select(s => s.GetString()));
-        Assert.False(body.TryGetProperty("stream", out _));
+        // Streamed (the answer arrives as server-sent events), with the usage asked for in the stream.
+        Assert.True(body.GetProperty("stream").GetBoolean());
+        Assert.True(body.GetProperty("stream_options").GetProperty("include_usage").GetBoolean());
     }
 
     [Fact]
@@ -137,12 +139,24 @@ public sealed class OpenAIProviderTests : IDisposable
     [Fact]
     public void Malformed_json_fails_at_once_as_InvalidResponse()
     {
-        _h.Server.Script(Reply.Json(200, """{"id":"chatcmpl-1","choices":[{"index":0,"message":{"role":"assist"""));
+        // A streamed answer whose event is not JSON (the call streams: the SDK reads each event as it comes).
+        _h.Server.Script(Reply.Stream(["""data: {"id":"chatcmpl-1","choices":[{"index":0,"delta":{"role":"assist"""]));
         var done = _h.Run(HttpHarness.Conversation("openai/gpt-4o-mini"), Base);
         Assert.Equal(LlmTaskState.Failed, done.State);
         Assert.Equal("InvalidResponse", done.ErrorKind);
         Assert.Contains("not valid JSON", done.Error);
         Assert.Equal(1, done.Attempts);
+    }
+
+    [Fact]
+    public void A_whole_body_answer_to_a_streaming_request_is_an_InvalidResponse_that_says_how_to_turn_streaming_off()
+    {
+        _h.Server.Script(Reply.Json(200, """{"id":"chatcmpl-1","choices":[{"index":0,"message":{"role":"assist"""));
+        var done = _h.Run(HttpHarness.Conversation("openai/gpt-4o-mini"), Base);
+        Assert.Equal(("Failed", "InvalidResponse"), (done.State.ToString(), done.ErrorKind));
+        Assert.Contains("not text/event-stream", done.Error);
+        Assert.Contains("$env:LLMTASKS_STREAMING = 0", done.Error);
+        Assert.Equal(1, done.Attempts); // not retried: the same request gets the same answer
     }
 
     [Fact]

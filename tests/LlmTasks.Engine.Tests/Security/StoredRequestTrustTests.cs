@@ -52,7 +52,7 @@ public sealed class StoredRequestTrustTests : IDisposable
         using var manager = store.Open(Options);
         var request = Ask("hello", apiBase: "https://llm.example.com/v1") with
         {
-            ProviderOptions = new Dictionary<string, string> { ["b"] = "2", ["a"] = "1" },
+            ProviderOptions = new ProviderOptions { WorkingDirectory = "/srv/b", MaxTurns = 2 },
             Verification = new LlmTasks.Verification.VerificationPlan { Checks = [new LlmTasks.Verification.CheckSpec { Type = "Script", Script = "param($Output) $true" }] },
         };
         var id = Seed(manager, request);
@@ -234,11 +234,11 @@ public sealed class StoredRequestTrustTests : IDisposable
         // The user's own choices, signed when the task was started: they hold.
         var untouched = Seed(manager, Ask("untouched", "max/sonnet") with
         {
-            ProviderOptions = new Dictionary<string, string>
+            ProviderOptions = new ProviderOptions
             {
-                [ProviderOptionNames.AllowedTools] = "Read,Bash(git log:*)",
-                [ProviderOptionNames.WorkingDirectory] = work,
-                [ProviderOptionNames.McpConfigJson] = """{"mcpServers":{}}""",
+                AllowedTools = ["Read", "Bash(git log:*)"],
+                WorkingDirectory = work,
+                McpConfigJson = """{"mcpServers":{}}""",
             },
         });
         var edits = new Dictionary<string, (Action<JsonObject> Edit, string ErrorId)>
@@ -295,20 +295,20 @@ public sealed class StoredRequestTrustTests : IDisposable
         using var manager = store.Open(Options, cli);
         var allowed = Seed(manager, Ask("allowed", "max/sonnet") with
         {
-            ProviderOptions = new Dictionary<string, string>
+            ProviderOptions = new ProviderOptions
             {
-                [ProviderOptionNames.AllowedTools] = "Read,mcp__fs__read_file",
-                [ProviderOptionNames.WorkingDirectory] = work,
-                [ProviderOptionNames.McpConfigPath] = config,
+                AllowedTools = ["Read", "mcp__fs__read_file"],
+                WorkingDirectory = work,
+                McpConfigPath = config,
             },
         });
         var throughLink = Seed(manager, Ask("through-link", "max/sonnet") with
         {
-            ProviderOptions = new Dictionary<string, string> { [ProviderOptionNames.WorkingDirectory] = link },
+            ProviderOptions = new ProviderOptions { WorkingDirectory = link },
         });
         var moreTools = Seed(manager, Ask("more-tools", "max/sonnet") with
         {
-            ProviderOptions = new Dictionary<string, string> { [ProviderOptionNames.AllowedTools] = "Read,Write" },
+            ProviderOptions = new ProviderOptions { AllowedTools = ["Read", "Write"] },
         });
         foreach (var id in new[] { allowed, throughLink, moreTools })
         {

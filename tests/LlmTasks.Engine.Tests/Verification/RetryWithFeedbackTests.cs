@@ -122,7 +122,7 @@ public sealed class RetryWithFeedbackTests : IDisposable
             Verification = ThreeWords(3).Verification! with
             {
                 ToolAfterAttempts = 1,
-                ToolOptions = new Dictionary<string, string> { [ProviderOptionNames.McpConfigJson] = "{\"mcpServers\":{}}" },
+                ToolOptions = new ProviderOptions { McpConfigJson = "{\"mcpServers\":{}}" },
                 ToolHint = "Use the dictionary tool.",
             },
         };
@@ -130,7 +130,7 @@ public sealed class RetryWithFeedbackTests : IDisposable
         Assert.Equal(LlmTaskState.Completed, Managers.WaitAll(manager, [task.Id]).Single().State);
         var options = provider.Options.ToArray();
         Assert.Null(options[0]);
-        Assert.Equal("{\"mcpServers\":{}}", options[1]![ProviderOptionNames.McpConfigJson]);
+        Assert.Equal("{\"mcpServers\":{}}", options[1]!.McpConfigJson);
         Assert.NotNull(options[2]);
         Assert.Contains("Hint: Use the dictionary tool.", provider.Calls.ToArray()[1][3].Text);
     }

@@ -13,7 +13,7 @@ namespace LlmTasks.Providers.Anthropic;
 /// temperature goes through the raw request body; and its errors carry no headers, so they are
 /// turned into <see cref="ProviderHttpException"/> with the captured retry headers.
 /// </summary>
-internal sealed class AnthropicAdapter(IChatClient inner, ModelId model) : DelegatingChatClient(inner)
+internal sealed class AnthropicAdapter(IChatClient inner, ModelId model, long maxAnswerBytes) : DelegatingChatClient(inner)
 {
     public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -25,15 +25,82 @@ internal sealed class AnthropicAdapter(IChatClient inner, ModelId model) : Deleg
         {
             return await base.GetResponseAsync(messages, WithTemperature(options), cancellationToken).ConfigureAwait(false);
         }
-        catch (AnthropicApiException e) when (!exchange.Succeeded)
+        catch (Exception e) when (Translate(e, exchange, box) is { } translated)
+        {
+            throw translated;
+        }
+    }
+
+    /// <summary>The answer as the Messages API's server-sent events, with the same temperature and error handling as a whole answer.</summary>
+    public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var box = new StrongBox<HttpResponseHeaders?>();
+        var exchange = new HttpExchange();
+        void Flow()
+        {
+            ResponseHeaderCapture.Current.Value = box;
+            AnswerLimit.Current.Value = exchange;
+        }
+
+        Flow();
+        IAsyncEnumerator<ChatResponseUpdate> updates;
+        try
+        {
+            updates = base.GetStreamingResponseAsync(messages, WithTemperature(options), cancellationToken).GetAsyncEnumerator(cancellationToken);
+        }
+        catch (Exception e) when (Translate(e, exchange, box) is { } translated)
+        {
+            throw translated;
+        }
+
+        var text = new StreamedText(maxAnswerBytes);
+        await using (updates.ConfigureAwait(false))
+        {
+            while (true)
+            {
+                try
+                {
+                    Flow(); // the enumerator may resume in another flow
+                    if (!await updates.MoveNextAsync().ConfigureAwait(false))
+                    {
+                        break;
+                    }
+                }
+                catch (Exception e) when (Translate(e, exchange, box) is { } translated)
+                {
+                    throw translated;
+                }
+
+                if (exchange.Succeeded && !exchange.IsEventStream)
+                {
+                    throw NotAStream(exchange);
+                }
+
+                text.Add(updates.Current.Text);
+                yield return updates.Current;
+            }
+        }
+
+        if (exchange.Succeeded && !exchange.IsEventStream)
+        {
+            throw NotAStream(exchange);
+        }
+    }
+
+    /// <summary>A streaming request answered with a whole body (a server that cannot stream, a proxy page): not an answer this call can read.</summary>
+    private ProviderAnswerException NotAStream(HttpExchange exchange) => new(model.ToString(), exchange.Status!.Value,
+        new InvalidDataException($"the answer to a streaming request is {exchange.MediaType ?? "a body without a Content-Type"}, not text/event-stream; for a server that cannot stream, set $env:LLMTASKS_STREAMING = 0"));
+
+    private Exception? Translate(Exception e, HttpExchange exchange, StrongBox<HttpResponseHeaders?> box)
+    {
+        if (e is AnthropicApiException api && !exchange.Succeeded)
         {
             string? Header(string name) => box.Value is { } h && h.TryGetValues(name, out var values) ? values.FirstOrDefault() : null;
-            throw new ProviderHttpException(model.ToString(), (int)e.StatusCode, ErrorType(e), ApiMessage(e), Header("retry-after-ms"), Header("retry-after"), e);
+            return new ProviderHttpException(model.ToString(), (int)api.StatusCode, ErrorType(api), ApiMessage(api), Header("retry-after-ms"), Header("retry-after"), e);
         }
-        catch (Exception e) when (exchange.Succeeded && ProviderAnswerException.IsReadFailure(e))
-        {
-            throw new ProviderAnswerException(model.ToString(), exchange.Status!.Value, e);
-        }
+
+        return exchange.Succeeded && ProviderAnswerException.IsReadFailure(e) ? new ProviderAnswerException(model.ToString(), exchange.Status!.Value, e) : null;
     }
 
     /// <summary>Sends temperature in the raw body (model, max_tokens and messages are required there; the chat messages replace the empty list).</summary>

@@ -24,6 +24,9 @@ public sealed class AnthropicProvider(ProviderEnvironment? environment = null) :
 
     public int? DefaultConcurrency => null;
 
+    /// <summary>Answers stream (server-sent events; for max/*, the CLI's stream-json).</summary>
+    public bool StreamsAnswers => true;
+
     public void Validate(ModelId model)
     {
     }
@@ -40,6 +43,6 @@ public sealed class AnthropicProvider(ProviderEnvironment? environment = null) :
             Timeout = HttpDefaults.NetworkTimeout,
             Handlers = [new AnswerLimit(_environment.MaxAnswerBytes), new ResponseHeaderCapture()],
         });
-        return new AnthropicAdapter(client.AsIChatClient(model.Model, DefaultMaxTokens), model);
+        return new AnthropicAdapter(client.AsIChatClient(model.Model, DefaultMaxTokens), model, _environment.MaxAnswerBytes);
     }
 }

@@ -25,6 +25,9 @@ public sealed class AzureOpenAIProvider(ProviderEnvironment? environment = null)
 
     public int? DefaultConcurrency => null;
 
+    /// <summary>Answers stream (server-sent events; for max/*, the CLI's stream-json).</summary>
+    public bool StreamsAnswers => true;
+
     public void Validate(ModelId model)
     {
     }
@@ -40,7 +43,7 @@ public sealed class AzureOpenAIProvider(ProviderEnvironment? environment = null)
             Transport = Transport(),
         };
         var chat = new AzureOpenAIClient(endpoint, new AzureKeyCredential(key), options).GetChatClient(model.Model).AsIChatClient();
-        return new OpenAIErrorTranslation(chat, model.ToString());
+        return new OpenAIErrorTranslation(chat, model.ToString(), _environment.MaxAnswerBytes);
     }
 
     /// <summary>The process's HTTP transport under the answer-size cap (shared: connections are pooled across calls).</summary>

@@ -1,6 +1,8 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Text;
+using System.Threading.Channels;
 using CliWrap;
 using Microsoft.Extensions.AI;
 
@@ -13,8 +15,10 @@ namespace LlmTasks.Providers.ClaudeCode;
 /// Cancellation (Stop-LlmTask, -TimeoutSec, shutdown) kills the CLI's whole process tree, MCP servers included, and the
 /// tree also dies with this process however it ends (<see cref="CliProcessTree"/>); what a killed process leaves on disk is
 /// cleaned up by the next one (<see cref="CliLeftovers"/>).
+/// Streamed (<see cref="GetStreamingResponseAsync"/>), the CLI writes stream-json with partial messages: each text
+/// delta is yielded as it comes, and the run's result ends the stream (its text is the answer: the last turn's).
 /// </summary>
-internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
+internal sealed class ClaudeCodeChatClient : IChatClient
 {
     private readonly ModelId _model;
     private readonly ProviderCallContext _context;
@@ -27,13 +31,50 @@ internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
         _options = options;
     }
 
-    public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        CallAsync(messages, options, onText: null, cancellationToken);
+
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var pieces = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var call = Task.Run(async () =>
+        {
+            try
+            {
+                return await CallAsync(messages, options, text => pieces.Writer.TryWrite(text), cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                pieces.Writer.TryComplete();
+            }
+        }, CancellationToken.None);
+
+        await foreach (var text in pieces.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+        {
+            yield return new ChatResponseUpdate(ChatRole.Assistant, text);
+        }
+
+        var response = await call.ConfigureAwait(false);
+        var properties = response.AdditionalProperties ?? [];
+        properties[ResponseProperties.FinalText] = response.Text; // the answer is the result's text, not every turn's
+        yield return new ChatResponseUpdate
+        {
+            Role = ChatRole.Assistant,
+            FinishReason = ChatFinishReason.Stop,
+            ModelId = response.ModelId,
+            ResponseId = response.ResponseId,
+            Contents = response.Usage is { } usage ? [new UsageContent(usage)] : [],
+            AdditionalProperties = properties,
+        };
+    }
+
+    private async Task<ChatResponse> CallAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, Action<string>? onText, CancellationToken cancellationToken)
     {
         var request = _context.Request with
         {
-            Messages = messages.Select(m => new LlmMessage(
-                m.Role == ChatRole.System ? LlmRole.System : m.Role == ChatRole.Assistant ? LlmRole.Assistant : LlmRole.User, m.Text)).ToList(),
-            JsonSchema = options?.ResponseFormat is ChatResponseFormatJson { Schema: { } schema } ? schema.GetRawText() : _context.Request.JsonSchema,
+            Messages = Execution.Pipeline.ChatMapping.FromChat(messages),
+            JsonSchema = _context.Request.JsonSchema ?? (options?.ResponseFormat is ChatResponseFormatJson { Schema: { } schema } ? schema.GetRawText() : null),
         };
 
         // What a request from the store may make the CLI do is decided before anything is written or started.
@@ -44,11 +85,11 @@ internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
         // On record before anything exists, off record after everything is gone: a kill in between leaves the record to clean up by.
         using var record = CliRunRecord.Begin(_context.TaskId);
         using var mcp = ClaudeMcpConfig.Create(request, record.McpConfigPath);
-        var invocation = ClaudeInvocation.From(request, _model, mcp?.Path);
+        var invocation = ClaudeInvocation.From(request, _model, mcp?.Path, streamed: onText is not null);
         var (folder, ownFolder) = WorkingDirectory(request, record.WorkFolder);
         try
         {
-            var run = await RunAsync(executable, invocation, folder, record, cancellationToken).ConfigureAwait(false);
+            var run = await RunAsync(executable, invocation, folder, record, onText, cancellationToken).ConfigureAwait(false);
             return ToResponse(invocation, run);
         }
         finally
@@ -66,25 +107,50 @@ internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
         }
     }
 
-    public override object? GetService(Type serviceType, object? serviceKey = null) =>
+    public object? GetService(Type serviceType, object? serviceKey = null) =>
         serviceKey is null && serviceType == typeof(ChatClientMetadata) ? new ChatClientMetadata("claude-code", null, _model.Model)
         : serviceKey is null && serviceType.IsInstanceOfType(this) ? this
         : null;
 
+    public void Dispose()
+    {
+    }
+
 
     private sealed record CliRun(int ExitCode, string Stdout, string Stderr);
 
-    private async Task<CliRun> RunAsync(string executable, ClaudeInvocation invocation, string folder, CliRunRecord record, CancellationToken cancellationToken)
+    private async Task<CliRun> RunAsync(string executable, ClaudeInvocation invocation, string folder, CliRunRecord record, Action<string>? onText,
+        CancellationToken cancellationToken)
     {
         var stdout = new StringBuilder();
         var stderr = new StringBuilder();
         using var results = new SemaphoreSlim(0);
         using var overflow = new CancellationTokenSource();
         var limit = _options.MaxOutputBytes;
+        // A streamed run's output is mostly JSON around each text delta: its bytes may be many times its text, so the
+        // bytes get the framing allowance of an event stream and the text is capped as an answer is (Http.AnswerLimit).
+        var bytes = onText is null ? limit : limit * Http.AnswerLimit.StreamFraming;
+        var text = new Http.StreamedText(limit);
         // Read in blocks, counting bytes: past the cap the CLI is stopped, so memory stays bounded (a line reader would
-        // hold a 600 MB line whole before looking at it).
-        var output = PipeTarget.Create((stream, token) => ReadLines(stream, limit, line =>
+        // hold a 600 MB line whole before looking at it; no line may be longer than the cap either).
+        var output = PipeTarget.Create((stream, token) => ReadLines(stream, bytes, limit + 64 * 1024, line =>
         {
+            if (onText is not null && ClaudeStream.TextDelta(line) is { } piece)
+            {
+                try
+                {
+                    text.Add(piece);
+                }
+                catch (Http.AnswerTooLargeException)
+                {
+                    overflow.Cancel();
+                    return;
+                }
+
+                onText(piece);
+                return; // deltas are not kept: the result line carries the answer
+            }
+
             lock (stdout)
             {
                 stdout.Append(line).Append('\n');
@@ -207,8 +273,11 @@ internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
             $"Raise ${Http.ProviderEnvironment.MaxAnswerVariable} (in MB) if such answers are expected.{ClaudeErrors.StderrTail(Text(stderr))}",
             inner: new Http.AnswerTooLargeException(limit, null));
 
-    /// <summary>Splits the CLI's output into lines as it arrives; past <paramref name="limit"/> bytes it stops reading and cancels <paramref name="overflow"/>.</summary>
-    private static async Task ReadLines(Stream stream, long limit, Action<string> onLine, CancellationTokenSource overflow, CancellationToken token)
+    /// <summary>
+    /// Splits the CLI's output into lines as it arrives; past <paramref name="limit"/> bytes, or a line longer than
+    /// <paramref name="lineLimit"/> characters, it stops reading and cancels <paramref name="overflow"/>.
+    /// </summary>
+    private static async Task ReadLines(Stream stream, long limit, long lineLimit, Action<string> onLine, CancellationTokenSource overflow, CancellationToken token)
     {
         var decoder = Encoding.UTF8.GetDecoder();
         var bytes = new byte[64 * 1024];
@@ -219,7 +288,7 @@ internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
         while ((read = await stream.ReadAsync(bytes, token).ConfigureAwait(false)) > 0)
         {
             total += read;
-            if (total > limit)
+            if (total > limit || line.Length > lineLimit || overflow.IsCancellationRequested)
             {
                 // Stop the CLI; read on, keeping nothing, until it is gone: closing the pipe now would let it run on.
                 overflow.Cancel();
@@ -322,7 +391,7 @@ internal sealed class ClaudeCodeChatClient : NonStreamingChatClient
 
     private static (string Folder, bool Owned) WorkingDirectory(LlmTaskRequest request, string own)
     {
-        if (request.ProviderOptions?.TryGetValue(ProviderOptionNames.WorkingDirectory, out var given) == true && !string.IsNullOrWhiteSpace(given))
+        if (request.ProviderOptions?.WorkingDirectory is { } given && !string.IsNullOrWhiteSpace(given))
         {
             return Directory.Exists(given)
                 ? (given, false)

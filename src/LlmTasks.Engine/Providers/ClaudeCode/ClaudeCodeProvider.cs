@@ -19,6 +19,9 @@ public sealed class ClaudeCodeProvider : IChatClientProvider, ILeftoverCleanup
 
     public int? DefaultConcurrency => _options.DefaultConcurrency;
 
+    /// <summary>Answers stream (server-sent events; for max/*, the CLI's stream-json).</summary>
+    public bool StreamsAnswers => true;
+
     public void Validate(ModelId model) => _ = ClaudeModels.ToCli(model);
 
     public IChatClient CreateClient(ModelId model, ProviderCallContext context) => new ClaudeCodeChatClient(model, context, _options);

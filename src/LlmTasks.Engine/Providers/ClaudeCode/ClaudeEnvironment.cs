@@ -43,11 +43,11 @@ internal static class ClaudeEnvironment
             ["CLAUDE_CODE_MAX_RETRIES"] = "0",
         };
 
-        var useKey = Environment.GetEnvironmentVariable(ClaudeCodeOptions.UseApiKeyVariable) is "1" or "true" or "True" or "TRUE";
+        var useKey = Configuration.EngineEnvironment.Process.Text(ClaudeCodeOptions.UseApiKeyVariable) is "1" or "true" or "True" or "TRUE";
         // The CLI reads its tokens from the environment it inherits: whatever it may echo is redacted like any key.
         foreach (var token in InheritedTokens)
         {
-            Diagnostics.Secrets.Remember(Environment.GetEnvironmentVariable(token));
+            Diagnostics.Secrets.Remember(Configuration.EngineEnvironment.Process.Raw(token));
         }
 
         if (context.Secrets?.ApiKey is { Length: > 0 } key)
@@ -61,7 +61,7 @@ internal static class ClaudeEnvironment
         }
         else
         {
-            Diagnostics.Secrets.Remember(Environment.GetEnvironmentVariable("ANTHROPIC_API_KEY"));
+            Diagnostics.Secrets.Remember(Configuration.EngineEnvironment.Process.Raw("ANTHROPIC_API_KEY"));
         }
 
         if (Http.ProviderEnvironment.RefuseOtherKeysFor(context))

@@ -13,7 +13,7 @@ internal static class ClaudeExecutable
 
     public static string Resolve(string? configured)
     {
-        var fromVariable = Environment.GetEnvironmentVariable(ClaudeCodeOptions.PathVariable);
+        var fromVariable = Configuration.EngineEnvironment.Process.Raw(ClaudeCodeOptions.PathVariable);
         var candidate = configured ?? (string.IsNullOrWhiteSpace(fromVariable) ? FindOnPath() : fromVariable.Trim());
         if (candidate is null)
         {
@@ -53,7 +53,7 @@ internal static class ClaudeExecutable
     private static string? FindOnPath()
     {
         var names = OperatingSystem.IsWindows() ? new[] { "claude.exe", "claude.cmd", "claude.bat" } : ["claude"];
-        foreach (var folder in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        foreach (var folder in (Configuration.EngineEnvironment.Process.Raw("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
         {
             foreach (var name in names)
             {

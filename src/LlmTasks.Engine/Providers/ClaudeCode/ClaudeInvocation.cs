@@ -21,9 +21,12 @@ internal sealed record ClaudeInvocation
     public string? McpConfigFile { get; init; }
     public IReadOnlyList<string> AllowedTools { get; init; } = [];
 
+    /// <summary>The answer streams: stream-json output with partial messages (text deltas as the model writes them).</summary>
+    public bool Streamed { get; init; }
+
     public bool IsConversation => Turns.Count > 1;
 
-    public static ClaudeInvocation From(LlmTaskRequest request, ModelId model, string? mcpConfigFile)
+    public static ClaudeInvocation From(LlmTaskRequest request, ModelId model, string? mcpConfigFile, bool streamed = false)
     {
         var system = request.Messages.Where(m => m.Role == LlmRole.System).Select(m => m.Content).ToList();
         var turns = request.Messages.Where(m => m.Role != LlmRole.System).ToList();
@@ -34,14 +37,9 @@ internal sealed record ClaudeInvocation
         }
 
         var options = request.ProviderOptions;
-        string? Option(string key) => options is not null && options.TryGetValue(key, out var v) && !string.IsNullOrWhiteSpace(v) ? v.Trim() : null;
-        int? maxTurns = null;
-        if (Option(ProviderOptionNames.MaxTurns) is { } text)
-        {
-            maxTurns = int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0
-                ? n
-                : throw new ClaudeCodeException(ClaudeErrorKinds.InvalidOption, LlmErrorCategory.InvalidArgument, $"MaxTurns '{text}' is not a positive whole number.");
-        }
+        var maxTurns = options?.MaxTurns is { } n
+            ? n > 0 ? n : throw new ClaudeCodeException(ClaudeErrorKinds.InvalidOption, LlmErrorCategory.InvalidArgument, $"MaxTurns {n} is not a positive whole number.")
+            : (int?)null;
 
         return new ClaudeInvocation
         {
@@ -51,13 +49,14 @@ internal sealed record ClaudeInvocation
             MaxTurns = maxTurns,
             JsonSchema = request.JsonSchema,
             McpConfigFile = mcpConfigFile,
-            AllowedTools = (Option(ProviderOptionNames.AllowedTools) ?? string.Empty)
-                .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), // rules such as 'Bash(git log:*)' hold spaces
+            Streamed = streamed,
+            AllowedTools = options?.AllowedTools?.Select(t => t.Trim()).Where(t => t.Length > 0).ToArray() ?? [], // rules such as 'Bash(git log:*)' hold spaces
         };
     }
 
     /// <summary>
-    /// The CLI's arguments. Built-in tools are off (<c>--tools ""</c>) unless -AllowedTools names some
+    /// The CLI's arguments. A streamed call (and every conversation) reads stream-json output; a streamed one adds
+    /// <c>--include-partial-messages</c>, so the text arrives as the model writes it. Built-in tools are off (<c>--tools ""</c>) unless -AllowedTools names some
     /// (Read, Bash …): a model call should not edit files or run commands unless asked to. MCP tools
     /// come only from the task's own config (<c>--strict-mcp-config</c>).
     /// </summary>
@@ -68,9 +67,18 @@ internal sealed record ClaudeInvocation
         {
             args.AddRange(["--input-format", "stream-json", "--output-format", "stream-json", "--verbose"]);
         }
+        else if (Streamed)
+        {
+            args.AddRange(["--output-format", "stream-json", "--verbose"]);
+        }
         else
         {
             args.AddRange(["--output-format", "json"]);
+        }
+
+        if (Streamed)
+        {
+            args.Add("--include-partial-messages");
         }
 
         args.AddRange(["--model", Model, "--no-session-persistence"]);

@@ -23,12 +23,12 @@ internal sealed class ClaudeMcpConfig : IDisposable
 
         string json;
         string source;
-        if (options.TryGetValue(ProviderOptionNames.McpConfigJson, out var inline) && !string.IsNullOrWhiteSpace(inline))
+        if (options.McpConfigJson is { } inline && !string.IsNullOrWhiteSpace(inline))
         {
             json = inline;
             source = "the inline -McpConfig";
         }
-        else if (options.TryGetValue(ProviderOptionNames.McpConfigPath, out var file) && !string.IsNullOrWhiteSpace(file))
+        else if (options.McpConfigPath is { } file && !string.IsNullOrWhiteSpace(file))
         {
             source = $"the MCP config file '{file}'";
             try

@@ -8,9 +8,18 @@ namespace LlmTasks.Providers.Http;
 /// byte past it), so no SDK ever buffers more than the cap: memory stays bounded whatever a server sends.
 /// It also notes the status of each response in the calling flow's <see cref="HttpExchange"/>, so that a
 /// failure while reading a 200 answer can be told from a failure to get one.
+/// <para>
+/// A streamed answer (text/event-stream) is capped the same way, on what it holds: its text may be at most the cap
+/// (<see cref="StreamedText"/>, counted by the provider's adapter as the pieces arrive), and its bytes, framing
+/// included (an event per token is mostly JSON around a few characters), at most <see cref="StreamFraming"/> times
+/// the cap. Either fails as ResponseTooLarge while it is read, and is not retried.
+/// </para>
 /// </summary>
 internal sealed class AnswerLimit(long maxBytes) : DelegatingHandler
 {
+    /// <summary>How many times the cap an event stream may be in bytes, its framing included.</summary>
+    public const int StreamFraming = 64;
+
     /// <summary>Set by the provider's adapter for the duration of one call (an AsyncLocal flows into the SDK, the box flows back).</summary>
     public static readonly AsyncLocal<HttpExchange?> Current = new();
 
@@ -43,18 +52,21 @@ internal sealed class AnswerLimit(long maxBytes) : DelegatingHandler
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        var mediaType = response.Content.Headers.ContentType?.MediaType;
         if (Current.Value is { } exchange)
         {
             exchange.Status = (int)response.StatusCode;
+            exchange.MediaType = mediaType;
         }
 
-        if (response.Content.Headers.ContentLength is { } declared && declared > MaxBytes)
+        var max = string.Equals(mediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase) ? MaxBytes * StreamFraming : MaxBytes;
+        if (response.Content.Headers.ContentLength is { } declared && declared > max)
         {
             response.Dispose();
             throw new AnswerTooLargeException(MaxBytes, declared);
         }
 
-        response.Content = new CappedContent(response.Content, MaxBytes);
+        response.Content = new CappedContent(response.Content, max, MaxBytes);
         return response;
     }
 
@@ -63,23 +75,25 @@ internal sealed class AnswerLimit(long maxBytes) : DelegatingHandler
     {
         private readonly HttpContent _inner;
         private readonly long _max;
+        private readonly long _cap;
 
-        public CappedContent(HttpContent inner, long max)
+        public CappedContent(HttpContent inner, long max, long cap)
         {
             _inner = inner;
             _max = max;
+            _cap = cap;
             foreach (var header in inner.Headers)
             {
                 Headers.TryAddWithoutValidation(header.Key, header.Value);
             }
         }
 
-        protected override async Task<Stream> CreateContentReadStreamAsync() => new CappedStream(await _inner.ReadAsStreamAsync().ConfigureAwait(false), _max);
+        protected override async Task<Stream> CreateContentReadStreamAsync() => new CappedStream(await _inner.ReadAsStreamAsync().ConfigureAwait(false), _max, _cap);
 
         protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken cancellationToken) =>
-            new CappedStream(await _inner.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), _max);
+            new CappedStream(await _inner.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), _max, _cap);
 
-        protected override Stream CreateContentReadStream(CancellationToken cancellationToken) => new CappedStream(_inner.ReadAsStream(cancellationToken), _max);
+        protected override Stream CreateContentReadStream(CancellationToken cancellationToken) => new CappedStream(_inner.ReadAsStream(cancellationToken), _max, _cap);
 
         protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
             await (await CreateContentReadStreamAsync().ConfigureAwait(false)).CopyToAsync(stream).ConfigureAwait(false);
@@ -104,7 +118,7 @@ internal sealed class AnswerLimit(long maxBytes) : DelegatingHandler
         }
     }
 
-    private sealed class CappedStream(Stream inner, long max) : Stream
+    private sealed class CappedStream(Stream inner, long max, long cap) : Stream
     {
         private long _read;
 
@@ -127,7 +141,7 @@ internal sealed class AnswerLimit(long maxBytes) : DelegatingHandler
         private int Count(int n)
         {
             _read += n;
-            return _read > max ? throw new AnswerTooLargeException(max, null) : n;
+            return _read > max ? throw new AnswerTooLargeException(cap, null, streamed: max != cap) : n;
         }
 
         public override void Flush()
@@ -155,15 +169,39 @@ internal sealed class HttpExchange
 {
     public int? Status { get; set; }
 
+    /// <summary>The answer's Content-Type media type (text/event-stream for a stream).</summary>
+    public string? MediaType { get; set; }
+
     public bool Succeeded => Status is >= 200 and < 300;
+
+    public bool IsEventStream => string.Equals(MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary>Counts a streamed answer's text against the cap as its pieces arrive (the adapters of the streaming providers use it).</summary>
+internal sealed class StreamedText(long maxBytes)
+{
+    private long _bytes;
+
+    /// <summary>Adds a piece; past the cap, the answer fails as ResponseTooLarge (the stream is not read further).</summary>
+    public void Add(string? piece)
+    {
+        if (piece is { Length: > 0 })
+        {
+            _bytes += System.Text.Encoding.UTF8.GetByteCount(piece);
+            if (_bytes > maxBytes)
+            {
+                throw new AnswerTooLargeException(maxBytes, null, streamed: true);
+            }
+        }
+    }
 }
 
 /// <summary>
 /// An answer larger than the cap ($env:LLMTASKS_MAX_ANSWER_MB): ErrorKind ResponseTooLarge, not retried (the same
 /// request would get the same answer). An IOException, so that SDKs treat it as the failed read it is.
 /// </summary>
-public sealed class AnswerTooLargeException(long max, long? declared) : IOException(
-    $"The answer is larger than the {AnswerSizes.Describe(max)} limit{(declared is { } d ? $" (it declared {AnswerSizes.Describe(d)})" : string.Empty)}: " +
+public sealed class AnswerTooLargeException(long max, long? declared, bool streamed = false) : IOException(
+    $"The {(streamed ? "streamed " : string.Empty)}answer is larger than the {AnswerSizes.Describe(max)} limit{(declared is { } d ? $" (it declared {AnswerSizes.Describe(d)})" : string.Empty)}: " +
     $"it was not read further. Raise ${ProviderEnvironment.MaxAnswerVariable} (in MB) if such answers are expected.")
 {
     public long MaxBytes { get; } = max;

@@ -42,6 +42,11 @@ public sealed class ProviderAnswerException : LlmTasksException
     {
         for (Exception? x = cause; x is not null; x = x.InnerException)
         {
+            if (x is InvalidDataException)
+            {
+                return x.Message;
+            }
+
             if (x is DecoderFallbackException || x.Message.Contains("UTF-8", StringComparison.OrdinalIgnoreCase))
             {
                 return "it is not valid UTF-8 text";

@@ -7,7 +7,7 @@ namespace LlmTasks.Providers.Http;
 /// </summary>
 public sealed class ProviderEnvironment(Func<string, string?>? lookup = null)
 {
-    private readonly Func<string, string?> _lookup = lookup ?? Environment.GetEnvironmentVariable;
+    private readonly Func<string, string?> _lookup = lookup ?? Configuration.EngineEnvironment.Process.Raw;
 
     public static ProviderEnvironment Process { get; } = new();
 

@@ -5,7 +5,8 @@ namespace LlmTasks.Providers.Mock;
 
 /// <summary>
 /// The offline provider, like LiteLLM's mock_response: <c>mock/echo</c> answers with the last user
-/// message, <c>mock/delay:250</c> waits 250 ms then echoes, <c>mock/fail</c> fails every call.
+/// message, <c>mock/delay:250</c> waits 250 ms then echoes, <c>mock/stream:100</c> streams the echo a word every
+/// 100 ms (for -Stream and PartialOutput offline), <c>mock/fail</c> fails every call.
 /// It runs through the same lifecycle, store and attempts as every real provider.
 /// </summary>
 public sealed class MockProvider : IChatClientProvider
@@ -16,11 +17,17 @@ public sealed class MockProvider : IChatClientProvider
 
     public void Validate(ModelId model) => _ = Behaviour(model);
 
-    public IChatClient CreateClient(ModelId model, ProviderCallContext context) => new MockChatClient(Behaviour(model) is { IsSequence: true } sequence
-        ? sequence.Next(context.Request)
-        : Behaviour(model));
+    /// <summary>mock/stream:N streams; the other mock models answer whole (their clients say so: the pipeline does not stream them).</summary>
+    public bool StreamsAnswers => true;
 
-    /// <summary>mock/sequence: the answers, one per attempt, as a JSON array in this provider option (Start-LlmTask -MockResponse a, b, c).</summary>
+    public IChatClient CreateClient(ModelId model, ProviderCallContext context) => Behaviour(model) switch
+    {
+        { IsSequence: true } sequence => new MockChatClient(sequence.Next(context.Request)),
+        { PieceDelay: not null } streamed => new MockStreamingChatClient(streamed),
+        var behaviour => new MockChatClient(behaviour),
+    };
+
+    /// <summary>mock/sequence: the stored name of its answers, one per attempt (<see cref="ProviderOptions.MockResponses"/>: Start-LlmTask -MockResponse a, b, c).</summary>
     public const string SequenceOption = "mockResponses";
 
     internal static MockBehaviour Behaviour(ModelId model)
@@ -47,14 +54,20 @@ public sealed class MockProvider : IChatClientProvider
             return MockBehaviour.Delay(TimeSpan.FromMilliseconds(ms));
         }
 
+        if (name.StartsWith("stream:", StringComparison.Ordinal)
+            && int.TryParse(name["stream:".Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var every))
+        {
+            return MockBehaviour.Stream(TimeSpan.FromMilliseconds(every));
+        }
+
         throw new LlmTasksException(ErrorIds.InvalidModel, LlmErrorCategory.InvalidArgument,
-            $"Unknown mock model '{model.Model}'. Use mock/echo, mock/delay:<milliseconds> (for example mock/delay:250), mock/fail or mock/sequence.")
+            $"Unknown mock model '{model.Model}'. Use mock/echo, mock/delay:<milliseconds> (for example mock/delay:250), mock/stream:<milliseconds per word> (for example mock/stream:100), mock/fail or mock/sequence.")
         { Target = model.ToString() };
     }
 }
 
 /// <summary>What a mock client does with a call.</summary>
-internal sealed record MockBehaviour(TimeSpan Wait, bool Fails, string? FixedResponse, bool IsSequence = false)
+internal sealed record MockBehaviour(TimeSpan Wait, bool Fails, string? FixedResponse, bool IsSequence = false, TimeSpan? PieceDelay = null)
 {
     /// <summary>
     /// mock/sequence answers attempt n (one more than the assistant turns in the conversation) with
@@ -64,16 +77,14 @@ internal sealed record MockBehaviour(TimeSpan Wait, bool Fails, string? FixedRes
 
     public MockBehaviour Next(LlmTaskRequest request)
     {
-        var answers = request.ProviderOptions?.TryGetValue(MockProvider.SequenceOption, out var json) == true
-            ? System.Text.Json.JsonSerializer.Deserialize<string[]>(json) ?? []
-            : [];
-        if (answers.Length == 0)
+        var answers = request.ProviderOptions?.MockResponses ?? [];
+        if (answers.Count == 0)
         {
             return Echo; // no answers given: behaves as mock/echo
         }
 
         var turn = request.Messages.Count(m => m.Role == LlmRole.Assistant);
-        return Respond(answers[Math.Min(turn, answers.Length - 1)]);
+        return Respond(answers[Math.Min(turn, answers.Count - 1)]);
     }
 
     public static MockBehaviour Echo { get; } = new(TimeSpan.Zero, false, null);
@@ -83,4 +94,7 @@ internal sealed record MockBehaviour(TimeSpan Wait, bool Fails, string? FixedRes
     public static MockBehaviour Delay(TimeSpan wait) => new(wait, false, null);
 
     public static MockBehaviour Respond(string text) => new(TimeSpan.Zero, false, text);
+
+    /// <summary>mock/stream:N: the echo, streamed a word every N ms.</summary>
+    public static MockBehaviour Stream(TimeSpan every) => new(TimeSpan.Zero, false, null, PieceDelay: every);
 }

@@ -18,6 +18,9 @@ public sealed class OpenAICompatibleProvider(OpenAICompatibleEndpoint endpoint, 
 
     public int? DefaultConcurrency => null;
 
+    /// <summary>Answers stream (server-sent events; for max/*, the CLI's stream-json).</summary>
+    public bool StreamsAnswers => true;
+
     public OpenAICompatibleEndpoint Endpoint => endpoint;
 
     public void Validate(ModelId model)
@@ -46,7 +49,7 @@ public sealed class OpenAICompatibleProvider(OpenAICompatibleEndpoint endpoint, 
             NetworkTimeout = HttpDefaults.NetworkTimeout,
             Transport = k.Transport,
         }).AsIChatClient());
-        return new OpenAIErrorTranslation(chat, model.ToString());
+        return new OpenAIErrorTranslation(chat, model.ToString(), _environment.MaxAnswerBytes);
     }
 
     private const int MaxCachedClients = 64;

@@ -10,7 +10,7 @@ namespace LlmTasks.Providers.OpenAICompatible;
 /// <see cref="ProviderHttpException"/>: status, the body's error message and code, and the retry headers.
 /// Failures without a response (refused, reset) pass through unchanged.
 /// </summary>
-internal sealed class OpenAIErrorTranslation(IChatClient inner, string model) : DelegatingChatClient(inner)
+internal sealed class OpenAIErrorTranslation(IChatClient inner, string model, long maxAnswerBytes) : DelegatingChatClient(inner)
 {
     public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -20,17 +20,77 @@ internal sealed class OpenAIErrorTranslation(IChatClient inner, string model) : 
         {
             return await base.GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
         }
-        catch (ClientResultException e) when (e.Status != 0 && e.GetRawResponse() is { } raw)
+        catch (Exception e) when (Translate(e, exchange) is { } translated)
+        {
+            throw translated;
+        }
+    }
+
+    /// <summary>The answer as server-sent events (with usage: the SDK asks for it), errors translated as for whole answers.</summary>
+    public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var exchange = new HttpExchange();
+        AnswerLimit.Current.Value = exchange;
+        IAsyncEnumerator<ChatResponseUpdate> updates;
+        try
+        {
+            updates = base.GetStreamingResponseAsync(messages, options, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        }
+        catch (Exception e) when (Translate(e, exchange) is { } translated)
+        {
+            throw translated;
+        }
+
+        var text = new StreamedText(maxAnswerBytes);
+        await using (updates.ConfigureAwait(false))
+        {
+            while (true)
+            {
+                try
+                {
+                    AnswerLimit.Current.Value = exchange; // the enumerator may resume in another flow
+                    if (!await updates.MoveNextAsync().ConfigureAwait(false))
+                    {
+                        break;
+                    }
+                }
+                catch (Exception e) when (Translate(e, exchange) is { } translated)
+                {
+                    throw translated;
+                }
+
+                if (exchange.Succeeded && !exchange.IsEventStream)
+                {
+                    throw NotAStream(exchange);
+                }
+
+                text.Add(updates.Current.Text);
+                yield return updates.Current;
+            }
+        }
+
+        if (exchange.Succeeded && !exchange.IsEventStream)
+        {
+            throw NotAStream(exchange);
+        }
+    }
+
+    /// <summary>A streaming request answered with a whole body (a server that cannot stream, a proxy page): not an answer this call can read.</summary>
+    private ProviderAnswerException NotAStream(HttpExchange exchange) => new(model, exchange.Status!.Value,
+        new InvalidDataException($"the answer to a streaming request is {exchange.MediaType ?? "a body without a Content-Type"}, not text/event-stream; for a server that cannot stream, set $env:LLMTASKS_STREAMING = 0"));
+
+    private Exception? Translate(Exception e, HttpExchange exchange)
+    {
+        if (e is ClientResultException { Status: not 0 } result && result.GetRawResponse() is { } raw)
         {
             raw.Headers.TryGetValue("retry-after-ms", out var retryAfterMs);
             raw.Headers.TryGetValue("Retry-After", out var retryAfter);
             var (type, message) = ReadError(raw.Content?.ToString());
-            throw new ProviderHttpException(model, e.Status, type, message ?? raw.ReasonPhrase, retryAfterMs, retryAfter, e);
+            return new ProviderHttpException(model, result.Status, type, message ?? raw.ReasonPhrase, retryAfterMs, retryAfter, e);
         }
-        catch (Exception e) when (exchange.Succeeded && ProviderAnswerException.IsReadFailure(e))
-        {
-            throw new ProviderAnswerException(model, exchange.Status!.Value, e);
-        }
+
+        return exchange.Succeeded && ProviderAnswerException.IsReadFailure(e) ? new ProviderAnswerException(model, exchange.Status!.Value, e) : null;
     }
 
     /// <summary>The inner SDK client is shared between calls (see the providers): a call's wrapper does not dispose it.</summary>

@@ -21,7 +21,7 @@ internal sealed class ContradictionCheck : IOutputCheck
 
     private readonly JudgeModelCall _call;
 
-    public ContradictionCheck(CheckSpec spec, ProviderRegistry providers, Func<string, Exception> invalid)
+    public ContradictionCheck(CheckSpec spec, ProviderRegistry providers, Func<string, Exception> invalid, bool isNew = true)
     {
         Spec = spec;
         if (spec.Reference is { } reference && string.IsNullOrWhiteSpace(reference))
@@ -29,7 +29,7 @@ internal sealed class ContradictionCheck : IOutputCheck
             throw invalid("its Reference is empty: give the text the answer must agree with, or leave Reference out.");
         }
 
-        _call = new JudgeModelCall(spec, providers, invalid);
+        _call = new JudgeModelCall(spec, providers, invalid, isNew);
     }
 
     public CheckSpec Spec { get; }

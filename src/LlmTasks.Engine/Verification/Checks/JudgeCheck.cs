@@ -15,7 +15,7 @@ internal sealed class JudgeCheck : IOutputCheck
 
     private readonly JudgeModelCall _call;
 
-    public JudgeCheck(CheckSpec spec, ProviderRegistry providers, Func<string, Exception> invalid)
+    public JudgeCheck(CheckSpec spec, ProviderRegistry providers, Func<string, Exception> invalid, bool isNew = true)
     {
         Spec = spec;
         if (string.IsNullOrWhiteSpace(spec.Model))
@@ -33,7 +33,7 @@ internal sealed class JudgeCheck : IOutputCheck
             throw invalid("its Prompt has no {OUTPUT} placeholder, so the judge would not see the answer.");
         }
 
-        _call = new JudgeModelCall(spec, providers, invalid);
+        _call = new JudgeModelCall(spec, providers, invalid, isNew);
     }
 
     public CheckSpec Spec { get; }

@@ -35,5 +35,5 @@ public sealed record CheckToolOptions
 
     internal string ParserFolder => PostgreSqlParserFolder ?? Path.Combine(Path.GetDirectoryName(typeof(CheckToolOptions).Assembly.Location) ?? AppContext.BaseDirectory, "pg");
 
-    private static string? Read(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value.Trim() : null;
+    private static string? Read(string name) => Configuration.EngineEnvironment.Process.Text(name);
 }

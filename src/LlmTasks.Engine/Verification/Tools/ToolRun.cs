@@ -55,7 +55,7 @@ internal static class ToolRun
         }
 
         var names = OperatingSystem.IsWindows() && !nameOrPath.EndsWith(".exe", StringComparison.OrdinalIgnoreCase) ? new[] { nameOrPath + ".exe" } : [nameOrPath];
-        foreach (var folder in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        foreach (var folder in (Configuration.EngineEnvironment.Process.Raw("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
         {
             foreach (var name in names)
             {
