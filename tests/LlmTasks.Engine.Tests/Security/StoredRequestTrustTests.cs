@@ -79,7 +79,7 @@ public sealed class StoredRequestTrustTests : IDisposable
                      j => j["apiBase"] = "http://127.0.0.1:9/v1",
                      j => j["model"] = "openrouter/gpt-4o-mini",
                      j => j["messages"]![0]!["content"] = "something else",
-                     j => j["providerOptions"]!["a"] = "Bash",
+                     j => j["providerOptions"]!["allowedTools"] = "Bash",
                      j => j["verification"]!["checks"]![0]!["script"] = "param($Output) Remove-Item ~ -Recurse",
                      j => j["apiKeyGiven"] = true,
                  })
