@@ -26,4 +26,6 @@ public static class ErrorIds
     public const string StoreFull = "LlmTaskStoreFull";
     public const string StoreLocationUnknown = "LlmTaskStoreLocationUnknown";
     public const string StoreExists = "LlmTaskStoreExists";
+    public const string InvalidStoreReference = "LlmTaskInvalidStoreReference";
+    public const string StoreAccessDenied = "LlmTaskStoreAccessDenied";
 }

@@ -15,7 +15,7 @@ namespace LlmTasks.Execution;
 /// </summary>
 public sealed partial class TaskManager : IDisposable
 {
-    private readonly TaskStore _store;
+    private readonly ITaskStore _store;
     private readonly ProviderRegistry _providers;
     private readonly TaskManagerOptions _options;
     private readonly ConcurrencyGate _global;
@@ -31,7 +31,7 @@ public sealed partial class TaskManager : IDisposable
     private int _running;
     private bool _disposed;
 
-    private TaskManager(TaskStore store, ProviderRegistry providers, TaskManagerOptions options)
+    private TaskManager(ITaskStore store, ProviderRegistry providers, TaskManagerOptions options)
     {
         _store = store;
         _providers = providers;
@@ -49,10 +49,14 @@ public sealed partial class TaskManager : IDisposable
     /// Opens the store. Nothing runs until something is started, restarted, waited for or a worker is
     /// started (with <see cref="TaskManagerOptions.ClaimStoreWork"/>, a worker starts at once).
     /// </summary>
-    public static TaskManager Open(string storePath, TaskManagerOptions? options = null, ProviderRegistry? providers = null)
+    public static TaskManager Open(string storePath, TaskManagerOptions? options = null, ProviderRegistry? providers = null) =>
+        Open(StoreLocation.Resolve(storePath), options, providers);
+
+    /// <summary>Opens the store a reference names (a SQLite file, a PostgreSQL database); see <see cref="Open(string, TaskManagerOptions?, ProviderRegistry?)"/>.</summary>
+    public static TaskManager Open(StoreReference reference, TaskManagerOptions? options = null, ProviderRegistry? providers = null)
     {
         options ??= new TaskManagerOptions();
-        var store = TaskStore.Open(storePath, options.Store);
+        var store = StoreBackends.Default.Open(reference, options.Store);
         var manager = new TaskManager(store, providers ?? ProviderRegistry.CreateDefault(), options);
         Diagnostics.Narration.StoreOpened(store);
         if (options.ClaimStoreWork && !store.IsReadOnly)
@@ -72,7 +76,7 @@ public sealed partial class TaskManager : IDisposable
     /// <summary>True once the manager has shut down (its work handed back).</summary>
     public bool IsShutDown => _disposed;
 
-    public TaskStore Store => _store;
+    public ITaskStore Store => _store;
 
     public string StorePath => _store.Path;
 
@@ -144,7 +148,7 @@ public sealed partial class TaskManager : IDisposable
     {
         Diagnostics.Secrets.Remember(secrets?.ApiKey);
         var (model, provider) = Prepare(request);
-        var task = _store.Insert(request, model.Provider, Owner, LeaseExpiry());
+        var task = _store.Insert(request, model.Provider, Owner, LeaseMs);
         Diagnostics.Narration.TaskStored(task);
         Enqueue(new ActiveTask(task, model.Provider, model, provider, null, secrets));
         return task;
@@ -165,7 +169,7 @@ public sealed partial class TaskManager : IDisposable
     private async Task<LlmTask> InsertAndQueueAsync(LlmTaskRequest request, ModelId model, IChatClientProvider? provider, TaskSecrets? secrets)
     {
         EnsureRunning();
-        var task = await _worker.Submit(new InsertTask(request, model.Provider, Owner, LeaseExpiry())).ConfigureAwait(false)
+        var task = await _worker.Submit(new InsertTask(request, model.Provider, Owner, LeaseMs)).ConfigureAwait(false)
             ?? throw new InvalidOperationException("The store returned no row for an insert.");
         Diagnostics.Narration.TaskStored(task);
         Enqueue(new ActiveTask(task, model.Provider, model, provider, null, secrets));
@@ -185,15 +189,13 @@ public sealed partial class TaskManager : IDisposable
             : (_providers.ParseKnown(request.Model), null); // no call is made, but the model must still name a provider
         if (_store.IsReadOnly)
         {
-            throw StoreErrors.ReadOnly(_store.Path, "the file is write-protected");
+            throw StoreErrors.ReadOnly(_store.Path, _store.ReadOnlyReason ?? "read-only");
         }
 
         ObjectDisposedException.ThrowIf(_disposed, this);
         _store.EnsureIntact(); // a damaged store is refused here, before the insert is queued
         return resolved;
     }
-
-    private long LeaseExpiry() => _store.NowMs + (long)_options.Lease.TotalMilliseconds;
 
     /// <summary>
     /// Stops tasks: Pending ones (held by any process) become Cancelled at once; Running ones are
@@ -245,7 +247,7 @@ public sealed partial class TaskManager : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_store.IsReadOnly)
         {
-            throw StoreErrors.ReadOnly(_store.Path, "the file is write-protected");
+            throw StoreErrors.ReadOnly(_store.Path, _store.ReadOnlyReason ?? "read-only");
         }
 
         Dictionary<long, (LlmTaskRequest Request, string Provider)>? changed = null;
@@ -260,7 +262,7 @@ public sealed partial class TaskManager : IDisposable
             }
         }
 
-        var restarted = _store.Restart(ids, Owner, _store.NowMs + (long)_options.Lease.TotalMilliseconds, changed);
+        var restarted = _store.Restart(ids, Owner, LeaseMs, changed);
         foreach (var task in restarted)
         {
             Enqueue(Route(task, secrets));
@@ -314,7 +316,7 @@ public sealed partial class TaskManager : IDisposable
                 return; // stopped while queued (the store already says Cancelled), or handed back: no call
             }
 
-            var marking = _worker.Submit(new MarkRunning(task.Id, Owner, _store.NowMs + (long)_options.Lease.TotalMilliseconds));
+            var marking = _worker.Submit(new MarkRunning(task.Id, Owner, LeaseMs));
             var request = task.Task.Request;
             var timeout = RequestValidator.Timeout(request);
             var startedAt = _store.NowMs;

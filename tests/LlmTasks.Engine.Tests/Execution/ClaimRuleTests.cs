@@ -37,7 +37,7 @@ public sealed class ClaimRuleTests : IDisposable
     private List<long> Seed(int count, string model = "test/x", string? name = null)
     {
         using var store = TaskStore.Open(_temp.Path);
-        return Enumerable.Range(0, count).Select(i => store.Insert(Managers.Request($"{name ?? "left"} {i}", model, name), model.Split('/')[0], owner: null, leaseExpiresMs: null).Id).ToList();
+        return Enumerable.Range(0, count).Select(i => store.Insert(Managers.Request($"{name ?? "left"} {i}", model, name), model.Split('/')[0], owner: null, leaseMs: null).Id).ToList();
     }
 
     /// <summary>The owner string a process on this machine with that pid and start would have written.</summary>

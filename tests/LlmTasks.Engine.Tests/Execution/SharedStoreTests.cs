@@ -56,7 +56,7 @@ public sealed class SharedStoreTests : IDisposable
         {
             for (var i = 0; i < 300; i++)
             {
-                seed.Insert(Managers.Request($"t{i}", "test/x"), "test", owner: null, leaseExpiresMs: null);
+                seed.Insert(Managers.Request($"t{i}", "test/x"), "test", owner: null, leaseMs: null);
             }
         }
 

@@ -175,7 +175,7 @@ public sealed class TaskManagerTests : IDisposable
         // Stored before -TimeoutSec had an upper bound (4,294,968 s and more cannot be a timer): it must not become a poison task.
         using (var store = TaskStore.Open(_temp.Path))
         {
-            store.Insert(Managers.Request("old request") with { TimeoutSec = 5_000_000 }, "mock", owner: null, leaseExpiresMs: null);
+            store.Insert(Managers.Request("old request") with { TimeoutSec = 5_000_000 }, "mock", owner: null, leaseMs: null);
         }
 
         using var manager = Managers.Open(_temp.Path);

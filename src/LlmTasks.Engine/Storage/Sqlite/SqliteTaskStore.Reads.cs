@@ -3,9 +3,9 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
 
-namespace LlmTasks.Storage;
+namespace LlmTasks.Storage.Sqlite;
 
-public sealed partial class TaskStore
+internal sealed partial class SqliteTaskStore
 {
     internal const string TaskColumns =
         "id, instance_id, name, state, model, prompt, request_json, output, error, error_kind, attempts, " +
@@ -148,7 +148,7 @@ public sealed partial class TaskStore
         patterns.Any(p => p.Literal is { } literal ? string.Equals(literal, value, StringComparison.OrdinalIgnoreCase) : p.Regex!.IsMatch(value));
 
     /// <summary>Tasks that reached a terminal state at or after an instant (UTC ms), oldest first.</summary>
-    internal IReadOnlyList<LlmTask> FinishedSince(long sinceMs) => Read(connection =>
+    public IReadOnlyList<LlmTask> FinishedSince(long sinceMs) => Read(connection =>
     {
         using var command = connection.CreateCommand();
         command.CommandText = $"SELECT {TaskColumns} FROM tasks WHERE completed_at >= $since ORDER BY completed_at, id";
