@@ -1,4 +1,4 @@
-//using LlmTasks.Storage.Postgres;
+using LlmTasks.Storage.Postgres;
 using LlmTasks.Storage.Sqlite;
 
 namespace LlmTasks.Storage;
@@ -22,7 +22,7 @@ public sealed class StoreBackends
     }
 
     /// <summary>Every backend this build of the engine ships: PostgreSQL databases and SQLite files.</summary>
-    public static StoreBackends CreateDefault() => new([new SqliteBackend()]);
+    public static StoreBackends CreateDefault() => new([new PostgresBackend(), new SqliteBackend()]);
 
     /// <summary>The backends references are read with (the module's; a host may register more before it opens stores).</summary>
     public static StoreBackends Default { get; set; } = CreateDefault();
