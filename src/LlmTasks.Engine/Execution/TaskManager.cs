@@ -28,6 +28,7 @@ public sealed partial class TaskManager : IDisposable
     private readonly ConcurrentDictionary<WaitClaim, byte> _waits = new();
     private readonly ConcurrentDictionary<TaskWorker, byte> _workers = new();
     private long _lastHeartbeatMs;
+    private int _heartbeatNow;
     private int _running;
     private bool _disposed;
 
@@ -43,7 +44,36 @@ public sealed partial class TaskManager : IDisposable
         _worker.Finished += tasks => TasksFinished?.Invoke(tasks);
         _worker.Faulted += e => Faulted?.Invoke(e);
         Faulted += Remember;
+        _lastHeartbeatMs = store.NowMs; // every lease written from now on runs a full lease: the first renewal is due a third of one later
+        store.Changed += OnStoreChanged;
     }
+
+    /// <summary>
+    /// Raised (on a background thread) when the store says tasks finished, in any process: waits look at once instead
+    /// of at their next poll. Only stores that can tell (PostgreSQL's notifications) raise it.
+    /// </summary>
+    internal event Action? FinishedElsewhere;
+
+    /// <summary>What another process did, as the store tells it: work to claim, tasks to stop, results to read.</summary>
+    private void OnStoreChanged(StoreChange change)
+    {
+        switch (change)
+        {
+            case StoreChange.TasksAdded when !_workers.IsEmpty || !_waits.IsEmpty:
+                _worker.Poke(); // claim now, not at the next poll
+                break;
+            case StoreChange.StopRequested when !_active.IsEmpty:
+                Volatile.Write(ref _heartbeatNow, 1); // the renewal says which held tasks were asked to stop
+                _worker.Poke();
+                break;
+            case StoreChange.TasksFinished:
+                FinishedElsewhere?.Invoke();
+                break;
+        }
+    }
+
+    /// <summary>Asks the store to say at once when other processes add, finish or stop tasks (where it can; polling stays the fallback).</summary>
+    internal void ListenForChanges() => _store.ListenForChanges();
 
     /// <summary>
     /// Opens the store. Nothing runs until something is started, restarted, waited for or a worker is
@@ -137,6 +167,7 @@ public sealed partial class TaskManager : IDisposable
         if (!_store.IsReadOnly)
         {
             _worker.Start();
+            _store.ListenForChanges();
         }
     }
 
@@ -408,7 +439,7 @@ public sealed partial class TaskManager : IDisposable
 
         var now = _store.NowMs;
         var leaseMs = (long)_options.Lease.TotalMilliseconds;
-        if (!_active.IsEmpty && now - _lastHeartbeatMs >= _options.HeartbeatInterval.TotalMilliseconds)
+        if (!_active.IsEmpty && (Interlocked.Exchange(ref _heartbeatNow, 0) == 1 || now - _lastHeartbeatMs >= _options.HeartbeatInterval.TotalMilliseconds))
         {
             _lastHeartbeatMs = now;
             var (stopRequested, lost) = _store.RenewLeases(Owner, _active.Keys.ToArray(), leaseMs);
@@ -498,6 +529,7 @@ public sealed partial class TaskManager : IDisposable
             // Run failures were reported through Faulted already.
         }
 
+        _store.Changed -= OnStoreChanged;
         _worker.Dispose();
         try
         {

@@ -21,11 +21,11 @@ internal sealed class PostgresBackend : IStoreBackend
 
     public bool Exists(StoreReference reference)
     {
-        var builder = new NpgsqlConnectionStringBuilder(reference.Connection) { Pooling = false };
+        var builder = new NpgsqlConnectionStringBuilder(reference.Connection);
         try
         {
-            using var connection = new NpgsqlConnection(builder.ConnectionString);
-            connection.Open();
+            using var data = PostgresReference.DataSource(reference.Connection, b => b.Pooling = false);
+            using var connection = data.OpenConnection();
             using var command = new NpgsqlCommand("SELECT to_regclass('llmtasks.tasks') IS NOT NULL", connection);
             return command.ExecuteScalar() is true;
         }
@@ -43,11 +43,15 @@ internal sealed class PostgresBackend : IStoreBackend
 
     public IReadOnlyList<string> Distinct(StoreReference reference, StoreColumn column, string prefix, int limit)
     {
-        var builder = new NpgsqlConnectionStringBuilder(reference.Connection) { Pooling = false, Timeout = 2, CommandTimeout = 2 };
         try
         {
-            using var connection = new NpgsqlConnection(builder.ConnectionString);
-            connection.Open();
+            using var data = PostgresReference.DataSource(reference.Connection, b =>
+            {
+                b.Pooling = false;
+                b.Timeout = 2;
+                b.CommandTimeout = 2;
+            });
+            using var connection = data.OpenConnection();
             using var command = new NpgsqlCommand("SELECT to_regclass('llmtasks.tasks') IS NOT NULL", connection);
             if (command.ExecuteScalar() is not true)
             {

@@ -30,6 +30,9 @@ internal static class PostgresErrors
         PostgresException { SqlState: PostgresErrorCodes.InvalidPassword or PostgresErrorCodes.InvalidAuthorizationSpecification } p =>
             new LlmTasksException(ErrorIds.StoreAccessDenied, LlmErrorCategory.PermissionDenied,
                 $"The task store '{store}' refused the connection: {p.MessageText.TrimEnd('.')}. {PasswordHint(builder)}", e) { Target = store },
+        NpgsqlException n when n is not PostgresException && n.Message.Contains("No password has been provided", StringComparison.OrdinalIgnoreCase) =>
+            new LlmTasksException(ErrorIds.StoreAccessDenied, LlmErrorCategory.PermissionDenied,
+                $"The task store '{store}' needs a password, and none was found. {PasswordHint(builder)}", e) { Target = store },
         PostgresException { SqlState: PostgresErrorCodes.InvalidCatalogName } p =>
             StoreErrors.Unavailable(store, $"{p.MessageText.TrimEnd('.')}. Create it first (createdb, or CREATE DATABASE): the store makes its own tables, not the database.", e),
         PostgresException { SqlState: PostgresErrorCodes.ReadOnlySqlTransaction } =>

@@ -11,7 +11,7 @@ namespace LlmTasks.Storage.Postgres;
 internal sealed class PostgresListener : IDisposable
 {
     private static readonly TimeSpan WaitSlice = TimeSpan.FromSeconds(1);
-    private readonly NpgsqlConnectionStringBuilder _builder;
+    private readonly NpgsqlDataSource _data;
     private readonly string _channel;
     private readonly string _store;
     private readonly Action<string> _onNotification;
@@ -20,14 +20,14 @@ internal sealed class PostgresListener : IDisposable
     private volatile bool _stopped;
     private NpgsqlConnection? _connection;
 
-    public PostgresListener(NpgsqlConnectionStringBuilder builder, string channel, string store, Action<string> onNotification, Action onReconnected)
+    public PostgresListener(string connection, string channel, string store, Action<string> onNotification, Action onReconnected)
     {
-        _builder = new NpgsqlConnectionStringBuilder(builder.ConnectionString)
+        _data = PostgresReference.DataSource(connection, b =>
         {
-            Pooling = false, // a session of its own, closed when the listener stops
-            KeepAlive = 15, // a server that vanished without a word is noticed
-            MaxAutoPrepare = 0,
-        };
+            b.Pooling = false; // a session of its own, closed when the listener stops
+            b.KeepAlive = 15; // a server that vanished without a word is noticed
+            b.MaxAutoPrepare = 0;
+        });
         _channel = channel;
         _store = store;
         _onNotification = onNotification;
@@ -44,7 +44,7 @@ internal sealed class PostgresListener : IDisposable
         {
             try
             {
-                using var connection = new NpgsqlConnection(_builder.ConnectionString);
+                using var connection = _data.CreateConnection();
                 connection.Notification += (_, e) => Notify(e.Payload);
                 connection.Open();
                 using (var listen = new NpgsqlCommand($"LISTEN {_channel}", connection))
@@ -110,5 +110,7 @@ internal sealed class PostgresListener : IDisposable
             {
             }
         }
+
+        _data.Dispose();
     }
 }

@@ -6,14 +6,16 @@ namespace LlmTasks.Storage.Postgres;
 internal sealed class PostgresRecoverySource : IRecoverySource
 {
     private readonly string _store;
+    private readonly NpgsqlDataSource _data;
     private readonly NpgsqlConnection _connection;
     private readonly NpgsqlTransaction _transaction;
 
     public PostgresRecoverySource(StoreReference reference)
     {
         _store = reference.Display;
-        var builder = new NpgsqlConnectionStringBuilder(reference.Connection) { Pooling = false };
-        _connection = new NpgsqlConnection(builder.ConnectionString);
+        var builder = new NpgsqlConnectionStringBuilder(reference.Connection);
+        _data = PostgresReference.DataSource(reference.Connection, b => b.Pooling = false);
+        _connection = _data.CreateConnection();
         try
         {
             _connection.Open();
@@ -24,6 +26,7 @@ internal sealed class PostgresRecoverySource : IRecoverySource
         catch (Exception e) when (e is NpgsqlException)
         {
             _connection.Dispose();
+            _data.Dispose();
             throw PostgresErrors.From(_store, e, builder);
         }
     }
@@ -99,20 +102,22 @@ internal sealed class PostgresRecoverySource : IRecoverySource
     {
         _transaction.Dispose();
         _connection.Dispose();
+        _data.Dispose();
     }
 }
 
 /// <summary>A new PostgreSQL store that recovered rows go into, in one transaction, ids kept and the id counters set past them.</summary>
 internal sealed class PostgresRecoveryTarget : IRecoveryTarget
 {
+    private readonly NpgsqlDataSource _data;
     private readonly NpgsqlConnection _connection;
     private readonly NpgsqlTransaction _transaction;
     private readonly Dictionary<string, string[]> _columns = new(StringComparer.Ordinal);
 
     public PostgresRecoveryTarget(StoreReference reference)
     {
-        _connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(reference.Connection) { Pooling = false }.ConnectionString);
-        _connection.Open();
+        _data = PostgresReference.DataSource(reference.Connection, b => b.Pooling = false);
+        _connection = _data.OpenConnection();
         _transaction = _connection.BeginTransaction();
     }
 
@@ -175,5 +180,6 @@ internal sealed class PostgresRecoveryTarget : IRecoveryTarget
     {
         _transaction.Dispose();
         _connection.Dispose();
+        _data.Dispose();
     }
 }

@@ -70,6 +70,28 @@ internal static partial class PostgresReference
         return PgPass.Find(PostgresEnvironment.PasswordFile, builder.Host!, builder.Port, builder.Database!, builder.Username!, out note);
     }
 
+    /// <summary>
+    /// A data source for a store's connection string: the password (found when the reference was read) is handed to
+    /// Npgsql by a provider, so Npgsql never looks for one itself ($env:PGPASSWORD and the password file are read here,
+    /// with libpq's rules, and nowhere else).
+    /// </summary>
+    public static NpgsqlDataSource DataSource(string connection, Action<NpgsqlConnectionStringBuilder>? adjust = null)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connection);
+        adjust?.Invoke(builder);
+        var password = builder.Password;
+        builder.Password = null;
+        if (password is null)
+        {
+            builder.Passfile = OperatingSystem.IsWindows() ? "NUL" : "/dev/null"; // none found by libpq's rules: Npgsql must not read a file we ignored
+            return new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
+        }
+
+        return new NpgsqlDataSourceBuilder(builder.ConnectionString)
+            .UsePasswordProvider(_ => password, (_, _) => ValueTask.FromResult(password))
+            .Build();
+    }
+
     /// <summary>The text with any password in it masked, for messages about a reference that could not be read.</summary>
     public static string Redact(string text) => UriPassword().Replace(KeyPassword().Replace(text, "${key}***"), "${prefix}***@");
 

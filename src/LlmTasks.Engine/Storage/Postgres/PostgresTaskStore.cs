@@ -63,7 +63,7 @@ internal sealed partial class PostgresTaskStore : ITaskStore
     public static PostgresTaskStore Open(StoreReference reference, StoreOptions options)
     {
         var builder = new NpgsqlConnectionStringBuilder(reference.Connection);
-        var data = new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
+        var data = PostgresReference.DataSource(reference.Connection);
         try
         {
             using var connection = data.OpenConnection();
@@ -73,17 +73,17 @@ internal sealed partial class PostgresTaskStore : ITaskStore
                 throw StoreErrors.TooNew(reference.Display, version, PostgresMigrations.Latest);
             }
 
-            var readOnly = ReadOnly(connection, version);
             if (version < PostgresMigrations.Latest)
             {
-                if (readOnly is not null)
+                if (ServerReadOnly(connection) is { } why)
                 {
-                    throw StoreErrors.ReadOnly(reference.Display, $"{readOnly}, and its tables need {(version == 0 ? "creating" : "an upgrade")}");
+                    throw StoreErrors.ReadOnly(reference.Display, $"{why}, and its tables need {(version == 0 ? "creating" : "an upgrade")}");
                 }
 
-                version = Migrate(connection, reference.Display);
-                readOnly = ReadOnly(connection, version);
+                version = Migrate(connection, reference.Display); // a role that may not create tables fails here, as read-only
             }
+
+            var readOnly = ServerReadOnly(connection) ?? RoleReadOnly(connection);
 
             var store = new PostgresTaskStore(reference, builder, data, options, readOnly, version);
             store.ReadClock(connection);
@@ -108,29 +108,21 @@ internal sealed partial class PostgresTaskStore : ITaskStore
         return Convert.ToInt32(command.ExecuteScalar());
     }
 
-    /// <summary>Why this connection may not write the store (a read-only server or session, a role without the rights), or null.</summary>
-    private static string? ReadOnly(NpgsqlConnection connection, int version)
+    /// <summary>Why this session may write nothing at all (a standby, default_transaction_read_only), or null.</summary>
+    private static string? ServerReadOnly(NpgsqlConnection connection)
     {
-        using var command = new NpgsqlCommand("SELECT current_setting('transaction_read_only') = 'on', pg_is_in_recovery()", connection);
-        using (var reader = command.ExecuteReader())
-        {
-            reader.Read();
-            if (reader.GetBoolean(0) || reader.GetBoolean(1))
-            {
-                return "the server accepts no writes (a standby, or default_transaction_read_only)";
-            }
-        }
+        using var command = new NpgsqlCommand("SELECT current_setting('transaction_read_only') = 'on' OR pg_is_in_recovery()", connection);
+        return command.ExecuteScalar() is true ? "the server accepts no writes (a standby, or default_transaction_read_only)" : null;
+    }
 
-        if (version == 0)
-        {
-            return null; // nothing to check yet: creating the schema says whether the role may
-        }
-
-        command.CommandText = """
+    /// <summary>Why this role may not change the store's tables (it may only read them), or null.</summary>
+    private static string? RoleReadOnly(NpgsqlConnection connection)
+    {
+        using var command = new NpgsqlCommand("""
             SELECT has_table_privilege('llmtasks.tasks', 'INSERT, UPDATE, DELETE')
                AND has_table_privilege('llmtasks.attempts', 'INSERT, UPDATE')
                AND has_table_privilege('llmtasks.checks', 'INSERT')
-            """;
+            """, connection);
         return command.ExecuteScalar() is true ? null : $"the role {connection.UserName} may only read its tables";
     }
 
@@ -172,7 +164,13 @@ internal sealed partial class PostgresTaskStore : ITaskStore
         command.ExecuteNonQuery();
     }
 
-    /// <summary>Now on the server's clock, estimated from this machine's clock and the offset read from the server (every 30 s).</summary>
+    /// <summary>This machine's clock (the options' <see cref="TimeProvider"/>): only ever used with the offset to the server's.</summary>
+    private long LocalMs => _options.Time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>
+    /// Now on the server's clock, estimated from this machine's clock and the offset read from the server (every 30 s):
+    /// however wrong this machine's clock is, it tells the time the server's leases are written in.
+    /// </summary>
     public long NowMs
     {
         get
@@ -190,16 +188,16 @@ internal sealed partial class PostgresTaskStore : ITaskStore
                 }
             }
 
-            return DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + Volatile.Read(ref _clockOffsetMs);
+            return LocalMs + Volatile.Read(ref _clockOffsetMs);
         }
     }
 
     private void ReadClock(NpgsqlConnection connection)
     {
         using var command = new NpgsqlCommand("SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint", connection);
-        var before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var before = LocalMs;
         var server = Convert.ToInt64(command.ExecuteScalar());
-        var after = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var after = LocalMs;
         Volatile.Write(ref _clockOffsetMs, server - (before + after) / 2);
         Volatile.Write(ref _clockReadAt, Stopwatch.GetTimestamp());
     }
@@ -352,7 +350,7 @@ internal sealed partial class PostgresTaskStore : ITaskStore
         {
             if (_listener is null && !_disposed)
             {
-                _listener = new PostgresListener(_builder, Channel, Path, payload =>
+                _listener = new PostgresListener(Reference.Connection, Channel, Path, payload =>
                 {
                     if (Change(payload) is { } change)
                     {
