@@ -42,6 +42,28 @@ public sealed partial class StoreInspector(string reference)
         return damaged == 0 ? "ok" : $"{damaged} damaged tuples";
     }
 
+    /// <summary>
+    /// Something that changes whenever anything in the store is written, even a row rewritten with the same values:
+    /// a SQLite file's bytes; every row of a PostgreSQL store with its xmin (the
+    /// transaction that last wrote it).
+    /// </summary>
+    public string Fingerprint()
+    {
+        if (!IsPostgres)
+        {
+            return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(reference)));
+        }
+
+        return Scalar<string>("""
+            SELECT concat_ws('/',
+                (SELECT md5(string_agg(t.xmin::text || ':' || t::text, '|' ORDER BY t.id)) FROM tasks t),
+                (SELECT md5(string_agg(a.xmin::text || ':' || a::text, '|' ORDER BY a.id)) FROM attempts a),
+                (SELECT md5(string_agg(c.xmin::text || ':' || c::text, '|' ORDER BY c.id)) FROM checks c),
+                (SELECT md5(string_agg(v.xmin::text || ':' || v::text, '|' ORDER BY v.version)) FROM schema_version v),
+                (SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables WHERE table_schema = 'llmtasks'))
+            """);
+    }
+
     private T Run<T>(string sql, (string Name, object Value)[] parameters, Func<System.Data.Common.DbCommand, T> run)
     {
         if (!IsPostgres)
