@@ -47,6 +47,41 @@ public sealed class PostgresStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_tasks_StorePath_has_no_password_yet_opens_the_store_with_the_one_this_process_was_given()
+    {
+        var saved = (Environment.GetEnvironmentVariable("PGPASSWORD"), Environment.GetEnvironmentVariable("PGPASSFILE"));
+        try
+        {
+            Environment.SetEnvironmentVariable("PGPASSWORD", null);
+            Environment.SetEnvironmentVariable("PGPASSFILE", Path.Combine(_temp.Folder, "no-such-pgpass"));
+            LlmTask task;
+            using (var store = TaskStore.Open(_temp.Path)) // Password=… in the connection string
+            {
+                task = store.Insert(Managers.Request("piped on"), "mock", null, null);
+            }
+
+            Assert.DoesNotContain(PostgresServer.Password, task.StorePath);
+            using var again = TaskStore.Open(task.StorePath); // as Get-LlmTask | Wait-LlmTask opens it
+            Assert.Equal("piped on", again.Get(task.Id)!.Prompt);
+
+            var other = Server.CreateDatabase(); // a store this process was given no password for is still refused
+            try
+            {
+                Assert.Equal(ErrorIds.StoreAccessDenied, Assert.Throws<LlmTasksException>(() => TaskStore.Open(Server.Uri(other)).Dispose()).ErrorId);
+            }
+            finally
+            {
+                Server.DropDatabase(other);
+            }
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("PGPASSWORD", saved.Item1);
+            Environment.SetEnvironmentVariable("PGPASSFILE", saved.Item2);
+        }
+    }
+
+    [Fact]
     public void A_reference_that_does_not_read_is_refused_with_its_own_error_and_never_echoes_a_password()
     {
         foreach (var bad in new[] { "postgres://u:secret-in-uri-123@/db", "postgres://u:secret-in-uri-123@host/db?frobnicate=1", "postgres://u:secret-in-uri-123@host/db?sslmode=sometimes" })

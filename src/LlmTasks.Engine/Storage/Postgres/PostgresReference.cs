@@ -20,6 +20,9 @@ internal static partial class PostgresReference
 
     public const int DefaultPort = 5432;
 
+    /// <summary>The passwords references of this process gave, by the store they name (its display form).</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> Given = new(StringComparer.Ordinal);
+
     public static bool IsUri(string text) =>
         text.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) || text.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase);
 
@@ -40,7 +43,18 @@ internal static partial class PostgresReference
             builder.Port = DefaultPort;
         }
 
-        builder.Password = string.IsNullOrEmpty(builder.Password) ? FindPassword(builder, out _) : builder.Password;
+        var display = Display(builder);
+        if (string.IsNullOrEmpty(builder.Password))
+        {
+            // A task prints its store without the password, so a task piped on (Get-LlmTask | Wait-LlmTask) names it so:
+            // when nothing else gives one, the password this process was given for that store is used again.
+            builder.Password = FindPassword(builder, out _) ?? (Given.TryGetValue(display, out var given) ? given : null);
+        }
+        else
+        {
+            Given[display] = builder.Password; // in this process's memory only
+        }
+
         Diagnostics.Secrets.Remember(builder.Password);
         builder.SearchPath = Schema;
         builder.ApplicationName = string.IsNullOrEmpty(builder.ApplicationName) ? "LlmTasks" : builder.ApplicationName;
@@ -48,7 +62,7 @@ internal static partial class PostgresReference
         builder.AutoPrepareMinUsages = 2;
         builder.IncludeErrorDetail = false; // no row values in errors
         builder.LogParameters = false;
-        return new StoreReference(Backend, Display(builder), builder.ConnectionString);
+        return new StoreReference(Backend, display, builder.ConnectionString);
     }
 
     /// <summary>postgres://user@host:port/database: what tasks, messages and keys show (never the password, nor other options).</summary>
