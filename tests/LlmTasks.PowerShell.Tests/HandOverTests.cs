@@ -184,6 +184,8 @@ public sealed class HandOverTests : IDisposable
         var run = Pwsh.Command($$"""
             $job = Start-Job { $null = 1..4 | ForEach-Object { "job $_" } | Start-LlmTask -Model mock/delay:2000 -Name job; 'started'; Start-Sleep 300 }
             while (-not ($job | Receive-Job -Keep | Where-Object { $_ -eq 'started' })) { Start-Sleep -Milliseconds 100 }
+            # Mid-call, as the test means: on a loaded machine the calls may not have begun when Start-LlmTask returned.
+            while (@(Get-LlmTask -Name job -State Running).Count -lt 4) { Start-Sleep -Milliseconds 50 }
             {{end}}
             $done = Get-LlmTask -Name job | Wait-LlmTask -Timeout 120
             "completed=$(@($done | Where-Object State -eq 'Completed').Count)"
