@@ -5,7 +5,15 @@ namespace LlmTasks.Bench;
 /// <summary>Counts and switches; every count has a flag so a quick run can shrink it (README: Performance).</summary>
 internal sealed record BenchOptions
 {
-    public static readonly string[] AllScenarios = ["overhead", "latency", "memory", "queries", "durability", "streaming"];
+    public static readonly string[] AllScenarios = ["overhead", "latency", "memory", "queries", "durability", "streaming", "workers"];
+
+    public static readonly string[] AllBackends = ["sqlite", "postgres"];
+
+    /// <summary>The store backends scenarios 1 and 2 run on (the others run on SQLite; workers on PostgreSQL).</summary>
+    public IReadOnlyList<string> Backends { get; init; } = AllBackends;
+    /// <summary>Scenario 7: tasks the worker processes drain, and each worker's -ThrottleLimit.</summary>
+    public int WorkerTasks { get; init; } = 2_000;
+    public int WorkerLimit { get; init; } = 8;
 
     public IReadOnlyList<string> Scenarios { get; init; } = AllScenarios;
     /// <summary>Measured runs per scenario (after one warm-up run); tables show the median and min–max.</summary>
@@ -26,6 +34,8 @@ internal sealed record BenchOptions
     // Internal: one scenario in a child process.
     public string? Worker { get; init; }
     public string? ResultFile { get; init; }
+    public string? DrainStore { get; init; }
+    public string? DrainGo { get; init; }
 
     public static BenchOptions Parse(string[] args)
     {
@@ -48,9 +58,14 @@ internal sealed record BenchOptions
                 "batch" => o with { Batch = Int() },
                 "store-tasks" => o with { StoreTasks = Int() },
                 "query-runs" => o with { QueryRuns = Int() },
+                "backends" or "backend" => o with { Backends = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(CheckBackend).ToArray() },
+                "worker-tasks" => o with { WorkerTasks = Int() },
+                "worker-limit" => o with { WorkerLimit = Int() },
+                "drain-store" => o with { DrainStore = Value() },
+                "drain-go" => o with { DrainGo = Value() },
                 "out" => o with { Out = Value() },
                 "no-write" => o with { Write = false },
-                "quick" => o with { Runs = 2, Tasks = 1_000, HttpTasks = 200, Pending = 1_000, Completed = 5_000, Batch = 1_000, StoreTasks = 10_000, QueryRuns = 10 },
+                "quick" => o with { Runs = 2, Tasks = 1_000, HttpTasks = 200, Pending = 1_000, Completed = 5_000, Batch = 1_000, StoreTasks = 10_000, QueryRuns = 10, WorkerTasks = 400 },
                 "worker" => o with { Worker = Value() },
                 "result" => o with { ResultFile = Value() },
                 "help" or "h" or "?" => throw new HelpRequested(),
@@ -61,6 +76,10 @@ internal sealed record BenchOptions
         return o;
     }
 
+    private static string CheckBackend(string backend) => AllBackends.Contains(backend)
+        ? backend
+        : throw new ArgumentException($"Unknown backend '{backend}': use {string.Join(", ", AllBackends)}.");
+
     private static string Check(string scenario) => AllScenarios.Contains(scenario)
         ? scenario
         : throw new ArgumentException($"Unknown scenario '{scenario}': use {string.Join(", ", AllScenarios)}.");
@@ -70,7 +89,7 @@ internal sealed record BenchOptions
     [
         "--runs", I(Runs), "--tasks", I(Tasks), "--http-tasks", I(HttpTasks), "--concurrency", I(Concurrency),
         "--latency-ms", I(LatencyMs), "--pending", I(Pending), "--completed", I(Completed), "--batch", I(Batch),
-        "--store-tasks", I(StoreTasks), "--query-runs", I(QueryRuns),
+        "--store-tasks", I(StoreTasks), "--query-runs", I(QueryRuns), "--worker-tasks", I(WorkerTasks), "--worker-limit", I(WorkerLimit),
     ];
 
     private static string I(int n) => n.ToString(CultureInfo.InvariantCulture);
@@ -80,7 +99,9 @@ internal sealed record BenchOptions
 
           dotnet run --project bench/LlmTasks.Bench -c Release [-- options]
 
-        --scenarios a,b     overhead, latency, memory, queries, durability, streaming (default: all)
+        --scenarios a,b     overhead, latency, memory, queries, durability, streaming, workers (default: all)
+        --backends a,b      sqlite, postgres: the stores scenarios 1 and 2 run on (default: both;
+                            postgres starts a throw-away PostgreSQL 15 server, Debian's binaries)
         --runs N            measured runs per scenario after one warm-up (default 5)
         --tasks N           scenarios 1 and 5: mock/echo tasks per run (10000)
         --http-tasks N      scenarios 2 and 6: tasks per run (1000)
@@ -90,6 +111,8 @@ internal sealed record BenchOptions
         --completed N       scenario 3: completed tasks for the flat-heap check (50000), in --batch N (5000)
         --store-tasks N     scenario 4: tasks in the store (100000)
         --query-runs N      scenario 4: timed queries of each kind (30)
+        --worker-tasks N    scenario 7: tasks 1, 2 and 4 worker processes drain (2000)
+        --worker-limit N    scenario 7: each worker's -ThrottleLimit (8); --latency-ms is the call's delay
         --quick             small counts for a smoke run
         --out PATH          the report (default docs/benchmarks.md); --no-write prints it only
         """;

@@ -70,18 +70,39 @@ internal static class Orchestrator
                     continue;
                 }
 
-                var result = Child(scenario, o, work, "Normal");
-                if (scenario == "overhead")
+                if (scenario == "workers")
                 {
-                    normal = result;
+                    results.Add(Child(scenario, o, work, "Normal", Postgres()));
+                    continue;
                 }
 
-                results.Add(result);
+                var backends = scenario is "overhead" or "latency" ? o.Backends : ["sqlite"];
+                ScenarioResult? onSqlite = null;
+                foreach (var backend in backends)
+                {
+                    var result = Child(scenario, o, work, "Normal", backend == "postgres" ? Postgres() : null);
+                    if (backend == "sqlite")
+                    {
+                        onSqlite = result;
+                        if (scenario == "overhead")
+                        {
+                            normal = result;
+                        }
+                    }
+                    else if (scenario == "overhead" && onSqlite is not null)
+                    {
+                        var perTask = Stats.Of(result.Samples["total_ms"]).Median / Stats.Of(onSqlite.Samples["total_ms"]).Median;
+                        result.Targets.Add(new TargetCheck("Per-task overhead on PostgreSQL vs SQLite (scenario 1, total time)", Format.N(perTask, "0.00") + "×", "≤ 2×", perTask <= 2));
+                    }
+
+                    results.Add(result);
+                }
             }
         }
         finally
         {
             work.Delete();
+            _postgres?.Dispose();
         }
 
         var report = Render(o, args, results, loadStart, clock.Elapsed);
@@ -98,10 +119,26 @@ internal static class Orchestrator
         return 0;
     }
 
-    private static ScenarioResult Child(string scenario, BenchOptions o, Workspace work, string synchronous, string? streaming = null)
+    private static LlmTasks.Tests.Stores.PostgresServer? _postgres;
+
+    /// <summary>The bench's PostgreSQL server (started on first use, removed at the end): initdb in a temporary folder, a free loopback port.</summary>
+    private static LlmTasks.Tests.Stores.PostgresServer Postgres()
     {
-        Console.Error.WriteLine($"== {scenario} (synchronous={synchronous}{(streaming is null ? string.Empty : ", streaming=" + streaming)}), load {Machine.LoadAverage()}");
-        var resultFile = Path.Combine(work.Folder, $"{scenario}-{synchronous}-{streaming}-{Guid.NewGuid():N}.json");
+        if (_postgres is null)
+        {
+            Console.Error.WriteLine("== starting a PostgreSQL server for the postgres runs");
+            _postgres = new LlmTasks.Tests.Stores.PostgresServer();
+        }
+
+        return _postgres;
+    }
+
+    private static ScenarioResult Child(string scenario, BenchOptions o, Workspace work, string synchronous,
+        LlmTasks.Tests.Stores.PostgresServer? postgres = null, string? streaming = null)
+    {
+        var backend = postgres is null ? "sqlite" : "postgres";
+        Console.Error.WriteLine($"== {scenario} ({backend}{(postgres is null ? $", synchronous={synchronous}" : string.Empty)}{(streaming is null ? string.Empty : ", streaming=" + streaming)}), load {Machine.LoadAverage()}");
+        var resultFile = Path.Combine(work.Folder, $"{scenario}-{backend}-{synchronous}-{streaming}-{Guid.NewGuid():N}.json");
         var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
         if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet")
         {
@@ -118,6 +155,8 @@ internal static class Orchestrator
         // Importing the module resumes the default store: point it into the workspace, away from the user's own.
         start.Environment["LLMTASKS_STORE"] = Path.Combine(work.Folder, $"default-{scenario}-{synchronous}.db");
         start.Environment["LLMTASKS_DEFAULT_MODEL"] = null;
+        start.Environment[Workspace.BackendVariable] = backend;
+        start.Environment[Workspace.ServerVariable] = postgres?.ConnectionString();
         var loadBefore = Machine.LoadAverage();
         var clock = Stopwatch.StartNew();
         using var child = Process.Start(start)!;
@@ -258,6 +297,11 @@ internal static class Worker
 {
     public static int Run(string scenario, BenchOptions o)
     {
+        if (scenario == "drain")
+        {
+            return Workers.RunDrain(o); // one of scenario 7's worker processes
+        }
+
         var work = new Workspace(Path.GetDirectoryName(o.ResultFile) ?? Path.GetTempPath());
         work = new Workspace(Path.Combine(work.Folder, scenario + "-" + Environment.ProcessId));
         var result = scenario switch
@@ -267,6 +311,7 @@ internal static class Worker
             "latency-llmtasks" => LatencyBound.RunLlmTasks(o, work),
             "memory" => Memory.Run(o, work),
             "queries" => Queries.Run(o, work),
+            "workers" => Workers.Run(o, work),
             _ => throw new ArgumentException($"No worker for '{scenario}'."),
         };
 

@@ -4,7 +4,8 @@ namespace LlmTasks.PowerShell.Tests;
 
 /// <summary>
 /// The store's promise under crashes and concurrency, with real processes: a task accepted is never
-/// lost, never completed twice, and ends in a state that says why.
+/// lost, never completed twice, and ends in a state that says why. Each runs on a SQLite file and on a PostgreSQL
+/// database of the test server (<see cref="TestStores"/>).
 /// </summary>
 public sealed class DurabilityTests : IDisposable
 {
@@ -13,10 +14,17 @@ public sealed class DurabilityTests : IDisposable
     private static readonly Dictionary<string, string?> Wide = new() { ["LLMTASKS_THROTTLE_LIMIT"] = "64" };
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "llmtasks-durability", Guid.NewGuid().ToString("N"));
 
-    public DurabilityTests() => Directory.CreateDirectory(_folder);
+    private readonly TestStores _stores;
+
+    public DurabilityTests()
+    {
+        Directory.CreateDirectory(_folder);
+        _stores = new TestStores(_folder);
+    }
 
     public void Dispose()
     {
+        _stores.Dispose();
         try
         {
             Directory.Delete(_folder, recursive: true);
@@ -26,10 +34,12 @@ public sealed class DurabilityTests : IDisposable
         }
     }
 
-    [Fact]
-    public async Task A_process_killed_with_SIGKILL_mid_run_loses_no_task_and_completes_none_twice()
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task A_process_killed_with_SIGKILL_mid_run_loses_no_task_and_completes_none_twice(string backend)
     {
-        var store = Path.Combine(_folder, "killed.db");
+        var store = _stores.New(backend, "killed");
         using (var doomed = Pwsh.Start(["-Command", """
             $tasks = 1..1000 | ForEach-Object { "task $_" } | Start-LlmTask -Model mock/delay:200 -Name crash
             "started $($tasks.Count)"
@@ -68,17 +78,19 @@ public sealed class DurabilityTests : IDisposable
         Assert.Equal("ok", inspector.IntegrityCheck());
         Assert.Equal(1000, inspector.Scalar<long>("SELECT count(*) FROM tasks WHERE state = 'Completed' AND output = prompt"));
         // Exactly one successful call per task; interrupted calls are on record as such.
-        Assert.Equal(0, inspector.Scalar<long>("SELECT count(*) FROM (SELECT task_id FROM attempts WHERE outcome = 'Succeeded' GROUP BY task_id HAVING count(*) <> 1)"));
+        Assert.Equal(0, inspector.Scalar<long>("SELECT count(*) FROM (SELECT task_id FROM attempts WHERE outcome = 'Succeeded' GROUP BY task_id HAVING count(*) <> 1) AS twice"));
         Assert.Equal(1000, inspector.Scalar<long>("SELECT count(DISTINCT task_id) FROM attempts WHERE outcome = 'Succeeded'"));
         Assert.Equal(0, inspector.Scalar<long>("SELECT count(*) FROM attempts WHERE outcome = 'Discarded'"));
         Assert.True(inspector.Scalar<long>("SELECT count(*) FROM attempts WHERE outcome = 'Interrupted'") > 0);
         Assert.Equal(0, inspector.Scalar<long>("SELECT count(*) FROM tasks WHERE attempts <> (SELECT count(*) FROM attempts a WHERE a.task_id = tasks.id)"));
     }
 
-    [Fact]
-    public async Task Four_processes_share_one_store_and_run_10000_tasks_exactly_once_without_lock_errors()
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task Four_processes_share_one_store_and_run_10000_tasks_exactly_once_without_lock_errors(string backend)
     {
-        var store = Path.Combine(_folder, "shared.db");
+        var store = _stores.New(backend, "shared");
         // Two processes start their share slowly and leave early (handing unstarted work back to the
         // store); two start theirs and stay until every task of the store is finished, taking over
         // what the others left: one by waiting for all the store's tasks (a wait runs the ones nobody

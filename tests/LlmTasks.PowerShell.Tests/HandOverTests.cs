@@ -182,8 +182,11 @@ public sealed class HandOverTests : IDisposable
     {
         var store = Path.Combine(_folder, "job.db");
         var run = Pwsh.Command($$"""
-            $job = Start-Job { $null = 1..4 | ForEach-Object { "job $_" } | Start-LlmTask -Model mock/delay:2000 -Name job; 'started'; Start-Sleep 300 }
+            $job = Start-Job { $null = 1..4 | ForEach-Object { "job $_" } | Start-LlmTask -Model mock/delay:10000 -Name job; 'started'; Start-Sleep 300 }
             while (-not ($job | Receive-Job -Keep | Where-Object { $_ -eq 'started' })) { Start-Sleep -Milliseconds 100 }
+            # Mid-call, as the test means: on a loaded machine the calls may not have begun when Start-LlmTask returned
+            # (and calls of 10 s do not end while this looks).
+            while (@(Get-LlmTask -Name job -State Running).Count -lt 4) { Start-Sleep -Milliseconds 50 }
             {{end}}
             $done = Get-LlmTask -Name job | Wait-LlmTask -Timeout 120
             "completed=$(@($done | Where-Object State -eq 'Completed').Count)"
@@ -193,7 +196,9 @@ public sealed class HandOverTests : IDisposable
         // The job's process ended mid-call: its calls are on record as Interrupted, either handed back by the
         // job's runspace closing as the job stops (the module releases with its last runspace), or taken over
         // because its process is gone (PowerShell then kills it) — never left to wait for the 600 s lease.
-        Assert.Equal(4, new StoreInspector(store).Scalar<long>("SELECT count(*) FROM attempts WHERE outcome = 'Interrupted' AND (error LIKE '%no longer running%' OR error LIKE '%shut down%')"));
+        var inspector = new StoreInspector(store);
+        Assert.True(4 == inspector.Scalar<long>("SELECT count(*) FROM attempts WHERE outcome = 'Interrupted' AND (error LIKE '%no longer running%' OR error LIKE '%shut down%')"),
+            "attempts: " + inspector.Scalar<string>("SELECT coalesce(group_concat(task_id || ' ' || outcome || ' ' || coalesce(error, ''), ' | '), 'none') FROM attempts") + "\n" + run.Output);
     }
 
     [Fact]

@@ -21,18 +21,32 @@ public sealed class PesterSuiteTests(ITestOutputHelper output)
         return data;
     }
 
+    /// <summary>
+    /// The files whose store is $env:LLMTASKS_STORE when it names a PostgreSQL database: starting, waiting, receiving,
+    /// selecting, stopping, removing, restarting and output order, run again on a PostgreSQL store.
+    /// </summary>
+    public static TheoryData<string> PostgresFiles() => new() { "LlmTasks.Tests.ps1", "Order.Tests.ps1", "Selection.Tests.ps1" };
+
     [Theory]
     [MemberData(nameof(Files))]
-    public void Every_test_in_the_file_passes_in_real_pwsh(string file)
+    public void Every_test_in_the_file_passes_in_real_pwsh(string file) => RunFile(file, postgres: false);
+
+    [Theory]
+    [MemberData(nameof(PostgresFiles))]
+    public void Every_test_in_the_file_passes_in_real_pwsh_on_a_PostgreSQL_store(string file) => RunFile(file, postgres: true);
+
+    private void RunFile(string file, bool postgres)
     {
         var folder = Directory.CreateTempSubdirectory("llmtasks-pester-");
+        var database = postgres ? PostgresServer.Shared.CreateDatabase() : null;
         try
         {
             var resultPath = Path.Combine(folder.FullName, "result.json");
+            var store = database is null ? Path.Combine(folder.FullName, "default.db") : PostgresServer.Shared.ConnectionString(database);
             var run = Pwsh.Run(
                 ["-File", Path.Combine(Repo.Root, "tests", "Pester", "Invoke-PesterSuite.ps1"),
                  "-PesterManifest", Repo.PesterManifest, "-Path", Path.Combine(Repo.Root, "tests", "Pester", file), "-ResultPath", resultPath],
-                new Dictionary<string, string?> { ["TMPDIR"] = folder.FullName, ["LLMTASKS_STORE"] = Path.Combine(folder.FullName, "default.db") },
+                new Dictionary<string, string?> { ["TMPDIR"] = folder.FullName, ["LLMTASKS_STORE"] = store },
                 timeoutSeconds: 900);
             output.WriteLine(run.Output);
             Assert.True(File.Exists(resultPath), $"Pester wrote no result (exit code {run.ExitCode}).\n{run.Output}\n{run.Errors}");
@@ -51,6 +65,10 @@ public sealed class PesterSuiteTests(ITestOutputHelper output)
         finally
         {
             folder.Delete(recursive: true);
+            if (database is not null)
+            {
+                PostgresServer.Shared.DropDatabase(database);
+            }
         }
     }
 }

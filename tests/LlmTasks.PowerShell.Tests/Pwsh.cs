@@ -28,15 +28,24 @@ internal static class Pwsh
     }
 
     /// <summary>Starts pwsh without waiting (stdin closed, output redirected): for kill and concurrency tests.</summary>
-    public static Process Start(string[] arguments, IDictionary<string, string?>? environment = null)
+    /// <param name="launcher">A command that execs pwsh in its place (ip netns exec …), so the process is still pwsh itself.</param>
+    public static Process Start(string[] arguments, IDictionary<string, string?>? environment = null, string[]? launcher = null)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(launcher is { Length: > 0 } ? launcher[0] : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             WorkingDirectory = Repo.Root,
         };
+        if (launcher is { Length: > 0 })
+        {
+            foreach (var part in launcher.Skip(1).Append("dotnet"))
+            {
+                start.ArgumentList.Add(part);
+            }
+        }
+
         start.ArgumentList.Add(Repo.PwshDll);
         start.ArgumentList.Add("-NoProfile");
         start.ArgumentList.Add("-NonInteractive");

@@ -6,12 +6,14 @@ BeforeAll {
     $manifest = Join-Path $PSScriptRoot '../../out/LlmTasks/LlmTasks.psd1'
     Import-Module $manifest -Force
     $script:store = Join-Path ([System.IO.Path]::GetTempPath()) "llmtasks-pester-$([guid]::NewGuid()).db"
+    # The PostgreSQL run (PesterSuiteTests) sets $env:LLMTASKS_STORE to a fresh database: the same tests on that store.
+    if ($env:LLMTASKS_STORE -match '^postgres(ql)?://|(^|;)\s*Host\s*=') { $script:store = $env:LLMTASKS_STORE }
     $PSDefaultParameterValues['*-Llm*:StorePath'] = $script:store
 }
 
 AfterAll {
     Remove-Module LlmTasks -ErrorAction SilentlyContinue
-    Remove-Item "$script:store*" -ErrorAction SilentlyContinue
+    if ($script:store -like '*.db') { Remove-Item "$script:store*" -ErrorAction SilentlyContinue }
 }
 
 Describe 'Start-LlmTask' {

@@ -7,6 +7,8 @@ BeforeAll {
     $script:manifest = (Resolve-Path (Join-Path $PSScriptRoot '../../out/LlmTasks/LlmTasks.psd1')).Path
     Import-Module $script:manifest -Force
     $script:store = Join-Path ([System.IO.Path]::GetTempPath()) "llmtasks-pester-order-$([guid]::NewGuid()).db"
+    # The PostgreSQL run (PesterSuiteTests) sets $env:LLMTASKS_STORE to a fresh database: the same tests on that store.
+    if ($env:LLMTASKS_STORE -match '^postgres(ql)?://|(^|;)\s*Host\s*=') { $script:store = $env:LLMTASKS_STORE }
     $script:other = Join-Path ([System.IO.Path]::GetTempPath()) "llmtasks-pester-order-other-$([guid]::NewGuid()).db"
     $PSDefaultParameterValues['*-Llm*:StorePath'] = $script:store
 
@@ -20,7 +22,7 @@ BeforeAll {
 
 AfterAll {
     Remove-Module LlmTasks -ErrorAction SilentlyContinue
-    Remove-Item "$script:store*", "$script:other*" -ErrorAction SilentlyContinue
+    Remove-Item @(@($script:store, $script:other) | Where-Object { $_ -like '*.db' } | ForEach-Object { "$_*" }) -ErrorAction SilentlyContinue
 }
 
 Describe 'Wait-LlmTask and Receive-LlmTask keep input order' {

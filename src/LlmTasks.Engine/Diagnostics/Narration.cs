@@ -16,11 +16,11 @@ namespace LlmTasks.Diagnostics;
 /// </summary>
 internal static class Narration
 {
-    public static void StoreOpened(TaskStore store)
+    public static void StoreOpened(ITaskStore store)
     {
         if (EngineEvents.Enabled)
         {
-            EngineEvents.Verbose($"Opened the task store '{store.Path}' (schema version {SchemaMigrations.Latest}, {(store.IsReadOnly ? "read-only: the file is write-protected" : "read-write")}).", store.Path);
+            EngineEvents.Verbose($"Opened the task store '{store.Path}' (schema version {store.SchemaVersion}, {(store.ReadOnlyReason is { } why ? "read-only: " + why : "read-write")}).", store.Path);
         }
     }
 

@@ -33,4 +33,6 @@ public static class ErrorIds
     public const string StoreExists = "LlmTaskStoreExists";
     /// <summary>An environment variable the engine reads is set to a value it cannot use ($env:LLMTASKS_MAX_RETRIES = 'lots').</summary>
     public const string InvalidEnvironment = "LlmTaskInvalidEnvironment";
+    public const string InvalidStoreReference = "LlmTaskInvalidStoreReference";
+    public const string StoreAccessDenied = "LlmTaskStoreAccessDenied";
 }

@@ -8,14 +8,14 @@ namespace LlmTasks.Execution;
 /// The one thread that writes a manager's results to the store. Writes queue up while a
 /// transaction runs and go into the next one together, so a thousand fast completions cost a
 /// handful of commits. Between batches it runs the manager's periodic work (claims, heartbeats).
-/// A dedicated thread, because SQLite calls block: they never hold a thread-pool thread.
+/// A dedicated thread, because store calls block: they never hold a thread-pool thread.
 /// </summary>
 internal sealed class StoreWorker : IDisposable
 {
     private const int MaxBatch = 2048;
     private static readonly TimeSpan AgainSoon = TimeSpan.FromMilliseconds(20);
 
-    private readonly TaskStore _store;
+    private readonly ITaskStore _store;
     private readonly Channel<PendingWrite> _writes = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Func<bool> _periodic;
     private readonly TimeSpan _interval;
@@ -23,7 +23,7 @@ internal sealed class StoreWorker : IDisposable
     private readonly Thread _thread;
 
     /// <param name="periodic">Runs every <paramref name="interval"/>; returning true asks for the next run almost at once (more work waits).</param>
-    public StoreWorker(TaskStore store, TimeSpan interval, Func<bool> periodic)
+    public StoreWorker(ITaskStore store, TimeSpan interval, Func<bool> periodic)
     {
         _store = store;
         _interval = interval;

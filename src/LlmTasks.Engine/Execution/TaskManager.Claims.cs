@@ -29,7 +29,7 @@ public sealed partial class TaskManager
         EnsureRunning();
         if (_store.IsReadOnly)
         {
-            throw StoreErrors.ReadOnly(_store.Path, "the file is write-protected");
+            throw StoreErrors.ReadOnly(_store.Path, _store.ReadOnlyReason ?? "read-only");
         }
 
         var worker = new TaskWorker(this, new ClaimScope { Names = names is { Count: > 0 } ? names : null, Models = models is { Count: > 0 } ? models : null });

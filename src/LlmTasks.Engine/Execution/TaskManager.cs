@@ -15,7 +15,7 @@ namespace LlmTasks.Execution;
 /// </summary>
 public sealed partial class TaskManager : IDisposable
 {
-    private readonly TaskStore _store;
+    private readonly ITaskStore _store;
     private readonly ProviderRegistry _providers;
     private readonly TaskManagerOptions _options;
     private readonly ConcurrencyGate _global;
@@ -28,12 +28,13 @@ public sealed partial class TaskManager : IDisposable
     private readonly ConcurrentDictionary<WaitClaim, byte> _waits = new();
     private readonly ConcurrentDictionary<TaskWorker, byte> _workers = new();
     private long _lastHeartbeatMs;
+    private int _heartbeatNow;
     private int _running;
     private bool _disposed;
 
     private readonly TaskOutputs _outputs;
 
-    private TaskManager(TaskStore store, ProviderRegistry providers, TaskManagerOptions options)
+    private TaskManager(ITaskStore store, ProviderRegistry providers, TaskManagerOptions options)
     {
         _store = store;
         _providers = providers;
@@ -46,18 +47,51 @@ public sealed partial class TaskManager : IDisposable
         _worker.Finished += tasks => TasksFinished?.Invoke(tasks);
         _worker.Faulted += e => Faulted?.Invoke(e);
         Faulted += Remember;
+        _lastHeartbeatMs = store.NowMs; // every lease written from now on runs a full lease: the first renewal is due a third of one later
+        store.Changed += OnStoreChanged;
     }
+
+    /// <summary>
+    /// Raised (on a background thread) when the store says tasks finished, in any process: waits look at once instead
+    /// of at their next poll. Only stores that can tell (PostgreSQL's notifications) raise it.
+    /// </summary>
+    internal event Action? FinishedElsewhere;
+
+    /// <summary>What another process did, as the store tells it: work to claim, tasks to stop, results to read.</summary>
+    private void OnStoreChanged(StoreChange change)
+    {
+        switch (change)
+        {
+            case StoreChange.TasksAdded when !_workers.IsEmpty || !_waits.IsEmpty:
+                _worker.Poke(); // claim now, not at the next poll
+                break;
+            case StoreChange.StopRequested when !_active.IsEmpty:
+                Volatile.Write(ref _heartbeatNow, 1); // the renewal says which held tasks were asked to stop
+                _worker.Poke();
+                break;
+            case StoreChange.TasksFinished:
+                FinishedElsewhere?.Invoke();
+                break;
+        }
+    }
+
+    /// <summary>Asks the store to say at once when other processes add, finish or stop tasks (where it can; polling stays the fallback).</summary>
+    internal void ListenForChanges() => _store.ListenForChanges();
 
     /// <summary>
     /// Opens the store. Nothing runs until something is started, restarted, waited for or a worker is
     /// started (with <see cref="TaskManagerOptions.ClaimStoreWork"/>, a worker starts at once).
     /// </summary>
-    public static TaskManager Open(string storePath, TaskManagerOptions? options = null, ProviderRegistry? providers = null)
+    public static TaskManager Open(string storePath, TaskManagerOptions? options = null, ProviderRegistry? providers = null) =>
+        Open(StoreLocation.Resolve(storePath), options, providers);
+
+    /// <summary>Opens the store a reference names (a SQLite file, a PostgreSQL database); see <see cref="Open(string, TaskManagerOptions?, ProviderRegistry?)"/>.</summary>
+    public static TaskManager Open(StoreReference reference, TaskManagerOptions? options = null, ProviderRegistry? providers = null)
     {
         options = (options ?? new TaskManagerOptions()).WithOneClock();
         options.Retry.Validate();
         Diagnostics.TelemetryExport.Start(); // only when $env:OTEL_EXPORTER_OTLP_* asks for it
-        var store = TaskStore.Open(storePath, options.Store);
+        var store = StoreBackends.Default.Open(reference, options.Store);
         var manager = new TaskManager(store, providers ?? ProviderRegistry.CreateDefault(), options);
         Diagnostics.EngineTelemetry.Register(manager);
         Diagnostics.Narration.StoreOpened(store);
@@ -78,7 +112,7 @@ public sealed partial class TaskManager : IDisposable
     /// <summary>True once the manager has shut down (its work handed back).</summary>
     public bool IsShutDown => _disposed;
 
-    public TaskStore Store => _store;
+    public ITaskStore Store => _store;
 
     public string StorePath => _store.Path;
 
@@ -163,6 +197,7 @@ public sealed partial class TaskManager : IDisposable
         if (!_store.IsReadOnly)
         {
             _worker.Start();
+            _store.ListenForChanges();
         }
     }
 
@@ -174,7 +209,7 @@ public sealed partial class TaskManager : IDisposable
     {
         Diagnostics.Secrets.Remember(secrets?.ApiKey);
         var (whole, model, provider) = Prepare(request);
-        var task = _store.Insert(Sign(whole), model.Provider, Owner, LeaseExpiry());
+        var task = _store.Insert(Sign(whole), model.Provider, Owner, LeaseMs);
         Diagnostics.Narration.TaskStored(task);
         Enqueue(new ActiveTask(task, model.Provider, model, provider, null, secrets, _options.Time));
         return task;
@@ -210,7 +245,7 @@ public sealed partial class TaskManager : IDisposable
     private async Task<LlmTask> InsertAndQueueAsync(LlmTaskRequest request, ModelId model, IChatClientProvider? provider, TaskSecrets? secrets)
     {
         EnsureRunning();
-        var task = await _worker.Submit(new InsertTask(request, model.Provider, Owner, LeaseExpiry())).ConfigureAwait(false)
+        var task = await _worker.Submit(new InsertTask(request, model.Provider, Owner, LeaseMs)).ConfigureAwait(false)
             ?? throw new InvalidOperationException("The store returned no row for an insert.");
         Diagnostics.Narration.TaskStored(task);
         Enqueue(new ActiveTask(task, model.Provider, model, provider, null, secrets, _options.Time));
@@ -235,7 +270,7 @@ public sealed partial class TaskManager : IDisposable
             : (_providers.ParseKnown(request.Model, isNew: true), null); // no call is made, but the model must still name a provider
         if (_store.IsReadOnly)
         {
-            throw StoreErrors.ReadOnly(_store.Path, "the file is write-protected");
+            throw StoreErrors.ReadOnly(_store.Path, _store.ReadOnlyReason ?? "read-only");
         }
 
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -243,8 +278,6 @@ public sealed partial class TaskManager : IDisposable
         var whole = resolved.Item1.ToString();
         return (request.Model == whole ? request : request with { Model = whole }, resolved.Item1, resolved.Item2);
     }
-
-    private long LeaseExpiry() => _store.NowMs + (long)_options.Lease.TotalMilliseconds;
 
     /// <summary>
     /// Stops tasks: Pending ones (held by any process) become Cancelled at once; Running ones are
@@ -296,7 +329,7 @@ public sealed partial class TaskManager : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_store.IsReadOnly)
         {
-            throw StoreErrors.ReadOnly(_store.Path, "the file is write-protected");
+            throw StoreErrors.ReadOnly(_store.Path, _store.ReadOnlyReason ?? "read-only");
         }
 
         WaitForStoppedRuns(ids);
@@ -311,7 +344,7 @@ public sealed partial class TaskManager : IDisposable
             }
         }
 
-        var restarted = _store.Restart(ids, Owner, _store.NowMs + (long)_options.Lease.TotalMilliseconds, changed);
+        var restarted = _store.Restart(ids, Owner, LeaseMs, changed);
         foreach (var task in restarted)
         {
             Enqueue(Route(task, secrets));
@@ -387,7 +420,7 @@ public sealed partial class TaskManager : IDisposable
                 return; // stopped while queued (the store already says Cancelled), or handed back: no call
             }
 
-            var marking = _worker.Submit(new MarkRunning(task.Id, Owner, _store.NowMs + (long)_options.Lease.TotalMilliseconds));
+            var marking = _worker.Submit(new MarkRunning(task.Id, Owner, LeaseMs));
             var request = task.Task.Request;
             var timeout = RequestValidator.Timeout(request);
             var startedAt = _store.NowMs;
@@ -496,7 +529,7 @@ public sealed partial class TaskManager : IDisposable
 
         var now = _store.NowMs;
         var leaseMs = (long)_options.Lease.TotalMilliseconds;
-        if (!_active.IsEmpty && now - _lastHeartbeatMs >= _options.HeartbeatInterval.TotalMilliseconds)
+        if (!_active.IsEmpty && (Interlocked.Exchange(ref _heartbeatNow, 0) == 1 || now - _lastHeartbeatMs >= _options.HeartbeatInterval.TotalMilliseconds))
         {
             _lastHeartbeatMs = now;
             var (stopRequested, lost) = _store.RenewLeases(Owner, _active.Keys.ToArray(), leaseMs);
@@ -587,6 +620,7 @@ public sealed partial class TaskManager : IDisposable
             // Run failures were reported through Faulted already.
         }
 
+        _store.Changed -= OnStoreChanged;
         _worker.Dispose();
         _outputs.Dispose();
         Diagnostics.EngineTelemetry.Unregister(this);

@@ -3,7 +3,7 @@ using LlmTasks.Storage;
 namespace LlmTasks.Execution;
 
 /// <summary>
-/// The task managers of this process, one per store file. Every runspace of the process shares
+/// The task managers of this process, one per store (a file, a database: by its reference, whatever password it was given with). Every runspace of the process shares
 /// them, so the throttle limit is sticky for the session (as ThreadJob's is). Opening one runs
 /// nothing (see <see cref="TaskManager"/>). They shut down when the process exits (also on SIGTERM
 /// and SIGHUP, see <see cref="ShutdownSignals"/>) or the module is removed, handing unfinished work back to the store.
@@ -11,7 +11,7 @@ namespace LlmTasks.Execution;
 public static class TaskManagers
 {
     private static readonly object Lock = new();
-    private static readonly Dictionary<string, TaskManager> Managers = new(OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
+    private static readonly Dictionary<StoreReference, TaskManager> Managers = [];
     private static int? _concurrency;
 
     static TaskManagers()
@@ -35,17 +35,19 @@ public static class TaskManagers
     /// The manager for a store (explicit path, $env:LLMTASKS_STORE or the default), opened on first use.
     /// Opening it claims nothing: reads, completion and Import-Module never run a store's tasks.
     /// </summary>
-    public static TaskManager Get(string? storePath = null)
+    public static TaskManager Get(string? storePath = null) => Get(StoreLocation.Resolve(storePath));
+
+    /// <summary>The manager for the store a reference names, opened on first use (see <see cref="Get(string?)"/>).</summary>
+    public static TaskManager Get(StoreReference store)
     {
-        var path = StoreLocation.Resolve(storePath);
         ShutdownSignals.Register(ShutdownAll);
         lock (Lock)
         {
-            if (!Managers.TryGetValue(path, out var manager))
+            if (!Managers.TryGetValue(store, out var manager))
             {
                 var options = _concurrency is { } n ? Options with { Concurrency = n } : Options;
-                manager = TaskManager.Open(path, options);
-                Managers[path] = manager;
+                manager = TaskManager.Open(store, options);
+                Managers[store] = manager;
             }
 
             return manager;

@@ -9,7 +9,7 @@ public sealed record WatchEvent(long Id, LlmTask? Task);
 /// <summary>
 /// Waits for a set of tasks to finish, wherever they run. Tasks this process runs are reported
 /// the moment their result is committed; tasks of other processes are found by polling the store's
-/// finished-since index. A full re-read now and then catches removed tasks and anything missed.
+/// finished-since index, at once when the store tells of finished tasks (PostgreSQL's notifications). A full re-read now and then catches removed tasks and anything missed.
 /// A resuming watcher also has the manager run here the tasks no live process holds, for as long
 /// as it waits (<see cref="TaskManager.Watch"/>); <see cref="HeldElsewhere"/> says who holds the others.
 /// Not thread-safe: one consumer (a cmdlet's pipeline thread) calls <see cref="Next"/>.
@@ -39,6 +39,8 @@ public sealed class TaskWatcher : IDisposable
         _remaining = [.. _watched];
         _watermarkMs = manager.Store.NowMs - WatermarkSlackMs;
         manager.TasksFinished += OnFinished;
+        manager.FinishedElsewhere += OnFinishedElsewhere;
+        manager.ListenForChanges();
         FullRecheck();
         if (resume)
         {
@@ -75,6 +77,12 @@ public sealed class TaskWatcher : IDisposable
             }
 
             var now = _time.GetUtcNow();
+            if (Interlocked.Exchange(ref _pollNow, 0) == 1)
+            {
+                PollRemote(); // the store said tasks finished somewhere: look now
+                continue;
+            }
+
             if (now >= _nextFullCheck)
             {
                 FullRecheck();
@@ -121,6 +129,21 @@ public sealed class TaskWatcher : IDisposable
             {
                 // This watcher ended while a notification was on its way: nobody is waiting.
             }
+        }
+    }
+
+    private int _pollNow;
+
+    private void OnFinishedElsewhere()
+    {
+        Volatile.Write(ref _pollNow, 1);
+        try
+        {
+            _signal.Release();
+        }
+        catch (ObjectDisposedException)
+        {
+            // This watcher ended while a notification was on its way: nobody is waiting.
         }
     }
 
@@ -182,6 +205,7 @@ public sealed class TaskWatcher : IDisposable
         }
 
         _manager.TasksFinished -= OnFinished;
+        _manager.FinishedElsewhere -= OnFinishedElsewhere;
         _signal.Dispose();
     }
 }

@@ -1,21 +1,39 @@
 namespace LlmTasks.Storage;
 
 /// <summary>
-/// Where the task store lives: an explicit path, else $env:LLMTASKS_STORE, else the per-user
-/// data folder ($XDG_DATA_HOME/LlmTasks/tasks.db, ~/.local/share/LlmTasks/tasks.db, or
-/// %LOCALAPPDATA%\LlmTasks\tasks.db on Windows).
+/// Which task store a command means: an explicit reference (a path, or a PostgreSQL URI or connection
+/// string), else $env:LLMTASKS_STORE, else the per-user data folder ($XDG_DATA_HOME/LlmTasks/tasks.db,
+/// ~/.local/share/LlmTasks/tasks.db, or %LOCALAPPDATA%\LlmTasks\tasks.db on Windows).
 /// </summary>
 public static class StoreLocation
 {
     public const string EnvironmentVariable = "LLMTASKS_STORE";
 
-    public static string Resolve(string? explicitPath = null)
+    /// <summary>
+    /// The store a reference names. A path given here is resolved with <paramref name="resolveFile"/> (PowerShell's
+    /// current location) and made full; a URI or connection string is read by its backend, never as a path.
+    /// </summary>
+    public static StoreReference Resolve(string? explicitReference = null, Func<string, string>? resolveFile = null, StoreBackends? backends = null)
     {
-        var path = !string.IsNullOrWhiteSpace(explicitPath) ? explicitPath
-            : Configuration.EngineEnvironment.Process.Raw(EnvironmentVariable) is { } fromEnv ? fromEnv
-            : DefaultPath();
-        return Path.GetFullPath(ExpandHome(path));
+        backends ??= StoreBackends.Default;
+        string text;
+        if (!string.IsNullOrWhiteSpace(explicitReference))
+        {
+            text = explicitReference.Trim();
+            var backend = backends.Recognize(text);
+            return backend.Parse(backend.UsesFiles ? FullPath(resolveFile is null ? text : resolveFile(text)) : text);
+        }
+
+        text = Configuration.EngineEnvironment.Process.Raw(EnvironmentVariable) is { } fromEnv && !string.IsNullOrWhiteSpace(fromEnv) ? fromEnv.Trim() : DefaultPath();
+        var chosen = backends.Recognize(text);
+        return chosen.Parse(chosen.UsesFiles ? FullPath(text) : text);
     }
+
+    /// <summary>True when the store a reference names is there (a file, a database with the store's tables); nothing is created.</summary>
+    public static bool Exists(StoreReference reference, StoreBackends? backends = null) => (backends ?? StoreBackends.Default).Exists(reference);
+
+    /// <summary>True when the text is a file path (resolved against the current location), not a URI or connection string.</summary>
+    public static bool IsFilePath(string text, StoreBackends? backends = null) => (backends ?? StoreBackends.Default).IsFilePath(text.Trim());
 
     public static string DefaultPath()
     {
@@ -34,6 +52,8 @@ public static class StoreLocation
         var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
         return Path.Combine(RequireFolder(home, "HOME"), ".local", "share", "LlmTasks", "tasks.db");
     }
+
+    private static string FullPath(string path) => Path.GetFullPath(ExpandHome(path));
 
     private static string ExpandHome(string path)
     {

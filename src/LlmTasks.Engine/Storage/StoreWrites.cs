@@ -1,23 +1,26 @@
 namespace LlmTasks.Storage;
 
 /// <summary>One write the task manager hands the store; many are applied in one transaction.</summary>
-internal abstract record StoreWrite(long TaskId);
+public abstract record StoreWrite(long TaskId);
 
-/// <summary>A new Pending task (its id is assigned by the insert), batched with whatever else is being written.</summary>
-internal sealed record InsertTask(LlmTaskRequest Request, string Provider, string? Owner, long? LeaseExpiresMs) : StoreWrite(0);
+/// <summary>
+/// A new Pending task (its id is assigned by the insert), batched with whatever else is being written; leased
+/// to <paramref name="Owner"/> for <paramref name="LeaseMs"/> (on the store's clock) when given.
+/// </summary>
+public sealed record InsertTask(LlmTaskRequest Request, string Provider, string? Owner, long? LeaseMs) : StoreWrite(0);
 
-/// <summary>Pending → Running, only if this owner still holds the task and nobody cancelled it.</summary>
-internal sealed record MarkRunning(long TaskId, string Owner, long LeaseExpiresMs) : StoreWrite(TaskId);
+/// <summary>Pending → Running, only if this owner still holds the task and nobody cancelled it; the lease runs <paramref name="LeaseMs"/> from the store's now.</summary>
+public sealed record MarkRunning(long TaskId, string Owner, long LeaseMs) : StoreWrite(TaskId);
 
 /// <summary>
 /// Records a finished model call and, when <see cref="FinalState"/> is set, the task's result.
 /// Applied only while this owner holds the task (Running): a late duplicate becomes a Discarded attempt.
 /// With <see cref="FinalState"/> null the task goes back to Pending (an interrupted call on shutdown).
 /// </summary>
-internal sealed record FinishAttempt(long TaskId, string Owner, AttemptRecord Attempt, LlmTaskState? FinalState) : StoreWrite(TaskId);
+public sealed record FinishAttempt(long TaskId, string Owner, AttemptRecord Attempt, LlmTaskState? FinalState) : StoreWrite(TaskId);
 
 /// <summary>A model call that ended without ending the task (a transient failure before a retry): counted and kept, task stays Running.</summary>
-internal sealed record RecordAttempt(long TaskId, string Owner, AttemptRecord Attempt) : StoreWrite(TaskId);
+public sealed record RecordAttempt(long TaskId, string Owner, AttemptRecord Attempt) : StoreWrite(TaskId);
 
 /// <summary>
 /// The text a streamed answer has so far, saved while the call runs (at most every 500 ms or 4 K characters) so that
@@ -27,7 +30,7 @@ internal sealed record RecordAttempt(long TaskId, string Owner, AttemptRecord At
 internal sealed record SavePartialOutput(long TaskId, string Owner, string Text) : StoreWrite(TaskId);
 
 /// <summary>What one model call sent and got.</summary>
-internal sealed record AttemptRecord
+public sealed record AttemptRecord
 {
     public required LlmAttemptOutcome Outcome { get; init; }
     public string? Output { get; init; }

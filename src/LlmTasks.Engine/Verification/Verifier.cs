@@ -36,7 +36,7 @@ public sealed class Verifier
     /// <paramref name="recordTo"/>, each judge call is kept as an attempt of that task (usage and cost included).
     /// </summary>
     public Task<LlmVerificationResult> VerifyAsync(string? output, LlmTask? task, bool failFast, CancellationToken cancellationToken,
-        Storage.TaskStore? recordTo = null, Execution.RetryOptions? retry = null) =>
+        Storage.ITaskStore? recordTo = null, Execution.RetryOptions? retry = null) =>
         VerifyAsync(output, task?.Request.Prompt, task, failFast, new VerificationEnvironment(_providers, _services)
         {
             Retry = retry ?? Execution.TaskManagers.Options.Retry,

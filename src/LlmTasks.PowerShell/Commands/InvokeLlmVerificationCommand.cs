@@ -104,7 +104,7 @@ public sealed class InvokeLlmVerificationCommand : LlmTaskCommandBase
                     TaskManager manager;
                     try
                     {
-                        manager = Manager(TaskReferences.StorePath(reference, SessionState.Path.GetUnresolvedProviderPathFromPSPath));
+                        manager = Manager(TaskReferences.StorePath(reference, ResolveStore));
                     }
                     catch (LlmTasksException e)
                     {

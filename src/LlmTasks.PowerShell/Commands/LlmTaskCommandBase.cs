@@ -24,7 +24,7 @@ public abstract class LlmTaskCommandBase : PSCmdlet, IDisposable
     /// <summary>Counts this cmdlet's runspace as one that uses the module (the last one to close releases the engine).</summary>
     protected LlmTaskCommandBase() => ModuleRunspaces.Add(Runspace.DefaultRunspace);
 
-    /// <summary>The task store file; default $env:LLMTASKS_STORE, else the per-user data folder.</summary>
+    /// <summary>The task store: a file path, or a PostgreSQL URI or connection string; default $env:LLMTASKS_STORE, else the per-user data folder.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(Completers.StorePathCompleter))]
@@ -41,8 +41,8 @@ public abstract class LlmTaskCommandBase : PSCmdlet, IDisposable
         ListenToEngine();
         try
         {
-            var resolved = StoreLocation.Resolve(path is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(path));
-            _stores.TryAdd(resolved, 0); // narration about this store is this cmdlet's to show
+            var resolved = StoreLocation.Resolve(path, ResolveStore);
+            _stores.TryAdd(resolved.Display, 0); // narration about this store is this cmdlet's to show
             var manager = TaskManagers.Get(resolved);
             foreach (var fault in manager.TakeFaults())
             {
@@ -55,6 +55,27 @@ public abstract class LlmTaskCommandBase : PSCmdlet, IDisposable
         catch (LlmTasksException e)
         {
             FlushEngineEvents();
+            ThrowTerminatingError(ErrorRecords.From(e));
+            throw; // not reached
+        }
+    }
+
+    /// <summary>
+    /// A store reference as this session reads it: a path relative to the current location (PSDrives, ~) made
+    /// full; a URI or connection string as it is, never read as a path.
+    /// </summary>
+    protected internal string ResolveStore(string reference) =>
+        StoreLocation.IsFilePath(reference) ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(reference) : reference;
+
+    /// <summary>Whether the store a piped reference names is there (nothing is created to find out); an unreachable store ends the cmdlet.</summary>
+    protected bool StoreExists(string reference)
+    {
+        try
+        {
+            return StoreLocation.Exists(StoreLocation.Resolve(reference, ResolveStore));
+        }
+        catch (LlmTasksException e)
+        {
             ThrowTerminatingError(ErrorRecords.From(e));
             throw; // not reached
         }

@@ -13,7 +13,7 @@ namespace LlmTasks.PowerShell.Commands;
 [OutputType(typeof(StoreRecoveryResult))]
 public sealed class RepairLlmTaskStoreCommand : LlmTaskCommandBase
 {
-    /// <summary>The new store to write; it must not exist yet.</summary>
+    /// <summary>The new store to write (a path, or a PostgreSQL database without the store's tables); it must not exist yet.</summary>
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateNotNullOrEmpty]
     public string Destination { get; set; } = string.Empty;
@@ -22,9 +22,9 @@ public sealed class RepairLlmTaskStoreCommand : LlmTaskCommandBase
     {
         try
         {
-            var source = StoreLocation.Resolve(StorePath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(StorePath));
-            var destination = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination);
-            if (ShouldProcess(destination, $"Copy the readable tasks of '{source}' into a new store"))
+            var source = StoreLocation.Resolve(StorePath, ResolveStore);
+            var destination = StoreLocation.Resolve(Destination, ResolveStore);
+            if (ShouldProcess(destination.Display, $"Copy the readable tasks of '{source}' into a new store"))
             {
                 WriteObject(StoreRecovery.Recover(source, destination));
             }

@@ -334,7 +334,7 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
             { Target = InputObject };
         }
 
-        var path = TaskReferences.StorePath(reference, ResolvePath);
+        var path = TaskReferences.StorePath(reference, ResolveStore);
         var source = path is null ? _manager! : Manager(path);
         var task = TaskReferences.Find(source, reference)
             ?? throw new LlmTasksException(ErrorRecords.NotFound, LlmErrorCategory.ObjectNotFound,

@@ -147,7 +147,7 @@ public abstract class TaskSelectionCommandBase : LlmTaskCommandBase
     /// Referenced tasks, read fresh with one query per store and kind of reference, in the order referenced:
     /// a cmdlet that gathers its pipeline input first (Wait-LlmTask) calls this once in EndProcessing.
     /// A reference's own StorePath wins over -StorePath (tasks from different stores can be mixed);
-    /// a StorePath that names no file is an error, never a new, empty store.
+    /// a StorePath that names no store (no file, a database without the store's tables) is an error, never a new, empty store.
     /// </summary>
     private protected IEnumerable<(TaskManager Manager, IReadOnlyList<LlmTask> Tasks)> SelectTasks(IEnumerable<TaskReference> references, TaskQuery? filter = null, bool reportMissing = true)
     {
@@ -158,8 +158,8 @@ public abstract class TaskSelectionCommandBase : LlmTaskCommandBase
             var key = reference.StorePath ?? string.Empty;
             if (!_stores.TryGetValue(key, out var known))
             {
-                var resolved = reference.StorePath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(reference.StorePath);
-                known = (resolved, resolved is null ? Manager() : File.Exists(resolved) ? Manager(resolved) : null);
+                var resolved = reference.StorePath is null ? null : ResolveStore(reference.StorePath);
+                known = (resolved, resolved is null ? Manager() : StoreExists(resolved) ? Manager(resolved) : null);
                 _stores[key] = known;
             }
 

@@ -6,17 +6,17 @@ namespace LlmTasks.PowerShell.Completers;
 
 /// <summary>
 /// Reads completion values from the store a command line names (or the default one): a read-only peek
-/// at the file (<see cref="StorePeek"/>), never a task manager, so pressing Tab creates nothing, claims
+/// at the store (<see cref="StorePeek"/>), never a task manager, so pressing Tab creates nothing, claims
 /// nothing and runs nothing. A relative -StorePath is resolved against PowerShell's current location.
 /// </summary>
 internal static class StoreCompletion
 {
-    public static IReadOnlyList<string> Values(string commandName, IDictionary fakeBoundParameters, Func<string, IReadOnlyList<string>> read)
+    public static IReadOnlyList<string> Values(string commandName, IDictionary fakeBoundParameters, Func<StoreReference, IReadOnlyList<string>> read)
     {
         try
         {
             var given = fakeBoundParameters["StorePath"] as string ?? DefaultStorePath(commandName);
-            return read(StoreLocation.Resolve(string.IsNullOrWhiteSpace(given) ? null : FromCurrentLocation(given)));
+            return read(StoreLocation.Resolve(string.IsNullOrWhiteSpace(given) ? null : given, FromCurrentLocation));
         }
         catch (Exception e) when (e is LlmTasksException or IOException or UnauthorizedAccessException or PSInvalidOperationException or RuntimeException)
         {

@@ -6,15 +6,14 @@ namespace LlmTasks.PowerShell.Completers;
 
 /// <summary>
 /// Completes -StorePath with PowerShell's own file-name completion (relative to $PWD, quoting, PSDrives),
-/// leaving out SQLite's side files (-wal, -shm, -journal), which are never a store of their own. It lists
-/// files only: no store is opened.
+/// leaving out the files that belong to a store without being one (the file backend's side files). It lists
+/// files only: no store is opened, and a URI or connection string is not completed.
 /// </summary>
 public sealed class StorePathCompleter : IArgumentCompleter
 {
-    private static readonly string[] SideFiles = ["-wal", "-shm", "-journal"];
-
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         CommandAst commandAst, IDictionary fakeBoundParameters) =>
-        CompletionCompleters.CompleteFilename(wordToComplete)
-            .Where(r => !SideFiles.Any(side => r.ListItemText.EndsWith(side, StringComparison.OrdinalIgnoreCase)));
+        wordToComplete.Length > 0 && !Storage.StoreLocation.IsFilePath(wordToComplete.Trim('\'', '"'))
+            ? []
+            : CompletionCompleters.CompleteFilename(wordToComplete).Where(r => !Storage.StoreBackends.Default.IsSideFile(r.ListItemText));
 }

@@ -97,13 +97,13 @@ internal static class TaskReferences
     }
 
     /// <summary>
-    /// The full path of the store a reference names (null: the cmdlet's own). A path that names no file is
-    /// an error: opening it would create a new, empty store.
+    /// The store a reference names (null: the cmdlet's own): a full path, or a URI or connection string as given.
+    /// A store that is not there is an error: opening it would create a new, empty one.
     /// </summary>
-    public static string? StorePath(TaskReference reference, Func<string, string> resolvePath)
+    public static string? StorePath(TaskReference reference, Func<string, string> resolveStore)
     {
-        var path = reference.StorePath is null ? null : resolvePath(reference.StorePath);
-        return path is null || File.Exists(path) ? path : throw StoreNotFound(reference, path);
+        var store = reference.StorePath is null ? null : resolveStore(reference.StorePath);
+        return store is null || Storage.StoreLocation.Exists(Storage.StoreLocation.Resolve(store, resolveStore)) ? store : throw StoreNotFound(reference, store);
     }
 
     public static LlmTasksException StoreNotFound(TaskReference reference, string path) =>

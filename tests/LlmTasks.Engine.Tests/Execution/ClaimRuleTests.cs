@@ -2,7 +2,6 @@ using System.Diagnostics;
 using LlmTasks.Execution;
 using LlmTasks.Storage;
 using LlmTasks.Tests.Doubles;
-using Microsoft.Data.Sqlite;
 
 namespace LlmTasks.Tests.Execution;
 
@@ -12,32 +11,25 @@ namespace LlmTasks.Tests.Execution;
 /// owner on this machine whose process is gone loses its tasks at once, whatever its lease says.
 /// Two managers on one file stand for two processes (one pid, so both are alive to each other).
 /// </summary>
-public sealed class ClaimRuleTests : IDisposable
+public abstract class ClaimRuleTests(StoreKind kind) : IDisposable
 {
+    /// <summary>The tests on a SQLite file.</summary>
+    public sealed class OnSqlite() : ClaimRuleTests(StoreKind.Sqlite);
+
+    /// <summary>The same tests on a PostgreSQL database.</summary>
+    public sealed class OnPostgres() : ClaimRuleTests(StoreKind.Postgres);
+
     private static readonly TaskManagerOptions Fast = new() { PollInterval = TimeSpan.FromMilliseconds(50) };
-    private readonly TempStore _temp = new();
+    private readonly TempStore _temp = new(kind);
 
     public void Dispose() => _temp.Dispose();
 
-    private void Sql(string sql, params (string Name, object Value)[] parameters)
-    {
-        using var connection = new SqliteConnection($"Data Source={_temp.Path};Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value);
-        }
-
-        command.ExecuteNonQuery();
-    }
 
     /// <summary>Left-over work as an exited process leaves it: Pending, unleased.</summary>
     private List<long> Seed(int count, string model = "test/x", string? name = null)
     {
         using var store = TaskStore.Open(_temp.Path);
-        return Enumerable.Range(0, count).Select(i => store.Insert(Managers.Request($"{name ?? "left"} {i}", model, name), model.Split('/')[0], owner: null, leaseExpiresMs: null).Id).ToList();
+        return Enumerable.Range(0, count).Select(i => store.Insert(Managers.Request($"{name ?? "left"} {i}", model, name), model.Split('/')[0], owner: null, leaseMs: null).Id).ToList();
     }
 
     /// <summary>The owner string a process on this machine with that pid and start would have written.</summary>
@@ -57,8 +49,8 @@ public sealed class ClaimRuleTests : IDisposable
     {
         var ids = Seed(5);
         var deadOwner = LocalOwner(PidOfAnExitedProcess(), 1);
-        Sql("UPDATE tasks SET lease_owner = $o, lease_expires_at = $e WHERE id = $id", ("$o", deadOwner), ("$e", HourFromNow), ("$id", ids[0]));
-        Sql("UPDATE tasks SET state = 'Running', started_at = 1, lease_owner = 'gone:1:x', lease_expires_at = 1 WHERE id = $id", ("$id", ids[1]));
+        _temp.Sql("UPDATE tasks SET lease_owner = $o, lease_expires_at = $e WHERE id = $id", ("$o", deadOwner), ("$e", HourFromNow), ("$id", ids[0]));
+        _temp.Sql("UPDATE tasks SET state = 'Running', started_at = 1, lease_owner = 'gone:1:x', lease_expires_at = 1 WHERE id = $id", ("$id", ids[1]));
 
         var provider = new ScriptedProvider();
         using var manager = Managers.Open(_temp.Path, provider);
@@ -124,8 +116,8 @@ public sealed class ClaimRuleTests : IDisposable
     {
         var ids = Seed(2);
         var dead = reusedPid ? LocalOwner(Environment.ProcessId, 12345) : LocalOwner(PidOfAnExitedProcess(), 12345);
-        Sql("UPDATE tasks SET state = 'Running', started_at = 1, lease_owner = $o, lease_expires_at = $e WHERE id = $id", ("$o", dead), ("$e", HourFromNow), ("$id", ids[0]));
-        Sql("UPDATE tasks SET lease_owner = $o, lease_expires_at = $e WHERE id = $id", ("$o", dead), ("$e", HourFromNow), ("$id", ids[1]));
+        _temp.Sql("UPDATE tasks SET state = 'Running', started_at = 1, lease_owner = $o, lease_expires_at = $e WHERE id = $id", ("$o", dead), ("$e", HourFromNow), ("$id", ids[0]));
+        _temp.Sql("UPDATE tasks SET lease_owner = $o, lease_expires_at = $e WHERE id = $id", ("$o", dead), ("$e", HourFromNow), ("$id", ids[1]));
 
         var provider = new ScriptedProvider();
         using var manager = Managers.Open(_temp.Path, provider);
@@ -143,7 +135,7 @@ public sealed class ClaimRuleTests : IDisposable
     public void A_gone_owners_task_still_counts_against_the_recovery_limit()
     {
         var id = Seed(1).Single();
-        Sql("UPDATE tasks SET state = 'Running', started_at = 1, recoveries = 3, lease_owner = $o, lease_expires_at = $e WHERE id = $id",
+        _temp.Sql("UPDATE tasks SET state = 'Running', started_at = 1, recoveries = 3, lease_owner = $o, lease_expires_at = $e WHERE id = $id",
             ("$o", LocalOwner(PidOfAnExitedProcess(), 1)), ("$e", HourFromNow), ("$id", id));
         using var manager = Managers.Open(_temp.Path, new TaskManagerOptions { RecoveryLimit = 3 });
         var done = Managers.WaitAll(manager, [id], seconds: 30).Single();
@@ -155,7 +147,7 @@ public sealed class ClaimRuleTests : IDisposable
     public void An_owner_on_another_machine_keeps_its_tasks_until_its_lease_runs_out()
     {
         var id = Seed(1).Single();
-        Sql("UPDATE tasks SET lease_owner = 'elsewhere:1:1:x', lease_expires_at = $e WHERE id = $id", ("$e", HourFromNow), ("$id", id));
+        _temp.Sql("UPDATE tasks SET lease_owner = 'elsewhere:1:1:x', lease_expires_at = $e WHERE id = $id", ("$e", HourFromNow), ("$id", id));
         var provider = new ScriptedProvider();
         using var manager = Managers.Open(_temp.Path, Fast, provider);
         using var watch = manager.Watch([id]);
@@ -163,7 +155,7 @@ public sealed class ClaimRuleTests : IDisposable
         Thread.Sleep(300);
         Assert.Equal(0, provider.Calls);
 
-        Sql("UPDATE tasks SET lease_expires_at = 1 WHERE id = $id", ("$id", id)); // time travel: its lease ran out
+        _temp.Sql("UPDATE tasks SET lease_expires_at = 1 WHERE id = $id", ("$id", id)); // time travel: its lease ran out
         var done = watch.Next(TimeSpan.FromSeconds(30), CancellationToken.None)!.Task!;
         Assert.Equal(LlmTaskState.Completed, done.State);
         Assert.Equal(1, provider.Calls);
@@ -202,7 +194,7 @@ public sealed class ClaimRuleTests : IDisposable
         var summary = worker.Stop("QueueEmpty");
 
         Assert.Equal((15, 12, 3, 0, 0, 0), (summary.Claimed, summary.Completed, summary.Failed, summary.Cancelled, summary.Recovered, summary.HandedBack));
-        Assert.Equal(("QueueEmpty", manager.Owner, _temp.Path), (summary.EndReason, summary.Owner, summary.StorePath));
+        Assert.Equal(("QueueEmpty", manager.Owner, _temp.Display), (summary.EndReason, summary.Owner, summary.StorePath));
         Assert.True(summary.Duration > TimeSpan.Zero);
         Assert.All(manager.Store.Query(TaskQuery.All), t => Assert.True(t.State.IsTerminal()));
         Assert.Equal(12, provider.Calls);
@@ -287,7 +279,7 @@ public sealed class ClaimRuleTests : IDisposable
     public void Stop_ends_at_once_a_task_whose_process_is_gone()
     {
         var id = Seed(1).Single();
-        Sql("UPDATE tasks SET state = 'Running', started_at = 1, lease_owner = $o, lease_expires_at = $e WHERE id = $id",
+        _temp.Sql("UPDATE tasks SET state = 'Running', started_at = 1, lease_owner = $o, lease_expires_at = $e WHERE id = $id",
             ("$o", LocalOwner(PidOfAnExitedProcess(), 1)), ("$e", HourFromNow), ("$id", id));
         using var manager = Managers.Open(_temp.Path);
         var result = manager.Stop([id]);

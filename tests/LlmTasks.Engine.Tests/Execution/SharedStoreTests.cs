@@ -1,30 +1,22 @@
 using LlmTasks.Execution;
 using LlmTasks.Storage;
 using LlmTasks.Tests.Doubles;
-using Microsoft.Data.Sqlite;
 
 namespace LlmTasks.Tests.Execution;
 
 /// <summary>Two managers on one file stand for two processes: each has its own owner id, connection and leases.</summary>
-public sealed class SharedStoreTests : IDisposable
+public abstract class SharedStoreTests(StoreKind kind) : IDisposable
 {
-    private readonly TempStore _temp = new();
+    /// <summary>The tests on a SQLite file.</summary>
+    public sealed class OnSqlite() : SharedStoreTests(StoreKind.Sqlite);
+
+    /// <summary>The same tests on a PostgreSQL database.</summary>
+    public sealed class OnPostgres() : SharedStoreTests(StoreKind.Postgres);
+
+    private readonly TempStore _temp = new(kind);
 
     public void Dispose() => _temp.Dispose();
 
-    private void Sql(string sql, params (string Name, object Value)[] parameters)
-    {
-        using var connection = new SqliteConnection($"Data Source={_temp.Path};Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value);
-        }
-
-        command.ExecuteNonQuery();
-    }
 
     [Fact]
     public void Pending_work_left_by_a_process_that_exited_is_run_by_the_next_one()
@@ -56,7 +48,7 @@ public sealed class SharedStoreTests : IDisposable
         {
             for (var i = 0; i < 300; i++)
             {
-                seed.Insert(Managers.Request($"t{i}", "test/x"), "test", owner: null, leaseExpiresMs: null);
+                seed.Insert(Managers.Request($"t{i}", "test/x"), "test", owner: null, leaseMs: null);
             }
         }
 
@@ -86,7 +78,7 @@ public sealed class SharedStoreTests : IDisposable
         }
 
         // What a process killed mid-call leaves behind: Running, leased by an owner that will never renew.
-        Sql("UPDATE tasks SET state = 'Running', started_at = 1, lease_expires_at = 1 WHERE id = $id", ("$id", id));
+        _temp.Sql("UPDATE tasks SET state = 'Running', started_at = 1, lease_expires_at = 1 WHERE id = $id", ("$id", id));
 
         using var manager = Managers.Open(_temp.Path);
         var done = Managers.WaitAll(manager, [id]).Single();
@@ -105,7 +97,7 @@ public sealed class SharedStoreTests : IDisposable
             id = store.Insert(Managers.Request("poison"), "mock", "dead:1:x", 0).Id;
         }
 
-        Sql("UPDATE tasks SET state = 'Running', started_at = 1, lease_expires_at = 1, recoveries = 3 WHERE id = $id", ("$id", id));
+        _temp.Sql("UPDATE tasks SET state = 'Running', started_at = 1, lease_expires_at = 1, recoveries = 3 WHERE id = $id", ("$id", id));
         using var manager = Managers.Open(_temp.Path, new TaskManagerOptions { RecoveryLimit = 3 });
         var done = Managers.WaitAll(manager, [id]).Single();
         Assert.Equal((LlmTaskState.Failed, "Interrupted"), (done.State, done.ErrorKind));
@@ -146,7 +138,7 @@ public sealed class SharedStoreTests : IDisposable
         SpinWait.SpinUntil(() => slow(late, id), TimeSpan.FromSeconds(30));
 
         // Time travel: the lease looks expired to everyone else (as after a long GC pause or a suspended laptop).
-        Sql("UPDATE tasks SET lease_expires_at = 1 WHERE id = $id", ("$id", id));
+        _temp.Sql("UPDATE tasks SET lease_expires_at = 1 WHERE id = $id", ("$id", id));
         var rescuer = new ScriptedProvider { Behaviour = (_, _) => Task.FromResult("first result") };
         using var other = Managers.Open(_temp.Path, rescuer);
         var first = Managers.WaitAll(other, [id]).Single();
@@ -175,7 +167,7 @@ public sealed class SharedStoreTests : IDisposable
         var id = paused.Start(Managers.Request("who stopped me?", "test/x")).Id;
         Assert.True(SpinWait.SpinUntil(() => provider.Calls == 1 && paused.Store.Get(id)!.State == LlmTaskState.Running, TimeSpan.FromSeconds(30)));
         const string taker = "other-host:4242:0badcafe";
-        Sql("UPDATE tasks SET lease_owner = $owner, lease_expires_at = $far WHERE id = $id", ("$owner", taker), ("$far", DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeMilliseconds()), ("$id", id));
+        _temp.Sql("UPDATE tasks SET lease_owner = $owner, lease_expires_at = $far WHERE id = $id", ("$owner", taker), ("$far", DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeMilliseconds()), ("$id", id));
 
         Assert.True(SpinWait.SpinUntil(() => paused.Store.GetAttempts(id).Count == 1, TimeSpan.FromSeconds(30)), "the lost call was never recorded");
         var discarded = paused.Store.GetAttempts(id).Single();

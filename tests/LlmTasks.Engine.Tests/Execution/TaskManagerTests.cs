@@ -4,9 +4,15 @@ using LlmTasks.Tests.Doubles;
 
 namespace LlmTasks.Tests.Execution;
 
-public sealed class TaskManagerTests : IDisposable
+public abstract class TaskManagerTests(StoreKind kind) : IDisposable
 {
-    private readonly TempStore _temp = new();
+    /// <summary>The tests on a SQLite file.</summary>
+    public sealed class OnSqlite() : TaskManagerTests(StoreKind.Sqlite);
+
+    /// <summary>The same tests on a PostgreSQL database.</summary>
+    public sealed class OnPostgres() : TaskManagerTests(StoreKind.Postgres);
+
+    private readonly TempStore _temp = new(kind);
 
     public void Dispose() => _temp.Dispose();
 
@@ -175,7 +181,7 @@ public sealed class TaskManagerTests : IDisposable
         // Stored before -TimeoutSec had an upper bound (4,294,968 s and more cannot be a timer): it must not become a poison task.
         using (var store = TaskStore.Open(_temp.Path))
         {
-            store.Insert(Managers.Request("old request") with { TimeoutSec = 5_000_000 }, "mock", owner: null, leaseExpiresMs: null);
+            store.Insert(Managers.Request("old request") with { TimeoutSec = 5_000_000 }, "mock", owner: null, leaseMs: null);
         }
 
         using var manager = Managers.Open(_temp.Path);
@@ -248,7 +254,22 @@ public sealed class TaskManagerTests : IDisposable
     {
         var big = new string('x', 64 * 1024);
         var provider = new ScriptedProvider { Behaviour = (_, _) => Task.FromResult(big) }; // results larger than the room left
-        using var manager = Managers.Open(_temp.Path, new TaskManagerOptions { Store = new StoreOptions { MaxSizeBytes = 512 * 1024 } }, provider);
+        var options = new TaskManagerOptions { Store = new StoreOptions { MaxSizeBytes = 512 * 1024 } };
+        if (kind == StoreKind.Postgres)
+        {
+            // A server's disk cannot be capped from here: a trigger refuses the big results as a full disk does (SQLSTATE 53100).
+            using (TaskStore.Open(_temp.Path))
+            {
+            }
+
+            _temp.Sql("""
+                CREATE FUNCTION llmtasks.full_disk() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN IF length(NEW.output) > 60000 THEN RAISE EXCEPTION 'could not extend file' USING ERRCODE = 'disk_full'; END IF; RETURN NEW; END $$;
+                CREATE TRIGGER full_disk BEFORE UPDATE ON llmtasks.tasks FOR EACH ROW EXECUTE FUNCTION llmtasks.full_disk();
+                """);
+        }
+
+        using var manager = Managers.Open(_temp.Path, options, provider);
         for (var i = 0; i < 20; i++)
         {
             manager.Start(Managers.Request($"p{i}", "test/x"));

@@ -59,7 +59,7 @@ public sealed record ComputedReply(Func<RecordedRequest, Reply> Decide) : Reply;
 public sealed record StreamReply(IEnumerable<string> Events, TimeSpan Gap, bool Cut) : Reply;
 
 /// <summary>
-/// A minimal HTTP/1.1 server on 127.0.0.1 over real sockets, one request per connection
+/// A minimal HTTP/1.1 server on 127.0.0.1 (or another address of this machine) over real sockets, one request per connection
 /// (it answers with Connection: close). The n-th request gets the n-th scripted reply; the last
 /// reply repeats. As a real API does, it answers a request that asks for a stream ("stream": true) with the
 /// scripted 200 answer as server-sent events (<see cref="RecordedResponses.AsStream"/>): a chat completion or an
@@ -67,22 +67,29 @@ public sealed record StreamReply(IEnumerable<string> Events, TimeSpan Gap, bool 
 /// </summary>
 public sealed class LoopbackServer : IDisposable
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly TcpListener _listener;
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
     private Reply[] _script = [Reply.Json(200, "{}")];
     private int _count;
 
     public LoopbackServer()
+        : this(IPAddress.Loopback)
     {
+    }
+
+    /// <param name="address">The address to listen on: another of this machine's (a veth link other network namespaces reach, say).</param>
+    public LoopbackServer(IPAddress address)
+    {
+        _listener = new TcpListener(address, 0);
         _listener.Start();
         _ = AcceptLoop();
     }
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
-    /// <summary>http://127.0.0.1:port</summary>
-    public string Url => $"http://127.0.0.1:{Port}";
+    /// <summary>http://127.0.0.1:port (or the address it listens on)</summary>
+    public string Url => $"http://{((IPEndPoint)_listener.LocalEndpoint).Address}:{Port}";
 
     public IReadOnlyList<RecordedRequest> Requests => _requests.ToArray();
 

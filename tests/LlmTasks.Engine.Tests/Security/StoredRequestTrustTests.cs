@@ -43,7 +43,7 @@ public sealed class StoredRequestTrustTests : IDisposable
 
     /// <summary>Left-over work: Pending, unleased, signed by this user as Start-LlmTask signs it. Nothing runs until a wait asks for it.</summary>
     private static long Seed(TaskManager manager, LlmTaskRequest request) =>
-        manager.Store.Insert(RequestSignature.Sign(request), request.Model.Split('/')[0], owner: null, leaseExpiresMs: null).Id;
+        manager.Store.Insert(RequestSignature.Sign(request), request.Model.Split('/')[0], owner: null, leaseMs: null).Id;
 
     [Fact]
     public void A_request_started_here_is_signed_and_verifies_when_read_back_and_any_edit_makes_it_foreign()

@@ -30,7 +30,7 @@ public sealed class DamagedStoreTests : IDisposable
         {
             for (var i = 0; i < pending; i++)
             {
-                store.Insert(Managers.Request($"left over {i}"), "mock", owner: null, leaseExpiresMs: null);
+                store.Insert(Managers.Request($"left over {i}"), "mock", owner: null, leaseMs: null);
             }
         }
 

@@ -18,7 +18,7 @@ public sealed class ReadingStoreTests : IDisposable
     {
         using (var store = TaskStore.Open(_temp.Path))
         {
-            store.Insert(Managers.Request("left over"), "mock", owner: null, leaseExpiresMs: null);
+            store.Insert(Managers.Request("left over"), "mock", owner: null, leaseMs: null);
         }
 
         // A store in rollback-journal mode (say, copied by a tool that does not keep WAL): opening a

@@ -2,10 +2,10 @@ using System.Text.Json;
 using LlmTasks.Verification;
 using Microsoft.Data.Sqlite;
 
-namespace LlmTasks.Storage;
+namespace LlmTasks.Storage.Sqlite;
 
 /// <summary>Verification results (the checks table), review approvals and restarts.</summary>
-public sealed partial class TaskStore
+internal sealed partial class SqliteTaskStore
 {
     private void InsertChecks(SqliteConnection connection, SqliteTransaction transaction, long taskId, int attempt, IReadOnlyList<LlmCheckResult> checks)
     {
@@ -37,7 +37,7 @@ public sealed partial class TaskStore
     /// Keeps a model call made for a finished task after the fact (a judge run by Invoke-LlmVerification)
     /// as an attempt of its own: counted in Attempts, with its usage and cost; the task's state and output stay.
     /// </summary>
-    internal void RecordCall(long taskId, AttemptRecord attempt) => Write((connection, transaction) =>
+    public void RecordCall(long taskId, AttemptRecord attempt) => Write((connection, transaction) =>
     {
         var command = Prepared(connection, transaction, """
             UPDATE tasks SET attempts = attempts + 1,
@@ -127,14 +127,7 @@ public sealed partial class TaskStore
         var approved = ReadTasks(command);
         foreach (var task in approved)
         {
-            InsertChecks(connection, transaction, task.Id, task.Attempts, [new LlmCheckResult
-            {
-                Index = 0,
-                Type = "Approval",
-                Passed = true,
-                Reason = $"Approved by {approvedBy}" + (string.IsNullOrWhiteSpace(note) ? "." : $": {note}"),
-                Details = JsonSerializer.Serialize(new Dictionary<string, string?> { ["approvedBy"] = approvedBy, ["note"] = note }),
-            }]);
+            InsertChecks(connection, transaction, task.Id, task.Attempts, [StoreTexts.Approval(approvedBy, note)]);
         }
 
         return (IReadOnlyList<LlmTask>)approved;
@@ -145,7 +138,7 @@ public sealed partial class TaskStore
     /// <paramref name="owner"/>. Attempts, tokens, cost and earlier check results are kept.
     /// <paramref name="changed"/> replaces a task's stored request (and model) for the new series.
     /// </summary>
-    internal IReadOnlyList<LlmTask> Restart(IReadOnlyCollection<long> ids, string owner, long leaseExpiresMs,
+    public IReadOnlyList<LlmTask> Restart(IReadOnlyCollection<long> ids, string owner, long leaseMs,
         IReadOnlyDictionary<long, (LlmTaskRequest Request, string Provider)>? changed = null) => Write((connection, transaction) =>
     {
         foreach (var (id, (request, provider)) in changed ?? new Dictionary<long, (LlmTaskRequest, string)>())
@@ -180,7 +173,7 @@ public sealed partial class TaskStore
             RETURNING {TaskColumns}
             """);
         Bind(command, "$owner", owner);
-        Bind(command, "$expires", leaseExpiresMs);
+        Bind(command, "$expires", NowMs + leaseMs);
         Bind(command, "$ids", JsonSerializer.Serialize(ids));
         return (IReadOnlyList<LlmTask>)ReadTasks(command);
     });

@@ -1,11 +1,10 @@
 using System.Text;
-using System.Text.Json;
 using System.Text.RegularExpressions;
-using Microsoft.Data.Sqlite;
+using Npgsql;
 
-namespace LlmTasks.Storage;
+namespace LlmTasks.Storage.Postgres;
 
-public sealed partial class TaskStore
+internal sealed partial class PostgresTaskStore
 {
     internal const string TaskColumns =
         "id, instance_id, name, state, model, prompt, request_json, output, error, error_kind, attempts, " +
@@ -21,20 +20,20 @@ public sealed partial class TaskStore
         return Read(connection => Query(connection, query, names, models));
     }
 
-    private IReadOnlyList<LlmTask> Query(SqliteConnection connection, TaskQuery query, Wildcard.Parsed[]? names, Wildcard.Parsed[]? models)
+    private IReadOnlyList<LlmTask> Query(NpgsqlConnection connection, TaskQuery query, Wildcard.Parsed[]? names, Wildcard.Parsed[]? models)
     {
         using var command = connection.CreateCommand();
         var where = new List<string>();
         if (query.Ids is { Count: > 0 })
         {
-            where.Add("id IN (SELECT value FROM json_each($ids))");
-            command.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(query.Ids));
+            where.Add("id = ANY(@ids)");
+            command.Parameters.Add(Longs("ids", query.Ids));
         }
 
         if (query.InstanceIds is { Count: > 0 })
         {
-            where.Add("instance_id IN (SELECT value FROM json_each($iids))");
-            command.Parameters.AddWithValue("$iids", JsonSerializer.Serialize(query.InstanceIds.Select(g => g.ToString("D"))));
+            where.Add("instance_id = ANY(@iids)");
+            command.Parameters.Add(Texts("iids", query.InstanceIds.Select(g => g.ToString("D"))));
         }
 
         var nameRegexes = Filter(command, where, "name", names, exactInSql: true);
@@ -42,26 +41,26 @@ public sealed partial class TaskStore
 
         if (query.States is { Count: > 0 })
         {
-            where.Add("state IN (SELECT value FROM json_each($states))");
-            command.Parameters.AddWithValue("$states", JsonSerializer.Serialize(query.States.Select(s => s.ToString())));
+            where.Add("state = ANY(@states)");
+            command.Parameters.Add(Texts("states", query.States.Select(s => s.ToString())));
         }
 
         if (query.After is { } after)
         {
-            where.Add("created_at > $after");
-            command.Parameters.AddWithValue("$after", UnixTime.Ms(after));
+            where.Add("created_at > @after");
+            command.Parameters.Add(Long("after", UnixTime.Ms(after)));
         }
 
         if (query.Before is { } before)
         {
-            where.Add("created_at < $before");
-            command.Parameters.AddWithValue("$before", UnixTime.Ms(before));
+            where.Add("created_at < @before");
+            command.Parameters.Add(Long("before", UnixTime.Ms(before)));
         }
 
         if (query.FinishedBefore is { } finishedBefore)
         {
-            where.Add("coalesce(completed_at, created_at) < $finishedBefore");
-            command.Parameters.AddWithValue("$finishedBefore", UnixTime.Ms(finishedBefore));
+            where.Add("coalesce(completed_at, created_at) < @finishedBefore");
+            command.Parameters.Add(Long("finishedBefore", UnixTime.Ms(finishedBefore)));
         }
 
         var sql = new StringBuilder("SELECT ").Append(TaskColumns).Append(" FROM tasks");
@@ -71,11 +70,11 @@ public sealed partial class TaskStore
         }
 
         // With a regex post-filter the LIMIT would count rows the filter drops, so apply Newest afterwards.
-        var limitInSql = query.Newest is { } n && nameRegexes is null && modelRegexes is null;
-        sql.Append(limitInSql ? " ORDER BY id DESC LIMIT $newest" : " ORDER BY id");
+        var limitInSql = query.Newest is { } && nameRegexes is null && modelRegexes is null;
+        sql.Append(limitInSql ? " ORDER BY id DESC LIMIT @newest" : " ORDER BY id");
         if (limitInSql)
         {
-            command.Parameters.AddWithValue("$newest", query.Newest!.Value);
+            command.Parameters.Add(Int("newest", query.Newest!.Value));
         }
 
         command.CommandText = sql.ToString();
@@ -103,24 +102,25 @@ public sealed partial class TaskStore
     }
 
     /// <summary>
-    /// Adds a column's name filters to the WHERE clause: plain names (exact, case-insensitive) and
-    /// * ? patterns in SQL; patterns with sets ([a-z]) match every row in SQL and return non-null, and
-    /// the caller keeps only rows <see cref="Matches"/> accepts.
+    /// A column's name filters in SQL, as the SQLite store has them: plain names exact and * ? patterns as LIKE, both
+    /// ignoring ASCII case (SQLite's NOCASE and LIKE: <c>lower(… COLLATE "C")</c> folds exactly those letters); patterns
+    /// with sets match every row here and return non-null, and the caller keeps only rows <see cref="Matches"/> accepts.
     /// </summary>
-    private static List<Regex>? Filter(SqliteCommand command, List<string> where, string column, Wildcard.Parsed[]? patterns, bool exactInSql)
+    private static List<Regex>? Filter(NpgsqlCommand command, List<string> where, string column, Wildcard.Parsed[]? patterns, bool exactInSql)
     {
         if (patterns is not { Length: > 0 })
         {
             return null;
         }
 
+        var folded = $"lower({column} COLLATE \"C\")";
         var alternatives = new List<string>();
         List<Regex>? regexes = null;
-        var exact = patterns.Where(p => p.Literal is not null).Select(p => p.Literal!).ToArray();
+        var exact = patterns.Where(p => p.Literal is not null).Select(p => AsciiLower(p.Literal!)).ToArray();
         if (exact.Length > 0 && exactInSql)
         {
-            alternatives.Add($"{column} IN (SELECT value FROM json_each(${column}s))");
-            command.Parameters.AddWithValue($"${column}s", JsonSerializer.Serialize(exact));
+            alternatives.Add($"{folded} = ANY(@{column}s)");
+            command.Parameters.Add(Texts(column + "s", exact));
         }
 
         var i = 0;
@@ -129,8 +129,8 @@ public sealed partial class TaskStore
             var like = pattern.Like ?? (pattern.Literal is { } literal ? literal.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_") : null);
             if (like is not null)
             {
-                alternatives.Add($"{column} LIKE ${column}{i} ESCAPE '\\'");
-                command.Parameters.AddWithValue($"${column}{i++}", like);
+                alternatives.Add($"{folded} LIKE @{column}{i} ESCAPE '\\'");
+                command.Parameters.Add(Text($"{column}{i++}", AsciiLower(like)));
             }
             else
             {
@@ -143,64 +143,35 @@ public sealed partial class TaskStore
         return regexes;
     }
 
-    /// <summary>Whether a value passes one of the filters (after SQL let through every row a set pattern might match).</summary>
+    /// <summary>Lower case for A–Z only, as SQLite's NOCASE folds (and lower() with the "C" collation).</summary>
+    internal static string AsciiLower(string text) => string.Create(text.Length, text, (span, source) =>
+    {
+        for (var i = 0; i < source.Length; i++)
+        {
+            span[i] = source[i] is >= 'A' and <= 'Z' ? (char)(source[i] + 32) : source[i];
+        }
+    });
+
     private static bool Matches(Wildcard.Parsed[] patterns, string value) =>
         patterns.Any(p => p.Literal is { } literal ? string.Equals(literal, value, StringComparison.OrdinalIgnoreCase) : p.Regex!.IsMatch(value));
 
-    /// <summary>Tasks that reached a terminal state at or after an instant (UTC ms), oldest first.</summary>
-    internal IReadOnlyList<LlmTask> FinishedSince(long sinceMs) => Read(connection =>
+    public IReadOnlyList<LlmTask> FinishedSince(long sinceMs) => Read(connection =>
     {
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {TaskColumns} FROM tasks WHERE completed_at >= $since ORDER BY completed_at, id";
-        command.Parameters.AddWithValue("$since", sinceMs);
+        using var command = new NpgsqlCommand($"SELECT {TaskColumns} FROM tasks WHERE completed_at >= @since ORDER BY completed_at, id", connection);
+        command.Parameters.Add(Long("since", sinceMs));
         return (IReadOnlyList<LlmTask>)ReadTasks(command);
-    });
-
-    /// <summary>How many tasks the store holds in each state (for the llmtasks.tasks metric).</summary>
-    internal IReadOnlyDictionary<LlmTaskState, long> CountByState() => Read(connection =>
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT state, count(*) FROM tasks GROUP BY state";
-        using var reader = command.ExecuteReader();
-        var counts = new Dictionary<LlmTaskState, long>();
-        while (reader.Read())
-        {
-            if (Enum.TryParse<LlmTaskState>(reader.GetString(0), out var state))
-            {
-                counts[state] = reader.GetInt64(1);
-            }
-        }
-
-        return (IReadOnlyDictionary<LlmTaskState, long>)counts;
-    });
-
-    /// <summary>The streamed text so far of those of the tasks that are Running and have some (for -Stream, across processes).</summary>
-    public IReadOnlyDictionary<long, string> PartialOutputs(IReadOnlyCollection<long> ids) => Read(connection =>
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, partial_output FROM tasks WHERE id IN (SELECT value FROM json_each($ids)) AND state = 'Running' AND partial_output IS NOT NULL";
-        command.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(ids));
-        using var reader = command.ExecuteReader();
-        var texts = new Dictionary<long, string>();
-        while (reader.Read())
-        {
-            texts[reader.GetInt64(0)] = reader.GetString(1);
-        }
-
-        return (IReadOnlyDictionary<long, string>)texts;
     });
 
     public IReadOnlyList<LlmAttempt> GetAttempts(long taskId) => Read(connection =>
     {
-        using var command = connection.CreateCommand();
-        command.CommandText = """
+        using var command = new NpgsqlCommand("""
             SELECT a.task_id, a.number, a.outcome, a.output, a.error, a.error_kind, a.started_at, a.latency_ms,
                    a.input_tokens, a.output_tokens, a.cost_nanousd, a.owner, coalesce(a.request_json, t.request_json),
                    a.structured_output, a.details, a.first_token_ms
             FROM attempts a JOIN tasks t ON t.id = a.task_id
-            WHERE a.task_id = $id ORDER BY a.number, a.id
-            """;
-        command.Parameters.AddWithValue("$id", taskId);
+            WHERE a.task_id = @id ORDER BY a.number, a.id
+            """, connection);
+        command.Parameters.Add(Long("id", taskId));
         using var reader = command.ExecuteReader();
         var attempts = new List<LlmAttempt>();
         while (reader.Read())
@@ -229,9 +200,44 @@ public sealed partial class TaskStore
         return (IReadOnlyList<LlmAttempt>)attempts;
     });
 
-    private List<LlmTask> ReadTasks(SqliteCommand command)
+    public IReadOnlyDictionary<long, string> PartialOutputs(IReadOnlyCollection<long> ids) => Read(connection =>
+    {
+        using var command = new NpgsqlCommand("SELECT id, partial_output FROM tasks WHERE id = ANY(@ids) AND state = 'Running' AND partial_output IS NOT NULL", connection);
+        command.Parameters.Add(Longs("ids", ids));
+        using var reader = command.ExecuteReader();
+        var texts = new Dictionary<long, string>();
+        while (reader.Read())
+        {
+            texts[reader.GetInt64(0)] = reader.GetString(1);
+        }
+
+        return (IReadOnlyDictionary<long, string>)texts;
+    });
+
+    public IReadOnlyDictionary<LlmTaskState, long> CountByState() => Read(connection =>
+    {
+        using var command = new NpgsqlCommand("SELECT state, count(*) FROM tasks GROUP BY state", connection);
+        using var reader = command.ExecuteReader();
+        var counts = new Dictionary<LlmTaskState, long>();
+        while (reader.Read())
+        {
+            if (Enum.TryParse<LlmTaskState>(reader.GetString(0), out var state))
+            {
+                counts[state] = reader.GetInt64(1);
+            }
+        }
+
+        return (IReadOnlyDictionary<LlmTaskState, long>)counts;
+    });
+
+    private List<LlmTask> ReadTasks(NpgsqlCommand command)
     {
         using var reader = command.ExecuteReader();
+        return ReadTasks(reader);
+    }
+
+    private List<LlmTask> ReadTasks(NpgsqlDataReader reader)
+    {
         var tasks = new List<LlmTask>();
         while (reader.Read())
         {
@@ -241,7 +247,7 @@ public sealed partial class TaskStore
         return tasks;
     }
 
-    internal LlmTask ReadTask(SqliteDataReader r) => new()
+    private LlmTask ReadTask(NpgsqlDataReader r) => new()
     {
         Id = r.GetInt64(0),
         InstanceId = Guid.Parse(r.GetString(1)),
@@ -262,16 +268,26 @@ public sealed partial class TaskStore
         CompletedAt = UnixTime.Local(NullableLong(r, 16)),
         Owner = NullableString(r, 17),
         LeaseExpiresAt = UnixTime.Local(NullableLong(r, 18)),
-        CancelRequested = r.GetInt64(19) != 0,
+        CancelRequested = r.GetInt32(19) != 0,
         StructuredOutput = NullableString(r, 20),
         PartialOutput = NullableString(r, 21),
         StorePath = Path,
     };
 
-    private static string? NullableString(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+    private static string? NullableString(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 
-    private static long? NullableLong(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetInt64(i);
+    private static long? NullableLong(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : r.GetInt64(i);
 
-    private static decimal? NullableDecimal(SqliteDataReader r, int i) =>
-        r.IsDBNull(i) ? null : NanoUsd.ToUsd(r.GetInt64(i));
+    private static decimal? NullableDecimal(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : NanoUsd.ToUsd(r.GetInt64(i));
+
+    private static List<long> ReadIds(NpgsqlDataReader reader)
+    {
+        var ids = new List<long>();
+        while (reader.Read())
+        {
+            ids.Add(reader.GetInt64(0));
+        }
+
+        return ids;
+    }
 }

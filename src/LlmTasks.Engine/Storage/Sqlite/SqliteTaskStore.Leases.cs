@@ -1,41 +1,6 @@
-namespace LlmTasks.Storage;
+namespace LlmTasks.Storage.Sqlite;
 
-/// <summary>
-/// The tasks a claim took over (ready to run), and the ones it ended: given up after too many
-/// interruptions, or stopped (Stop-LlmTask) while no live process held them. <see cref="Recovered"/>
-/// lists the Running tasks among them whose call was cut off, with the owner that had them.
-/// </summary>
-internal sealed record ClaimResult(IReadOnlyList<LlmTask> Claimed, IReadOnlyList<LlmTask> Ended)
-{
-    public static ClaimResult Empty { get; } = new([], []);
-
-    public IReadOnlyList<(long Id, string? Owner, bool Gone)> Recovered { get; init; } = [];
-}
-
-/// <summary>
-/// Which tasks a claim may take: any (a worker without filters), these ids (a wait), and/or names and
-/// models matching PowerShell wildcards (a worker's -Name and -Model).
-/// </summary>
-internal sealed record ClaimScope
-{
-    public static ClaimScope Any { get; } = new();
-
-    public IReadOnlyCollection<long>? Ids { get; init; }
-
-    public IReadOnlyList<string>? Names { get; init; }
-
-    public IReadOnlyList<string>? Models { get; init; }
-
-    public bool Filters => Names is { Count: > 0 } || Models is { Count: > 0 };
-}
-
-/// <summary>A lease on an unfinished task as the store has it: who holds it (null: nobody) and until when (UTC ms).</summary>
-internal readonly record struct LeaseState(long Id, bool Running, string? Owner, long? ExpiresMs);
-
-/// <summary>One holder of unfinished tasks: how many it holds and the earliest of their lease ends (UTC ms).</summary>
-internal readonly record struct LeaseHolder(string? Owner, int Count, long? EarliestExpiryMs);
-
-public sealed partial class TaskStore
+internal sealed partial class SqliteTaskStore
 {
     /// <summary>
     /// SET clauses that send a task back to Pending with no lease, unless someone asked to stop it:
@@ -63,7 +28,7 @@ public sealed partial class TaskStore
     /// tasks whose lease expired or whose owner is gone (their process died; the call is recorded as
     /// Interrupted and the task runs again, up to <paramref name="recoveryLimit"/> times, then fails).
     /// </summary>
-    internal ClaimResult Claim(string owner, int limit, long leaseMs, int recoveryLimit, ClaimScope? scope = null, IReadOnlyCollection<string>? goneOwners = null)
+    public ClaimResult Claim(string owner, int limit, long leaseMs, int recoveryLimit, ClaimScope? scope = null, IReadOnlyCollection<string>? goneOwners = null)
     {
         scope ??= ClaimScope.Any;
         if (limit <= 0 || IsReadOnly || scope.Ids is { Count: 0 })
@@ -114,17 +79,8 @@ public sealed partial class TaskStore
             foreach (var task in interrupted)
             {
                 var giveUp = task.Recoveries + 1 > recoveryLimit;
-                var message = task.Expired
-                    ? $"The process running the call ({task.Owner ?? "unknown"}) stopped before it ended."
-                    : $"The process running the call ({task.Owner}) ended before the call did: it is no longer running on this machine.";
-                InsertAttempt(connection, transaction, task.Id, task.Attempts + 1, new AttemptRecord
-                {
-                    Outcome = LlmAttemptOutcome.Interrupted,
-                    Error = message,
-                    ErrorKind = "Interrupted",
-                    StartedAtMs = task.Started,
-                    LatencyMs = now - task.Started,
-                }, task.Owner);
+                var message = StoreTexts.Interrupted(task.Owner, task.Expired);
+                InsertAttempt(connection, transaction, task.Id, task.Attempts + 1, StoreTexts.InterruptedAttempt(message, task.Started, now), task.Owner);
                 var update = Prepared(connection, transaction, giveUp
                     ? """
                       UPDATE tasks SET state = 'Failed', attempts = attempts + 1, recoveries = recoveries + 1, partial_output = NULL,
@@ -141,7 +97,7 @@ public sealed partial class TaskStore
                 Bind(update, "$now", now);
                 if (giveUp)
                 {
-                    Bind(update, "$error", $"{message} It was interrupted {task.Recoveries + 1} times, more than the recovery limit of {recoveryLimit}; it was not run again.");
+                    Bind(update, "$error", StoreTexts.GivenUp(message, task.Recoveries + 1, recoveryLimit));
                 }
 
                 if (update.ExecuteScalar() is string state && state != nameof(LlmTaskState.Pending))
@@ -233,7 +189,7 @@ public sealed partial class TaskStore
     /// Who holds the store's unfinished tasks: one row per owner (null for the unleased ones) with
     /// the count and the earliest lease end. A read: idle passes never take the write lock.
     /// </summary>
-    internal IReadOnlyList<LeaseHolder> LeaseHolders() => Read(connection =>
+    public IReadOnlyList<LeaseHolder> LeaseHolders() => Read(connection =>
     {
         using var command = connection.CreateCommand();
         command.CommandText = """
@@ -252,7 +208,7 @@ public sealed partial class TaskStore
     });
 
     /// <summary>The leases of those of these tasks that are unfinished (finished and removed ones are left out).</summary>
-    internal IReadOnlyList<LeaseState> LeaseStates(IReadOnlyCollection<long> ids) => ids.Count == 0 ? [] : Read(connection =>
+    public IReadOnlyList<LeaseState> LeaseStates(IReadOnlyCollection<long> ids) => ids.Count == 0 ? [] : Read(connection =>
     {
         using var command = connection.CreateCommand();
         command.CommandText = """
@@ -277,7 +233,7 @@ public sealed partial class TaskStore
     /// those no longer this owner's (stopped while queued, finished or taken over elsewhere): both are
     /// to be stopped here, so that no call is made, or goes on, for a task another process decided.
     /// </summary>
-    internal (IReadOnlyList<long> StopRequested, IReadOnlyList<long> Lost) RenewLeases(string owner, IReadOnlyCollection<long> held, long leaseMs) =>
+    public (IReadOnlyList<long> StopRequested, IReadOnlyList<long> Lost) RenewLeases(string owner, IReadOnlyCollection<long> held, long leaseMs) =>
         Write((connection, transaction) =>
     {
         var ids = System.Text.Json.JsonSerializer.Serialize(held);
@@ -324,7 +280,7 @@ public sealed partial class TaskStore
     /// get an Interrupted attempt and become Pending, so the next process that waits for them or runs the
     /// store's work takes them at once instead of waiting for the lease to expire. Returns how many.
     /// </summary>
-    internal int Release(string owner, IReadOnlyCollection<long>? ids = null) => ids is { Count: 0 } ? 0 : Write((connection, transaction) =>
+    public int Release(string owner, IReadOnlyCollection<long>? ids = null) => ids is { Count: 0 } ? 0 : Write((connection, transaction) =>
     {
         var now = NowMs;
         var only = ids is null ? string.Empty : " AND id IN (SELECT value FROM json_each($ids))";
@@ -349,14 +305,7 @@ public sealed partial class TaskStore
 
         foreach (var task in interrupted)
         {
-            InsertAttempt(connection, transaction, task.Id, task.Attempts + 1, new AttemptRecord
-            {
-                Outcome = LlmAttemptOutcome.Interrupted,
-                Error = "The process running the call shut down before it ended; the task went back to Pending.",
-                ErrorKind = "Interrupted",
-                StartedAtMs = task.Started,
-                LatencyMs = now - task.Started,
-            }, owner);
+            InsertAttempt(connection, transaction, task.Id, task.Attempts + 1, StoreTexts.InterruptedAttempt(StoreTexts.ShutDown, task.Started, now), owner);
         }
 
         var release = Prepared(connection, transaction, $"""

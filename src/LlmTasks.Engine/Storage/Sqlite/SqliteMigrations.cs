@@ -1,10 +1,10 @@
-namespace LlmTasks.Storage;
+namespace LlmTasks.Storage.Sqlite;
 
 /// <summary>
 /// Forward-only schema migrations. Each runs once, in its own transaction, and records its
 /// version in schema_version. Never edit a shipped migration: add the next one.
 /// </summary>
-internal static class SchemaMigrations
+internal static class SqliteMigrations
 {
     public static readonly IReadOnlyList<(int Version, string Description, string Sql)> All =
     [

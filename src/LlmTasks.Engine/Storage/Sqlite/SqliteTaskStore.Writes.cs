@@ -2,16 +2,16 @@ using System.Text.Json;
 using LlmTasks.Diagnostics;
 using Microsoft.Data.Sqlite;
 
-namespace LlmTasks.Storage;
+namespace LlmTasks.Storage.Sqlite;
 
-public sealed partial class TaskStore
+internal sealed partial class SqliteTaskStore
 {
     private readonly Dictionary<string, SqliteCommand> _prepared = new(StringComparer.Ordinal);
 
     /// <summary>Adds a Pending task, leased to <paramref name="owner"/> (the process that will run it) when given, in a transaction of its own.</summary>
-    internal LlmTask Insert(LlmTaskRequest request, string provider, string? owner, long? leaseExpiresMs)
+    public LlmTask Insert(LlmTaskRequest request, string provider, string? owner, long? leaseMs)
     {
-        var insert = new InsertTask(request, provider, owner, leaseExpiresMs);
+        var insert = new InsertTask(request, provider, owner, leaseMs);
         return Write((connection, transaction) => ApplyInsert(connection, transaction, insert, NowMs));
     }
 
@@ -19,6 +19,7 @@ public sealed partial class TaskStore
     {
         var request = insert.Request;
         var instanceId = Guid.NewGuid();
+        long? expires = insert.LeaseMs is { } leaseMs ? now + leaseMs : null;
         var command = Prepared(connection, transaction, """
             INSERT INTO tasks (instance_id, name, state, model, provider, prompt, request_json, created_at, lease_owner, lease_expires_at)
             VALUES ($iid, $name, 'Pending', $model, $provider, $prompt, $request, $now, $owner, $expires)
@@ -32,7 +33,7 @@ public sealed partial class TaskStore
         Bind(command, "$request", StoreJson.Serialize(request));
         Bind(command, "$now", now);
         Bind(command, "$owner", insert.Owner);
-        Bind(command, "$expires", insert.LeaseExpiresMs);
+        Bind(command, "$expires", expires);
         var id = (long)command.ExecuteScalar()!;
         return new LlmTask
         {
@@ -45,13 +46,13 @@ public sealed partial class TaskStore
             Request = request,
             CreatedAt = UnixTime.Local(now),
             Owner = insert.Owner,
-            LeaseExpiresAt = UnixTime.Local(insert.LeaseExpiresMs),
+            LeaseExpiresAt = UnixTime.Local(expires),
             StorePath = Path,
         };
     }
 
     /// <summary>Applies the writes in order in one transaction; each result is the task as written, or null when the write did not apply.</summary>
-    internal LlmTask?[] Apply(IReadOnlyList<StoreWrite> writes) => Write((connection, transaction) =>
+    public LlmTask?[] Apply(IReadOnlyList<StoreWrite> writes) => Write((connection, transaction) =>
     {
         var applied = new LlmTask?[writes.Count];
         var now = NowMs;
@@ -79,7 +80,7 @@ public sealed partial class TaskStore
             RETURNING {TaskColumns}
             """);
         Bind(command, "$now", now);
-        Bind(command, "$expires", run.LeaseExpiresMs);
+        Bind(command, "$expires", now + run.LeaseMs);
         Bind(command, "$id", run.TaskId);
         Bind(command, "$owner", run.Owner);
         return ReadTasks(command).FirstOrDefault();
@@ -139,19 +140,8 @@ public sealed partial class TaskStore
             Bind(count, "$id", finish.TaskId);
             using var reader = count.ExecuteReader();
             number = reader.Read() ? reader.GetInt64(0) : null;
-            var why = number is null ? string.Empty : (reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetInt64(3) != 0) switch
-            {
-                ("Cancelled", _, _) or (_, _, true) => "Discarded: the task was stopped (Stop-LlmTask) before this call's result could be recorded.",
-                (var current, _, _) when Enum.TryParse<LlmTaskState>(current, out var s) && s.IsTerminal() => $"Discarded: the task had already ended ({current}) elsewhere; this result came too late.",
-                (_, { } other, _) => $"Discarded: this process's lease on the task lapsed and {other} took it over; this result was not applied.",
-                _ => "Discarded: this process's lease on the task lapsed and it went back to Pending; this result was not applied.",
-            };
-            attempt = attempt with
-            {
-                Outcome = LlmAttemptOutcome.Discarded,
-                Error = attempt.Outcome == LlmAttemptOutcome.Failed && attempt.Error is { } failed ? $"{why} The call had failed: {failed}" : why,
-                ErrorKind = attempt.Outcome == LlmAttemptOutcome.Failed ? attempt.ErrorKind : null,
-            };
+            var why = number is null ? string.Empty : StoreTexts.Discarded(reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetInt64(3) != 0);
+            attempt = StoreTexts.AsDiscarded(attempt, why);
         }
 
         if (number is long n)
@@ -233,7 +223,7 @@ public sealed partial class TaskStore
     /// returned; Running ones are flagged for the process running them. In one transaction, a task cannot
     /// slip from Running back to Pending between the two and end up flagged but never stopped.
     /// </summary>
-    internal (IReadOnlyList<LlmTask> Cancelled, IReadOnlyList<long> Flagged) Stop(IReadOnlyCollection<long> ids, string reason) => Write((connection, transaction) =>
+    public (IReadOnlyList<LlmTask> Cancelled, IReadOnlyList<long> Flagged) Stop(IReadOnlyCollection<long> ids, string reason) => Write((connection, transaction) =>
     {
         var pending = Prepared(connection, transaction, $"""
             UPDATE tasks SET state = 'Cancelled', completed_at = $now, error = $reason, error_kind = 'Cancelled',

@@ -1,0 +1,314 @@
+using LlmTasks.Diagnostics;
+using Npgsql;
+
+namespace LlmTasks.Storage.Postgres;
+
+internal sealed partial class PostgresTaskStore
+{
+    /// <summary>SET clauses that send a task back to Pending with no lease, unless someone asked to stop it: then it ends Cancelled.</summary>
+    private const string BackToPendingUnlessStopped = $"""
+        state = CASE WHEN cancel_requested = 1 THEN 'Cancelled' ELSE 'Pending' END,
+        started_at = CASE WHEN cancel_requested = 1 THEN started_at ELSE NULL END,
+        completed_at = CASE WHEN cancel_requested = 1 THEN {Now} ELSE completed_at END,
+        error = CASE WHEN cancel_requested = 1 THEN '{StoreTexts.Stopped}' ELSE error END,
+        error_kind = CASE WHEN cancel_requested = 1 THEN 'Cancelled' ELSE error_kind END,
+        partial_output = NULL, lease_owner = NULL, lease_expires_at = NULL
+        """;
+
+    private const string AddUsage = """
+        input_tokens = CASE WHEN @in IS NULL THEN input_tokens ELSE coalesce(input_tokens, 0) + @in END,
+        output_tokens = CASE WHEN @out IS NULL THEN output_tokens ELSE coalesce(output_tokens, 0) + @out END,
+        cost_nanousd = CASE WHEN @cost IS NULL THEN cost_nanousd ELSE coalesce(cost_nanousd, 0) + @cost END
+        """;
+
+    public LlmTask Insert(LlmTaskRequest request, string provider, string? owner, long? leaseMs) =>
+        Apply([new InsertTask(request, provider, owner, leaseMs)])[0]!;
+
+    /// <summary>
+    /// Applies the writes in order in one transaction, in as few round trips as the order allows: the writes are
+    /// taken in rounds (a task's first write in the first round, its second in the next …), each round's statements
+    /// sent as one batch in task id order (rows locked in one order, so batches of processes rarely deadlock), then
+    /// the attempt and check rows they call for as another.
+    /// </summary>
+    public LlmTask?[] Apply(IReadOnlyList<StoreWrite> writes)
+    {
+        var notify = new List<StoreChange>();
+        if (writes.Any(w => w is InsertTask or FinishAttempt { FinalState: null }))
+        {
+            notify.Add(StoreChange.TasksAdded);
+        }
+
+        if (writes.Any(w => w is FinishAttempt { FinalState: not null }))
+        {
+            notify.Add(StoreChange.TasksFinished);
+        }
+
+        return Write(tx => ApplyRounds(tx, writes), [.. notify]);
+    }
+
+    private LlmTask?[] ApplyRounds(Tx tx, IReadOnlyList<StoreWrite> writes)
+    {
+        var results = new LlmTask?[writes.Count];
+        var rounds = new List<List<int>>();
+        var seen = new Dictionary<long, int>();
+        for (var i = 0; i < writes.Count; i++)
+        {
+            var round = 0;
+            if (writes[i] is not InsertTask)
+            {
+                seen[writes[i].TaskId] = (round = seen.GetValueOrDefault(writes[i].TaskId)) + 1;
+            }
+
+            while (rounds.Count <= round)
+            {
+                rounds.Add([]);
+            }
+
+            rounds[round].Add(i);
+        }
+
+        foreach (var round in rounds)
+        {
+            var order = round.OrderBy(i => writes[i].TaskId).ToArray();
+            using (var batch = tx.Batch())
+            {
+                foreach (var i in order)
+                {
+                    batch.BatchCommands.Add(writes[i] switch
+                    {
+                        InsertTask insert => InsertCommand(insert),
+                        MarkRunning run => MarkRunningCommand(run),
+                        FinishAttempt finish => FinishCommand(finish),
+                        RecordAttempt record => RecordCommand(record),
+                        SavePartialOutput partial => PartialCommand(partial),
+                        _ => throw new ArgumentOutOfRangeException(nameof(writes), writes[i], "Unknown store write."),
+                    });
+                }
+
+                if (tx.Notify.Count > 0 && !tx.NotifySent)
+                {
+                    batch.BatchCommands.Add(tx.NotifyCommand()); // sent with the first statements, delivered at commit
+                }
+
+                using var reader = batch.ExecuteReader();
+                foreach (var i in order)
+                {
+                    results[i] = writes[i] switch
+                    {
+                        InsertTask insert => ReadInserted(reader, insert),
+                        SavePartialOutput => null, // nothing finished
+                        _ => reader.Read() ? ReadTask(reader) : null,
+                    };
+                    reader.NextResult();
+                }
+            }
+
+            // A finished call for a task this owner no longer holds: counted, and kept as Discarded with the reason.
+            var discarded = order.Where(i => writes[i] is FinishAttempt { Attempt.CallMade: true } && results[i] is null).ToArray();
+            var lost = new Dictionary<int, (long Number, string Why)>();
+            if (discarded.Length > 0)
+            {
+                using var batch = tx.Batch();
+                foreach (var i in discarded)
+                {
+                    batch.BatchCommands.Add(BatchCommand("UPDATE tasks SET attempts = attempts + 1 WHERE id = @id RETURNING attempts, state, lease_owner, cancel_requested",
+                        Long("id", writes[i].TaskId)));
+                }
+
+                using var reader = batch.ExecuteReader();
+                foreach (var i in discarded)
+                {
+                    if (reader.Read())
+                    {
+                        lost[i] = (reader.GetInt32(0), StoreTexts.Discarded(reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetInt32(3) != 0));
+                    }
+
+                    reader.NextResult();
+                }
+            }
+
+            using (var rows = tx.Batch())
+            {
+                foreach (var i in order)
+                {
+                    switch (writes[i])
+                    {
+                        case FinishAttempt { Attempt.CallMade: true } finish when results[i] is { } written:
+                            AddAttempt(rows, finish.TaskId, written.Attempts, finish.Attempt, finish.Owner);
+                            break;
+                        case FinishAttempt finish when lost.TryGetValue(i, out var gone):
+                            AddAttempt(rows, finish.TaskId, (int)gone.Number, StoreTexts.AsDiscarded(finish.Attempt, gone.Why), finish.Owner);
+                            break;
+                        case RecordAttempt record when results[i] is { } written:
+                            AddAttempt(rows, record.TaskId, written.Attempts, record.Attempt, record.Owner);
+                            break;
+                    }
+                }
+
+                if (rows.BatchCommands.Count > 0)
+                {
+                    rows.ExecuteNonQuery();
+                }
+            }
+        }
+
+        return results;
+    }
+
+    private static NpgsqlBatchCommand InsertCommand(InsertTask insert)
+    {
+        var request = insert.Request;
+        return BatchCommand($"""
+            INSERT INTO tasks (instance_id, name, state, model, provider, prompt, request_json, created_at, lease_owner, lease_expires_at)
+            VALUES (@iid, @name, 'Pending', @model, @provider, @prompt, @request, {Now}, @owner, CASE WHEN @lease IS NULL THEN NULL ELSE {Now} + @lease END)
+            RETURNING id, instance_id, created_at, lease_expires_at
+            """,
+            Text("iid", Guid.NewGuid().ToString("D")),
+            Text("name", request.Name),
+            Text("model", request.Model),
+            Text("provider", insert.Provider),
+            Text("prompt", request.Prompt),
+            Text("request", StoreJson.Serialize(request)),
+            Text("owner", insert.Owner),
+            Long("lease", insert.LeaseMs));
+    }
+
+    private LlmTask? ReadInserted(NpgsqlDataReader reader, InsertTask insert)
+    {
+        if (!reader.Read())
+        {
+            return null;
+        }
+
+        var request = insert.Request;
+        return new LlmTask
+        {
+            Id = reader.GetInt64(0),
+            InstanceId = Guid.Parse(reader.GetString(1)),
+            Name = request.Name,
+            State = LlmTaskState.Pending,
+            Model = request.Model,
+            Prompt = request.Prompt,
+            Request = request,
+            CreatedAt = UnixTime.Local(reader.GetInt64(2)),
+            Owner = insert.Owner,
+            LeaseExpiresAt = UnixTime.Local(NullableLong(reader, 3)),
+            StorePath = Path,
+        };
+    }
+
+    private static NpgsqlBatchCommand MarkRunningCommand(MarkRunning run) => BatchCommand($"""
+        UPDATE tasks SET state = 'Running', started_at = {Now}, lease_expires_at = {Now} + @lease
+        WHERE id = @id AND state = 'Pending' AND lease_owner = @owner AND cancel_requested = 0
+        RETURNING {TaskColumns}
+        """, Long("lease", run.LeaseMs), Long("id", run.TaskId), Text("owner", run.Owner));
+
+    private static NpgsqlBatchCommand FinishCommand(FinishAttempt finish)
+    {
+        var attempt = finish.Attempt;
+        var usage = new[]
+        {
+            Long("in", attempt.InputTokens), Long("out", attempt.OutputTokens), Long("cost", NanoUsd.FromUsd(attempt.CostUsd)),
+            Long("id", finish.TaskId), Text("owner", finish.Owner), Int("calls", attempt.CallMade ? 1 : 0),
+        };
+        if (finish.FinalState is not { } state)
+        {
+            return BatchCommand($"""
+                UPDATE tasks SET attempts = attempts + @calls, {AddUsage}, {BackToPendingUnlessStopped}
+                WHERE id = @id AND state = 'Running' AND lease_owner = @owner
+                RETURNING {TaskColumns}
+                """, usage);
+        }
+
+        // The store boundary: no key this process read is written (outputs lose only known keys).
+        return BatchCommand($"""
+            UPDATE tasks SET state = @state, output = @output, structured_output = @structured, error = @error, error_kind = @kind,
+                attempts = attempts + @calls, {AddUsage},
+                completed_at = {Now}, partial_output = NULL, lease_owner = NULL, lease_expires_at = NULL
+            WHERE id = @id AND state = 'Running' AND lease_owner = @owner
+            RETURNING {TaskColumns}
+            """,
+            [.. usage,
+             Text("state", state.ToString()),
+             Text("output", Secrets.RedactKnownOrNull(attempt.Output)),
+             Text("structured", Secrets.RedactKnownOrNull(attempt.StructuredOutput)),
+             Text("error", Secrets.RedactOrNull(attempt.Error)),
+             Text("kind", attempt.ErrorKind)]);
+    }
+
+    private static NpgsqlBatchCommand RecordCommand(RecordAttempt record) => BatchCommand($"""
+        UPDATE tasks SET attempts = attempts + 1, {AddUsage}, partial_output = NULL
+        WHERE id = @id AND state = 'Running' AND lease_owner = @owner
+        RETURNING {TaskColumns}
+        """,
+        Long("in", record.Attempt.InputTokens), Long("out", record.Attempt.OutputTokens), Long("cost", NanoUsd.FromUsd(record.Attempt.CostUsd)),
+        Long("id", record.TaskId), Text("owner", record.Owner));
+
+    /// <summary>The streamed text so far; only while this owner runs the task (a late save after the result changes nothing).</summary>
+    private static NpgsqlBatchCommand PartialCommand(SavePartialOutput partial) => BatchCommand(
+        "UPDATE tasks SET partial_output = @text WHERE id = @id AND state = 'Running' AND lease_owner = @owner",
+        Text("text", Secrets.RedactKnown(partial.Text)), // the store boundary: no key this process read is written
+        Long("id", partial.TaskId), Text("owner", partial.Owner));
+
+    /// <summary>Adds the attempt row (and its check rows) to a batch.</summary>
+    private static void AddAttempt(NpgsqlBatch batch, long taskId, int number, AttemptRecord attempt, string? owner)
+    {
+        batch.BatchCommands.Add(BatchCommand("""
+            INSERT INTO attempts (task_id, number, outcome, request_json, output, error, error_kind, started_at,
+                                  latency_ms, input_tokens, output_tokens, cost_nanousd, owner, structured_output, details, first_token_ms)
+            VALUES (@task, @number, @outcome, @request, @output, @error, @kind, @started, @latency, @in, @out, @cost, @owner, @structured, @details, @first)
+            """,
+            Long("task", taskId),
+            Int("number", number),
+            Text("outcome", attempt.Outcome.ToString()),
+            Text("request", attempt.RequestJson),
+            Text("output", Secrets.RedactKnownOrNull(attempt.Output)),
+            Text("error", Secrets.RedactOrNull(attempt.Error)),
+            Text("kind", attempt.ErrorKind),
+            Long("started", attempt.StartedAtMs),
+            Real("latency", attempt.LatencyMs),
+            Long("in", attempt.InputTokens),
+            Long("out", attempt.OutputTokens),
+            Long("cost", NanoUsd.FromUsd(attempt.CostUsd)),
+            Text("owner", owner),
+            Text("structured", Secrets.RedactKnownOrNull(attempt.StructuredOutput)),
+            Text("details", Secrets.RedactOrNull(attempt.DetailsJson)),
+            Real("first", attempt.FirstTokenMs)));
+        if (attempt.Checks is { Count: > 0 } checks)
+        {
+            AddChecks(batch, taskId, number, checks);
+        }
+    }
+
+    public (IReadOnlyList<LlmTask> Cancelled, IReadOnlyList<long> Flagged) Stop(IReadOnlyCollection<long> ids, string reason) => Write(tx =>
+    {
+        // The rows first, in id order: no task slips from Running back to Pending between the two updates
+        // (and ends flagged but never stopped), and stops of many processes take the locks in one order.
+        using var batch = tx.Batch();
+        batch.BatchCommands.Add(BatchCommand("SELECT id FROM tasks WHERE id = ANY(@ids) ORDER BY id FOR UPDATE", Longs("ids", ids)));
+        batch.BatchCommands.Add(BatchCommand($"""
+            UPDATE tasks SET state = 'Cancelled', completed_at = {Now}, error = @reason, error_kind = 'Cancelled',
+                lease_owner = NULL, lease_expires_at = NULL
+            WHERE id = ANY(@ids) AND state = 'Pending'
+            RETURNING {TaskColumns}
+            """, Longs("ids", ids), Text("reason", reason)));
+        batch.BatchCommands.Add(BatchCommand("UPDATE tasks SET cancel_requested = 1 WHERE id = ANY(@ids) AND state = 'Running' RETURNING id", Longs("ids", ids)));
+        batch.BatchCommands.Add(tx.NotifyCommand());
+        using var reader = batch.ExecuteReader();
+        while (reader.Read())
+        {
+        }
+
+        reader.NextResult();
+        var cancelled = ReadTasks(reader);
+        reader.NextResult();
+        var flagged = ReadIds(reader);
+        return ((IReadOnlyList<LlmTask>)cancelled, (IReadOnlyList<long>)flagged);
+    }, StoreChange.TasksFinished, StoreChange.StopRequested);
+
+    public int Delete(IReadOnlyCollection<long> ids) => Write(tx =>
+    {
+        using var command = tx.Command("DELETE FROM tasks WHERE id = ANY(@ids)", Longs("ids", ids));
+        return command.ExecuteNonQuery();
+    }, StoreChange.TasksFinished);
+}
