@@ -99,6 +99,16 @@ public sealed class ManyHostTests(ITestOutputHelper output)
             }
 
             // 0 lost, 0 run twice: every task completed with its own answer, by exactly one successful call.
+            var odd = db.Scalar<long>("SELECT count(*) FROM tasks WHERE state <> 'Completed' OR output IS DISTINCT FROM prompt");
+            if (odd > 0)
+            {
+                // What happened to them, for whoever reads a failed run.
+                output.WriteLine(db.Scalar<string>(
+                    "SELECT string_agg(t.id || ' ' || t.state || ' ' || coalesce(t.error_kind, '') || ' ' || left(coalesce(t.error, t.output, ''), 300) || ' attempts: ' || " +
+                    "coalesce((SELECT string_agg(a.outcome || '/' || coalesce(a.error_kind, '') || '/' || coalesce(a.owner, ''), ', ' ORDER BY a.id) FROM attempts a WHERE a.task_id = t.id), ''), ' | ') " +
+                    "FROM (SELECT * FROM tasks WHERE state <> 'Completed' OR output IS DISTINCT FROM prompt LIMIT 5) t"));
+            }
+
             Assert.Equal(Tasks, db.Scalar<long>("SELECT count(*) FROM tasks WHERE state = 'Completed' AND output = prompt"));
             Assert.Equal(Tasks, db.Scalar<long>("SELECT count(DISTINCT prompt) FROM tasks"));
             Assert.Equal(Tasks, db.Scalar<long>("SELECT count(*) FROM attempts WHERE outcome = 'Succeeded'"));

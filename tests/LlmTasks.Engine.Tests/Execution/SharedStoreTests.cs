@@ -237,7 +237,9 @@ public abstract class SharedStoreTests(StoreKind kind) : IDisposable
         using var store = TaskStore.Open(_temp.Path);
         var task = store.Get(id)!;
         Assert.Equal((LlmTaskState.Cancelled, "Cancelled"), (task.State, task.ErrorKind));
-        Assert.Equal(LlmAttemptOutcome.Interrupted, store.GetAttempts(id).Single().Outcome);
+        // Interrupted when the exit came first; Cancelled when the stop reached the runner first (PostgreSQL's
+        // notification makes it renew at once): either way one attempt, and the task is not stranded.
+        Assert.Contains(store.GetAttempts(id).Single().Outcome, new[] { LlmAttemptOutcome.Interrupted, LlmAttemptOutcome.Cancelled });
     }
 
     [Fact]
