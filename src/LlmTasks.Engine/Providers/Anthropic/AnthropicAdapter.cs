@@ -37,60 +37,20 @@ internal sealed class AnthropicAdapter(IChatClient inner, ModelId model, long ma
     {
         var box = new StrongBox<HttpResponseHeaders?>();
         var exchange = new HttpExchange();
-        void Flow()
-        {
-            ResponseHeaderCapture.Current.Value = box;
-            AnswerLimit.Current.Value = exchange;
-        }
-
-        Flow();
-        IAsyncEnumerator<ChatResponseUpdate> updates;
-        try
-        {
-            updates = base.GetStreamingResponseAsync(messages, WithTemperature(options), cancellationToken).GetAsyncEnumerator(cancellationToken);
-        }
-        catch (Exception e) when (Translate(e, exchange, box) is { } translated)
-        {
-            throw translated;
-        }
-
-        var text = new StreamedText(maxAnswerBytes);
-        await using (updates.ConfigureAwait(false))
-        {
-            while (true)
+        var updates = StreamedAnswer.Read(
+            () => base.GetStreamingResponseAsync(messages, WithTemperature(options), cancellationToken).GetAsyncEnumerator(cancellationToken),
+            exchange, model.ToString(), maxAnswerBytes,
+            flow: () =>
             {
-                try
-                {
-                    Flow(); // the enumerator may resume in another flow
-                    if (!await updates.MoveNextAsync().ConfigureAwait(false))
-                    {
-                        break;
-                    }
-                }
-                catch (Exception e) when (Translate(e, exchange, box) is { } translated)
-                {
-                    throw translated;
-                }
-
-                if (exchange.Succeeded && !exchange.IsEventStream)
-                {
-                    throw NotAStream(exchange);
-                }
-
-                text.Add(updates.Current.Text);
-                yield return updates.Current;
-            }
-        }
-
-        if (exchange.Succeeded && !exchange.IsEventStream)
+                ResponseHeaderCapture.Current.Value = box;
+                AnswerLimit.Current.Value = exchange;
+            },
+            translate: e => Translate(e, exchange, box));
+        await foreach (var update in updates.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
-            throw NotAStream(exchange);
+            yield return update;
         }
     }
-
-    /// <summary>A streaming request answered with a whole body (a server that cannot stream, a proxy page): not an answer this call can read.</summary>
-    private ProviderAnswerException NotAStream(HttpExchange exchange) => new(model.ToString(), exchange.Status!.Value,
-        new InvalidDataException($"the answer to a streaming request is {exchange.MediaType ?? "a body without a Content-Type"}, not text/event-stream; for a server that cannot stream, set $env:LLMTASKS_STREAMING = 0"));
 
     private Exception? Translate(Exception e, HttpExchange exchange, StrongBox<HttpResponseHeaders?> box)
     {

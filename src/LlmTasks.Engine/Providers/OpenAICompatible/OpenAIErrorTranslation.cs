@@ -31,54 +31,16 @@ internal sealed class OpenAIErrorTranslation(IChatClient inner, string model, lo
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var exchange = new HttpExchange();
-        AnswerLimit.Current.Value = exchange;
-        IAsyncEnumerator<ChatResponseUpdate> updates;
-        try
+        var updates = StreamedAnswer.Read(
+            () => base.GetStreamingResponseAsync(messages, options, cancellationToken).GetAsyncEnumerator(cancellationToken),
+            exchange, model, maxAnswerBytes,
+            flow: () => AnswerLimit.Current.Value = exchange,
+            translate: e => Translate(e, exchange));
+        await foreach (var update in updates.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
-            updates = base.GetStreamingResponseAsync(messages, options, cancellationToken).GetAsyncEnumerator(cancellationToken);
-        }
-        catch (Exception e) when (Translate(e, exchange) is { } translated)
-        {
-            throw translated;
-        }
-
-        var text = new StreamedText(maxAnswerBytes);
-        await using (updates.ConfigureAwait(false))
-        {
-            while (true)
-            {
-                try
-                {
-                    AnswerLimit.Current.Value = exchange; // the enumerator may resume in another flow
-                    if (!await updates.MoveNextAsync().ConfigureAwait(false))
-                    {
-                        break;
-                    }
-                }
-                catch (Exception e) when (Translate(e, exchange) is { } translated)
-                {
-                    throw translated;
-                }
-
-                if (exchange.Succeeded && !exchange.IsEventStream)
-                {
-                    throw NotAStream(exchange);
-                }
-
-                text.Add(updates.Current.Text);
-                yield return updates.Current;
-            }
-        }
-
-        if (exchange.Succeeded && !exchange.IsEventStream)
-        {
-            throw NotAStream(exchange);
+            yield return update;
         }
     }
-
-    /// <summary>A streaming request answered with a whole body (a server that cannot stream, a proxy page): not an answer this call can read.</summary>
-    private ProviderAnswerException NotAStream(HttpExchange exchange) => new(model, exchange.Status!.Value,
-        new InvalidDataException($"the answer to a streaming request is {exchange.MediaType ?? "a body without a Content-Type"}, not text/event-stream; for a server that cannot stream, set $env:LLMTASKS_STREAMING = 0"));
 
     private Exception? Translate(Exception e, HttpExchange exchange)
     {
