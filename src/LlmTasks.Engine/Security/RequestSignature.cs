@@ -11,13 +11,18 @@ namespace LlmTasks.Security;
 /// Signs a request when this process's caller starts or restarts a task, and checks the signature of a request read back from
 /// the store. The signature is an HMAC-SHA256, with the key private to the user (<see cref="SigningKeyring"/>), over the whole
 /// request as stored (model, messages, -ApiBase, provider options, verification spec with its script blocks …) in a canonical
-/// JSON form (keys sorted, so a store that reorders JSON keeps it valid): <c>v1.&lt;key id&gt;.&lt;mac&gt;</c>. Whoever can
+/// JSON form, so a store that reorders JSON keeps it valid: <c>v2.&lt;key id&gt;.&lt;mac&gt;</c>. The v2 form is the request as
+/// this serializer writes the typed <see cref="StoredRequest"/> read back from the store: every member is typed (no dictionary
+/// or raw JSON whose order would follow the stored text), so the bytes depend on what the request asks for, never on how a
+/// store laid it out, and signing costs one serialization. Requests signed with v1 (every object's keys re-sorted through a
+/// JSON document, several times the cost per task) still verify. Whoever can
 /// write the store but not read the key cannot make a request verify, so a runner trusts a verified request as its user's own
 /// and gives any other request only what its own configuration allows (docs/security.md, "Trust model").
 /// </summary>
 internal static class RequestSignature
 {
-    private const string Version = "v1";
+    private const string Version = "v2";
+    private const string LegacyVersion = "v1";
 
     /// <summary>What checking a stored request found: verified, or why not.</summary>
     internal readonly record struct Verdict(bool Verified, string? Problem);
@@ -34,7 +39,8 @@ internal static class RequestSignature
         }
 
         var key = SigningKeyring.Process.ForSigning(settings ?? ProviderEnvironment.Process);
-        return request with { Signature = Compute(key, StoredRequest.From(request with { Signature = null })) };
+        var unsigned = StoredRequest.From(request);
+        return request with { Signature = Compute(key, unsigned.Signature is null ? unsigned : unsigned with { Signature = null }) };
     }
 
     /// <summary>Checks a stored request against this user's key (and this process's own, if it signed with it).</summary>
@@ -46,7 +52,7 @@ internal static class RequestSignature
         }
 
         var parts = stored.Signature.Split('.');
-        if (parts.Length != 3 || parts[0] != Version)
+        if (parts.Length != 3 || parts[0] is not (Version or LegacyVersion))
         {
             return new(false, "its signature is not one this version of LlmTasks can check");
         }
@@ -70,7 +76,7 @@ internal static class RequestSignature
             return new(false, "its signature is not one this version of LlmTasks can check");
         }
 
-        return CryptographicOperations.FixedTimeEquals(Mac(key, stored with { Signature = null }), given)
+        return CryptographicOperations.FixedTimeEquals(Mac(key, stored with { Signature = null }, legacy: parts[0] == LegacyVersion), given)
             ? new(true, null)
             : new(false, "its signature does not match what it asks for: it was changed after it was signed");
     }
@@ -83,18 +89,46 @@ internal static class RequestSignature
 
     private static bool IsScript(CheckSpec check) => string.Equals(check.Type, "Script", StringComparison.OrdinalIgnoreCase);
 
-    internal static string Compute(SigningKey key, StoredRequest unsigned) => $"{Version}.{key.Id}.{Base64UrlEncode(Mac(key, unsigned))}";
+    internal static string Compute(SigningKey key, StoredRequest unsigned) =>
+        string.Concat(Version + ".", key.Id, ".", Base64UrlEncode(Mac(key, unsigned, legacy: false)));
 
-    private static byte[] Mac(SigningKey key, StoredRequest unsigned)
+    /// <summary>A buffer per thread for the signed bytes (a burst of piped prompts signs one request after another).</summary>
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
+    private static byte[] Mac(SigningKey key, StoredRequest unsigned, bool legacy)
     {
-        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key.Bytes);
-        hmac.AppendData("LlmTasks request signature v1\n"u8);
-        hmac.AppendData(Canonical(unsigned));
-        return hmac.GetHashAndReset();
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        if (legacy)
+        {
+            buffer.Write("LlmTasks request signature v1\n"u8);
+            buffer.Write(LegacyCanonical(unsigned));
+        }
+        else
+        {
+            buffer.Write("LlmTasks request signature v2\n"u8);
+            var writer = t_writer ??= new Utf8JsonWriter(buffer);
+            writer.Reset(buffer);
+            JsonSerializer.Serialize(writer, unsigned, StoreJsonContext.Default.StoredRequest);
+            writer.Flush();
+        }
+
+        var mac = HMACSHA256.HashData(key.Bytes, buffer.WrittenSpan);
+        if (buffer.Capacity > 64 * 1024)
+        {
+            t_buffer = null; // a long conversation's buffer is not kept for the thread's lifetime
+            t_writer = null;
+        }
+
+        return mac;
     }
 
-    /// <summary>The request as JSON with every object's keys in ordinal order, and no whitespace.</summary>
-    internal static byte[] Canonical(StoredRequest request)
+    /// <summary>The v1 form: the request as JSON with every object's keys in ordinal order, and no whitespace.</summary>
+    internal static byte[] LegacyCanonical(StoredRequest request)
     {
         var json = JsonSerializer.SerializeToUtf8Bytes(request, StoreJsonContext.Default.StoredRequest);
         using var document = JsonDocument.Parse(json);
@@ -137,7 +171,21 @@ internal static class RequestSignature
         }
     }
 
-    private static string Base64UrlEncode(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    /// <summary>A MAC as base64url without padding, made in one string.</summary>
+    private static string Base64UrlEncode(byte[] bytes)
+    {
+        Span<char> chars = stackalloc char[(bytes.Length + 2) / 3 * 4];
+        Convert.TryToBase64Chars(bytes, chars, out var length);
+        while (length > 0 && chars[length - 1] == '=')
+        {
+            length--;
+        }
+
+        chars = chars[..length];
+        chars.Replace('+', '-');
+        chars.Replace('/', '_');
+        return new string(chars);
+    }
 
     private static byte[] Base64UrlDecode(string text)
     {

@@ -55,6 +55,16 @@ public sealed record LlmTask
     /// </summary>
     public double? Duration => Elapsed?.TotalSeconds;
 
+    /// <summary>
+    /// The checks of the task's latest verified attempt, each with its reason; empty when it has none. The cmdlets read them
+    /// with the task (one store read for a whole batch of tasks); a task read through the engine's store alone has none.
+    /// </summary>
+    public IReadOnlyList<Verification.LlmCheckResult> Checks { get; init; } = [];
+
+    /// <summary>Those of <see cref="Checks"/> that did not pass.</summary>
+    public IReadOnlyList<Verification.LlmCheckResult> FailedChecks =>
+        Checks.Count == 0 || Checks.All(c => c.Passed) ? [] : Checks.Where(c => !c.Passed).ToArray();
+
     /// <summary>The time from start to finish (so far, while Running); null before the task starts.</summary>
     public TimeSpan? Elapsed => StartedAt is { } started
         ? (CompletedAt ?? (State == LlmTaskState.Running ? DateTime.Now : started)) - started

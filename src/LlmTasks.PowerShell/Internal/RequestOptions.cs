@@ -46,11 +46,8 @@ internal sealed record RequestOptions
         }
 
         all.AddRange(messages);
-        return Apply(new LlmTaskRequest { Model = model.Trim(), Messages = all }, resolvePath) with
-        {
-            Verification = plan,
-            ApiKeyGiven = apiKeyGiven,
-        };
+        // Apply keeps what it does not set (one copy of the request per prompt, not two).
+        return Apply(new LlmTaskRequest { Model = model.Trim(), Messages = all, Verification = plan, ApiKeyGiven = apiKeyGiven }, resolvePath);
     }
 
     /// <summary>

@@ -5,8 +5,8 @@ using LlmTasks.Verification;
 namespace LlmTasks.PowerShell.Internal;
 
 /// <summary>
-/// Task objects as every cmdlet writes them: with the results of their latest verified attempt as
-/// Checks and FailedChecks note properties, read for a whole batch in one store read per store.
+/// Task objects as every cmdlet writes them: with the results of their latest verified attempt in
+/// <see cref="LlmTask.Checks"/> (and so FailedChecks), read for a whole batch in one store read per store.
 /// </summary>
 internal static class TaskObjects
 {
@@ -32,13 +32,9 @@ internal static class TaskObjects
         foreach (var (manager, task) in tasks)
         {
             var latest = checks.TryGetValue((manager, task.Id), out var all) && all.Count > 0 ? Latest(all) : None;
-            var output = PSObject.AsPSObject(task);
-            // Note properties live with the base object: the same snapshot written twice gets them replaced, not added again.
-            output.Properties.Remove("Checks");
-            output.Properties.Remove("FailedChecks");
-            output.Properties.Add(new PSNoteProperty("Checks", latest));
-            output.Properties.Add(new PSNoteProperty("FailedChecks", latest.Length == 0 ? None : latest.Where(c => !c.Passed).ToArray()));
-            written.Add(output);
+            // Checks is a property of the task itself (not a note property per object, which cost each written task a member
+            // collection of its own): a task without checks is written as read.
+            written.Add(PSObject.AsPSObject(latest.Length == 0 && task.Checks.Count == 0 ? task : task with { Checks = latest }));
         }
 
         return written;

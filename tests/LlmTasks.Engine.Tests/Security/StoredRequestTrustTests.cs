@@ -59,7 +59,7 @@ public sealed class StoredRequestTrustTests : IDisposable
 
         var read = manager.Store.Get(id)!.Request;
         Assert.False(read.Foreign, read.ForeignReason);
-        Assert.StartsWith("v1.", JsonNode.Parse(store.RequestJson(id))!["signature"]!.GetValue<string>());
+        Assert.StartsWith("v2.", JsonNode.Parse(store.RequestJson(id))!["signature"]!.GetValue<string>());
         Assert.True(read.Verification!.Checks[0].ScriptTrusted); // a signed block is the user's own
 
         // A store that reorders keys (PostgreSQL's jsonb does) keeps the signature valid: it covers content, not layout.
@@ -327,6 +327,38 @@ public sealed class StoredRequestTrustTests : IDisposable
         Assert.DoesNotContain("'Read'", done[moreTools].Error);
         Assert.False(File.Exists(Path.Combine(output, "ran-through-link")));
         Assert.False(File.Exists(Path.Combine(output, "ran-more-tools")));
+    }
+
+    [Fact]
+    public void A_request_signed_by_the_previous_version_still_verifies_and_an_edit_still_breaks_it()
+    {
+        using var store = StoreBackend.Create("sqlite");
+        using var manager = store.Open(Options);
+        var request = Ask("hello <b>\u00e9t\u00e9</b>", apiBase: "https://llm.example.com/v1") with
+        {
+            Temperature = 0.7,
+            ProviderOptions = new ProviderOptions { WorkingDirectory = "/srv/b", MaxTurns = 2 },
+        };
+        var id = Seed(manager, request);
+
+        // The v1 form (what the previous version wrote): every object's keys sorted, the MAC under the v1 label.
+        var key = SigningKeyring.Process.ForSigning(LlmTasks.Providers.Http.ProviderEnvironment.Process);
+        var unsigned = StoredRequest.From(request with { Signature = null });
+        var signed = System.Text.Encoding.UTF8.GetBytes("LlmTasks request signature v1\n").Concat(RequestSignature.LegacyCanonical(unsigned)).ToArray();
+        var mac = Convert.ToBase64String(System.Security.Cryptography.HMACSHA256.HashData(key.Bytes, signed)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        store.EditRequest(id, j => j["signature"] = $"v1.{key.Id}.{mac}");
+        var original = store.RequestJson(id);
+
+        var read = manager.Store.Get(id)!.Request;
+        Assert.False(read.Foreign, read.ForeignReason);
+
+        store.EditRequest(id, j => j["apiBase"] = "http://127.0.0.1:9/v1");
+        Assert.Contains("changed after it was signed", manager.Store.Get(id)!.Request.ForeignReason);
+
+        // The same MAC offered as a v2 signature does not verify: the label and the form are part of what is signed.
+        store.WriteRequestJson(id, original);
+        store.EditRequest(id, j => j["signature"] = $"v2.{key.Id}.{mac}");
+        Assert.Contains("changed after it was signed", manager.Store.Get(id)!.Request.ForeignReason);
     }
 
     [Fact]
