@@ -5,22 +5,24 @@ namespace LlmTasks.PowerShell.Internal;
 /// <summary>
 /// Start-LlmTask's inserts in flight, handed back in input order once their rows are committed (a
 /// task object is only ever written once it is durable). Input that arrives slowly waits for its own
-/// commit, so its task is written at once; a burst of piped input shares commits.
+/// commit, so its task is written at once; a burst of piped input shares commits. How fast input comes is the time
+/// between the caller handing back and its next prompt: time spent here waiting for a commit is not the input's, or one
+/// commit slower than <see cref="SlowInput"/> (a database server's round trip on a loaded machine) would make every
+/// later prompt look slow and wait for a commit of its own.
 /// </summary>
 internal sealed class OrderedStarts
 {
     private const int MaxInFlight = 512;
     private static readonly TimeSpan SlowInput = TimeSpan.FromMilliseconds(2);
     private readonly Queue<Task<LlmTask>> _inserting = new();
-    private long _lastAddedAt;
+    private long _handedBackAt;
 
     /// <summary>Adds an insert; true when the input is slow, so the caller should wait for everything now.</summary>
     public bool Add(Task<LlmTask> insert)
     {
         _inserting.Enqueue(insert);
-        var now = Stopwatch.GetTimestamp();
-        var slow = Stopwatch.GetElapsedTime(_lastAddedAt, now) > SlowInput;
-        _lastAddedAt = now;
+        var slow = Stopwatch.GetElapsedTime(_handedBackAt) > SlowInput;
+        _handedBackAt = Stopwatch.GetTimestamp(); // for a caller that does not take what is ready before its next Add
         return slow;
     }
 
@@ -34,7 +36,7 @@ internal sealed class OrderedStarts
         {
             if (!head.IsCompleted && !waitForAll && _inserting.Count <= MaxInFlight)
             {
-                yield break;
+                break;
             }
 
             try
@@ -60,5 +62,7 @@ internal sealed class OrderedStarts
                 throw head.Exception!.InnerException ?? head.Exception;
             }
         }
+
+        _handedBackAt = Stopwatch.GetTimestamp();
     }
 }

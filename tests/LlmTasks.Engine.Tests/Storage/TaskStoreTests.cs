@@ -19,6 +19,26 @@ public abstract class TaskStoreTests(StoreKind kind) : IDisposable
     private static LlmTaskRequest Request(string prompt, string? name = null) => Managers.Request(prompt, name: name);
 
     [Fact]
+    public void A_batch_that_saves_partial_output_gives_every_other_write_its_own_result()
+    {
+        using var store = TaskStore.Open(_temp.Path);
+        const string owner = "host:1:1:test";
+        var running = store.Insert(Request("running"), "mock", owner, 60_000);
+        var pending = store.Insert(Request("pending"), "mock", owner, 60_000);
+        Assert.NotNull(store.Apply([new MarkRunning(running.Id, owner, 60_000)])[0]);
+
+        // One batch, in task id order: the save for the lower id comes first, the mark for the higher one after it.
+        // A save that returned no row set shifted every later result by one: the mark read as refused although it
+        // applied, so its runner dropped the call and ended a task it held Cancelled.
+        var results = store.Apply([new SavePartialOutput(running.Id, owner, "so far"), new MarkRunning(pending.Id, owner, 60_000)]);
+
+        Assert.Null(results[0]);
+        Assert.Equal(pending.Id, results[1]?.Id);
+        Assert.Equal(LlmTaskState.Running, results[1]!.State);
+        Assert.Equal("so far", store.Get(running.Id)!.PartialOutput);
+    }
+
+    [Fact]
     public void Reopening_keeps_tasks_and_does_not_migrate_again()
     {
         long id;

@@ -244,9 +244,13 @@ internal sealed partial class PostgresTaskStore
         Long("in", record.Attempt.InputTokens), Long("out", record.Attempt.OutputTokens), Long("cost", NanoUsd.FromUsd(record.Attempt.CostUsd)),
         Long("id", record.TaskId), Text("owner", record.Owner));
 
-    /// <summary>The streamed text so far; only while this owner runs the task (a late save after the result changes nothing).</summary>
+    /// <summary>
+    /// The streamed text so far; only while this owner runs the task (a late save after the result changes nothing). It
+    /// returns a row set like every write of a batch (Npgsql's reader skips statements that return none, which would
+    /// hand every later write of the batch the result of the one after it).
+    /// </summary>
     private static NpgsqlBatchCommand PartialCommand(SavePartialOutput partial) => BatchCommand(
-        "UPDATE tasks SET partial_output = @text WHERE id = @id AND state = 'Running' AND lease_owner = @owner",
+        "UPDATE tasks SET partial_output = @text WHERE id = @id AND state = 'Running' AND lease_owner = @owner RETURNING id",
         Text("text", Secrets.RedactKnown(partial.Text)), // the store boundary: no key this process read is written
         Long("id", partial.TaskId), Text("owner", partial.Owner));
 
