@@ -61,39 +61,13 @@ internal sealed partial class PostgresTaskStore
 
     public IReadOnlyDictionary<long, IReadOnlyList<LlmCheckResult>> GetChecks(IReadOnlyCollection<long> taskIds) => Read(connection =>
     {
-        using var command = new NpgsqlCommand("""
-            SELECT task_id, attempt, position, type, name, passed, reason, suggestion, details, duration_ms, unavailable, error_kind
+        using var command = new NpgsqlCommand($"""
+            SELECT {StoreRows.CheckColumns}
             FROM checks WHERE task_id = ANY(@ids) ORDER BY task_id, id
             """, connection);
         command.Parameters.Add(Longs("ids", taskIds));
         using var reader = command.ExecuteReader();
-        var byTask = new Dictionary<long, List<LlmCheckResult>>();
-        while (reader.Read())
-        {
-            var id = reader.GetInt64(0);
-            if (!byTask.TryGetValue(id, out var list))
-            {
-                byTask[id] = list = [];
-            }
-
-            list.Add(new LlmCheckResult
-            {
-                TaskId = id,
-                Attempt = reader.GetInt32(1),
-                Index = reader.GetInt32(2),
-                Type = reader.GetString(3),
-                Name = NullableString(reader, 4),
-                Passed = reader.GetInt32(5) != 0,
-                Reason = NullableString(reader, 6),
-                Suggestion = NullableString(reader, 7),
-                Details = NullableString(reader, 8),
-                Duration = reader.IsDBNull(9) ? TimeSpan.Zero : TimeSpan.FromMilliseconds(reader.GetDouble(9)),
-                Unavailable = reader.GetInt32(10) != 0,
-                ErrorKind = NullableString(reader, 11),
-            });
-        }
-
-        return (IReadOnlyDictionary<long, IReadOnlyList<LlmCheckResult>>)byTask.ToDictionary(p => p.Key, p => (IReadOnlyList<LlmCheckResult>)p.Value);
+        return StoreRows.ChecksByTask(reader);
     });
 
     public IReadOnlyList<LlmTask> Approve(IReadOnlyCollection<long> ids, string approvedBy, string? note) => Write(tx =>

@@ -192,7 +192,7 @@ internal sealed partial class PostgresTaskStore
             Request = request,
             CreatedAt = UnixTime.Local(reader.GetInt64(2)),
             Owner = insert.Owner,
-            LeaseExpiresAt = UnixTime.Local(NullableLong(reader, 3)),
+            LeaseExpiresAt = UnixTime.Local(StoreRows.NullableLong(reader, 3)),
             StorePath = Path,
         };
     }

@@ -7,9 +7,7 @@ namespace LlmTasks.Storage.Sqlite;
 
 internal sealed partial class SqliteTaskStore
 {
-    internal const string TaskColumns =
-        "id, instance_id, name, state, model, prompt, request_json, output, error, error_kind, attempts, " +
-        "input_tokens, output_tokens, cost_nanousd, created_at, started_at, completed_at, lease_owner, lease_expires_at, cancel_requested, structured_output, partial_output";
+    internal const string TaskColumns = StoreRows.TaskColumns;
 
     public LlmTask? Get(long id) => Query(new TaskQuery { Ids = [id] }).FirstOrDefault();
 
@@ -193,85 +191,21 @@ internal sealed partial class SqliteTaskStore
     public IReadOnlyList<LlmAttempt> GetAttempts(long taskId) => Read(connection =>
     {
         using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT a.task_id, a.number, a.outcome, a.output, a.error, a.error_kind, a.started_at, a.latency_ms,
-                   a.input_tokens, a.output_tokens, a.cost_nanousd, a.owner, coalesce(a.request_json, t.request_json),
-                   a.structured_output, a.details, a.first_token_ms
+        command.CommandText = $"""
+            SELECT {StoreRows.AttemptColumns}
             FROM attempts a JOIN tasks t ON t.id = a.task_id
             WHERE a.task_id = $id ORDER BY a.number, a.id
             """;
         command.Parameters.AddWithValue("$id", taskId);
         using var reader = command.ExecuteReader();
-        var attempts = new List<LlmAttempt>();
-        while (reader.Read())
-        {
-            attempts.Add(new LlmAttempt
-            {
-                TaskId = reader.GetInt64(0),
-                Number = reader.GetInt32(1),
-                Outcome = Enum.Parse<LlmAttemptOutcome>(reader.GetString(2)),
-                Output = NullableString(reader, 3),
-                Error = NullableString(reader, 4),
-                ErrorKind = NullableString(reader, 5),
-                StartedAt = UnixTime.Local(reader.GetInt64(6)),
-                Latency = reader.IsDBNull(7) ? null : TimeSpan.FromMilliseconds(reader.GetDouble(7)),
-                InputTokens = NullableLong(reader, 8),
-                OutputTokens = NullableLong(reader, 9),
-                CostUsd = NullableDecimal(reader, 10),
-                Owner = NullableString(reader, 11),
-                RequestJson = NullableString(reader, 12),
-                StructuredOutput = NullableString(reader, 13),
-                DetailsJson = NullableString(reader, 14),
-                TimeToFirstToken = reader.IsDBNull(15) ? null : TimeSpan.FromMilliseconds(reader.GetDouble(15)),
-            });
-        }
-
-        return (IReadOnlyList<LlmAttempt>)attempts;
+        return StoreRows.Attempts(reader);
     });
 
     private List<LlmTask> ReadTasks(SqliteCommand command)
     {
         using var reader = command.ExecuteReader();
-        var tasks = new List<LlmTask>();
-        while (reader.Read())
-        {
-            tasks.Add(ReadTask(reader));
-        }
-
-        return tasks;
+        return StoreRows.Tasks(reader, Path);
     }
 
-    internal LlmTask ReadTask(SqliteDataReader r) => new()
-    {
-        Id = r.GetInt64(0),
-        InstanceId = Guid.Parse(r.GetString(1)),
-        Name = NullableString(r, 2),
-        State = Enum.Parse<LlmTaskState>(r.GetString(3)),
-        Model = r.GetString(4),
-        Prompt = r.GetString(5),
-        RequestJson = r.GetString(6),
-        Output = NullableString(r, 7),
-        Error = NullableString(r, 8),
-        ErrorKind = NullableString(r, 9),
-        Attempts = r.GetInt32(10),
-        InputTokens = NullableLong(r, 11),
-        OutputTokens = NullableLong(r, 12),
-        CostUsd = NullableDecimal(r, 13),
-        CreatedAt = UnixTime.Local(r.GetInt64(14)),
-        StartedAt = UnixTime.Local(NullableLong(r, 15)),
-        CompletedAt = UnixTime.Local(NullableLong(r, 16)),
-        Owner = NullableString(r, 17),
-        LeaseExpiresAt = UnixTime.Local(NullableLong(r, 18)),
-        CancelRequested = r.GetInt64(19) != 0,
-        StructuredOutput = NullableString(r, 20),
-        PartialOutput = NullableString(r, 21),
-        StorePath = Path,
-    };
-
-    private static string? NullableString(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
-
-    private static long? NullableLong(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetInt64(i);
-
-    private static decimal? NullableDecimal(SqliteDataReader r, int i) =>
-        r.IsDBNull(i) ? null : NanoUsd.ToUsd(r.GetInt64(i));
+    internal LlmTask ReadTask(SqliteDataReader r) => StoreRows.Task(r, Path);
 }
