@@ -196,8 +196,8 @@ public sealed partial class TaskManager : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!_store.IsReadOnly)
         {
+            _store.ListenForChanges(); // first: the worker's first pass then misses no change made elsewhere meanwhile
             _worker.Start();
-            _store.ListenForChanges();
         }
     }
 

@@ -5,10 +5,9 @@ namespace LlmTasks.Storage.Postgres;
 /// <summary>
 /// <c>LISTEN</c> on a connection of its own, on a background thread: every notification the stores of any process
 /// send on commit (tasks added, finished, asked to stop) reaches <paramref name="onNotification"/> at once. When the
-/// connection is lost (a server restart) it connects again, with a growing pause. Each time <c>LISTEN</c> has taken
-/// effect, the first time too, it calls <paramref name="onListening"/>: changes committed before that sent
-/// notifications nobody heard (a worker whose first pass ran before the listener connected would otherwise sleep
-/// through tasks added meanwhile until its next poll); until then polling finds the changes.
+/// connection is lost (a server restart) it connects again, with a growing pause, and then calls
+/// <paramref name="onReconnected"/> (notifications may have been missed meanwhile); until then polling finds the changes.
+/// <see cref="WaitUntilListening"/> lets the store's first listener take effect before anything it is meant to hear.
 /// </summary>
 internal sealed class PostgresListener : IDisposable
 {
@@ -17,12 +16,13 @@ internal sealed class PostgresListener : IDisposable
     private readonly string _channel;
     private readonly string _store;
     private readonly Action<string> _onNotification;
-    private readonly Action _onListening;
+    private readonly Action _onReconnected;
     private readonly Thread _thread;
+    private readonly ManualResetEventSlim _firstTry = new();
     private volatile bool _stopped;
     private NpgsqlConnection? _connection;
 
-    public PostgresListener(string connection, string channel, string store, Action<string> onNotification, Action onListening)
+    public PostgresListener(string connection, string channel, string store, Action<string> onNotification, Action onReconnected)
     {
         _data = PostgresReference.DataSource(connection, b =>
         {
@@ -33,7 +33,7 @@ internal sealed class PostgresListener : IDisposable
         _channel = channel;
         _store = store;
         _onNotification = onNotification;
-        _onListening = onListening;
+        _onReconnected = onReconnected;
         _thread = new Thread(Run) { IsBackground = true, Name = "LlmTasks store listener" };
         _thread.Start();
     }
@@ -41,6 +41,7 @@ internal sealed class PostgresListener : IDisposable
     private void Run()
     {
         var pause = TimeSpan.FromMilliseconds(200);
+        var first = true;
         while (!_stopped)
         {
             try
@@ -54,7 +55,13 @@ internal sealed class PostgresListener : IDisposable
                 }
 
                 Volatile.Write(ref _connection, connection);
-                Guard(_onListening);
+                _firstTry.Set();
+                if (!first)
+                {
+                    Guard(_onReconnected);
+                }
+
+                first = false;
                 pause = TimeSpan.FromMilliseconds(200);
                 while (!_stopped)
                 {
@@ -68,6 +75,7 @@ internal sealed class PostgresListener : IDisposable
                     return;
                 }
 
+                _firstTry.Set(); // the first try failed: nobody waits for the retries, the poll stands in meanwhile
                 Diagnostics.EngineEvents.Debug(() => $"Listening for changes to the task store '{_store}' failed ({e.Message.TrimEnd('.')}); trying again in {pause.TotalSeconds:0.#} s, polling meanwhile.", _store);
                 Thread.Sleep(pause);
                 pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
@@ -78,6 +86,12 @@ internal sealed class PostgresListener : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Waits until the first <c>LISTEN</c> took effect (or failed, or <paramref name="timeout"/> passed): from then on every
+    /// commit elsewhere is heard, so a worker or wait that looks at the store after this misses nothing in between.
+    /// </summary>
+    public bool WaitUntilListening(TimeSpan timeout) => _firstTry.Wait(timeout) && Volatile.Read(ref _connection) is not null;
 
     private void Notify(string payload) => Guard(() => _onNotification(payload));
 
@@ -108,5 +122,6 @@ internal sealed class PostgresListener : IDisposable
         }
 
         _data.Dispose();
+        _firstTry.Dispose();
     }
 }

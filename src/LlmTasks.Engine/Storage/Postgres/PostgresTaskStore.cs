@@ -358,14 +358,21 @@ internal sealed partial class PostgresTaskStore : ITaskStore
                     }
                 }, () =>
                 {
-                    // Listening now, at first or after a lost connection: notifications sent before may have gone unheard, so everyone looks now.
+                    // Back after a lost connection: notifications may have been missed, so everyone looks now.
                     Changed?.Invoke(StoreChange.TasksAdded);
                     Changed?.Invoke(StoreChange.TasksFinished);
                     Changed?.Invoke(StoreChange.StopRequested);
                 });
+
+                // Before the worker's first pass or the wait's first look: a task added or finished elsewhere in
+                // between would otherwise be heard by nobody until the next poll (an hour, for a worker set so).
+                _listener.WaitUntilListening(FirstListenWait);
             }
         }
     }
+
+    /// <summary>How long the first use of a store waits for its listener: a connection and a LISTEN on a reachable server.</summary>
+    private static readonly TimeSpan FirstListenWait = TimeSpan.FromSeconds(5);
 
     public void Dispose()
     {
