@@ -148,6 +148,45 @@ public sealed class RealCliTests : IDisposable
     }
 
     [SkippableFact]
+    public void An_mcp_server_slower_to_start_than_the_clis_own_wait_still_gives_the_cli_its_tools()
+    {
+        // The real filesystem server, started 7 s late (a loaded machine, an npx download): the CLI's own default
+        // waits 5 s for MCP servers and then sends its first request without their tools.
+        RealClaude.Require(filesystemServer: true);
+        var work = Path.Combine(_store.Folder, "slow-work");
+        Directory.CreateDirectory(work);
+        var file = Path.Combine(work, "late.txt");
+        var late = Path.Combine(_store.Folder, "late-start.mjs");
+        File.WriteAllText(late, """
+            import { pathToFileURL } from 'node:url';
+            const [server, ...rest] = process.argv.slice(2);
+            setTimeout(() => { process.argv = [process.argv[0], server, ...rest]; import(pathToFileURL(server).href); }, 7000);
+            """);
+        using var server = new F(
+            new F.ToolUse("mcp__fs__write_file", new JsonObject { ["path"] = file, ["content"] = "written late" }.ToJsonString()),
+            new F.Text("Done."));
+        using var manager = Open().Manager;
+        var config = new JsonObject
+        {
+            ["mcpServers"] = new JsonObject
+            {
+                ["fs"] = new JsonObject { ["command"] = "node", ["args"] = new JsonArray(late, RealClaude.FilesystemServer, work) },
+            },
+        }.ToJsonString();
+        var task = Run(manager, new LlmTaskRequest
+        {
+            Model = "max/sonnet",
+            ApiBase = server.BaseUrl,
+            Messages = [new LlmMessage(LlmRole.User, "Write 'written late' to late.txt.")],
+            ProviderOptions = new ProviderOptions { McpConfigJson = config, AllowedTools = ["mcp__fs__write_file"], WorkingDirectory = work, MaxTurns = 4 },
+        });
+
+        Assert.True(task.State == LlmTaskState.Completed, task.Error);
+        Assert.Contains(server.Requests.First()["tools"]!.AsArray(), t => t!["name"]!.GetValue<string>() == "mcp__fs__write_file");
+        Assert.Equal("written late", File.ReadAllText(file));
+    }
+
+    [SkippableFact]
     public void Max_turns_is_a_classified_failure()
     {
         using var server = new F(new F.ToolUse("Bash", """{"command":"echo hi","description":"say hi"}"""), new F.Text("final"));

@@ -4,7 +4,10 @@ namespace LlmTasks.Providers.ClaudeCode;
 /// The child's environment: the parent's, with ANTHROPIC_API_KEY removed (the CLI then uses the
 /// user's subscription login or CLAUDE_CODE_OAUTH_TOKEN) unless $env:LLMTASKS_CLAUDE_USE_API_KEY=1 or
 /// the task has its own -ApiKey, CLAUDE_CODE_MAX_RETRIES=0 (the engine owns retries), and the task's
-/// -ApiBase as ANTHROPIC_BASE_URL.
+/// -ApiBase as ANTHROPIC_BASE_URL. The CLI waits up to <see cref="McpConnectWait"/> for the task's MCP servers before its first
+/// request (MCP_CONNECTION_NONBLOCKING=0, MCP_CONNECT_TIMEOUT_MS), unless $env: says otherwise: by default it connects them in
+/// the background and sends the first request without tools from a server still starting (a loaded machine, an npx
+/// download), so a task asked to write a file through its MCP server answered without having written it.
 /// </summary>
 internal static class ClaudeEnvironment
 {
@@ -36,12 +39,28 @@ internal static class ClaudeEnvironment
 
     private const string BaseUrlVariable = "ANTHROPIC_BASE_URL";
 
+    private const string McpConnectVariable = "MCP_CONNECT_TIMEOUT_MS";
+    private const string McpNonBlockingVariable = "MCP_CONNECTION_NONBLOCKING";
+
+    /// <summary>How long the CLI waits for MCP servers to connect: the CLI's own limit for one MCP server start (MCP_TIMEOUT).</summary>
+    internal static readonly TimeSpan McpConnectWait = TimeSpan.FromSeconds(30);
+
     public static Dictionary<string, string?> For(ProviderCallContext context, ClaudeCodeOptions options)
     {
         var env = new Dictionary<string, string?>(StringComparer.Ordinal)
         {
             ["CLAUDE_CODE_MAX_RETRIES"] = "0",
         };
+
+        if (Configuration.EngineEnvironment.Process.Raw(McpNonBlockingVariable) is null)
+        {
+            env[McpNonBlockingVariable] = "0";
+        }
+
+        if (Configuration.EngineEnvironment.Process.Raw(McpConnectVariable) is null)
+        {
+            env[McpConnectVariable] = ((long)McpConnectWait.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
 
         var useKey = Configuration.EngineEnvironment.Process.Text(ClaudeCodeOptions.UseApiKeyVariable) is "1" or "true" or "True" or "TRUE";
         // The CLI reads its tokens from the environment it inherits: whatever it may echo is redacted like any key.
