@@ -394,14 +394,15 @@ public sealed partial class TaskManager : IDisposable
 
     private async Task RunAsync(ActiveTask task, Action release)
     {
-        // The limits count calls, not store writes: the slot is freed as soon as the call returns,
-        // so the next call starts while this result is being committed.
-        var released = false;
+        // The limits count calls, not store writes: the slot is freed as soon as the call returns, even
+        // while its Running mark is still being committed, so the next call starts while this one's writes
+        // are. (Holding the slot until the mark was committed made every call wait a commit: on PostgreSQL
+        // a round trip and an fsync, which made a commit's latency, not the calls, the pace of the queue.)
+        var released = 0;
         void Free()
         {
-            if (!released)
+            if (Interlocked.Exchange(ref released, 1) == 0)
             {
-                released = true;
                 release();
             }
         }
@@ -431,6 +432,7 @@ public sealed partial class TaskManager : IDisposable
             var call = request.Verification is null
                 ? ModelCall.RunAsync(task, request, startedAt, setup, callToken)
                 : new TaskRun(task, _providers, setup, _shutdown.Token, () => _store.NowMs).RunAsync(request, startedAt);
+            _ = call.ContinueWith(static (_, free) => ((Action)free!)(), (Action)Free, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             LlmTask? marked;
             try
             {

@@ -294,6 +294,45 @@ public sealed class PostgresStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_call_slot_is_free_when_the_call_returns_not_when_its_Running_mark_is_committed()
+    {
+        var provider = new ScriptedProvider();
+        using var manager = Managers.Open(_temp.Path, new TaskManagerOptions { Concurrency = 1 }, provider); // creates the schema
+
+        // Every Running mark waits for a lock this test holds, so no mark commits until the test lets go.
+        Server.Admin("""
+            CREATE FUNCTION hold_running_marks() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM pg_advisory_xact_lock_shared(4242);
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER held_marks BEFORE UPDATE ON tasks FOR EACH ROW
+                WHEN (NEW.state = 'Running' AND OLD.state = 'Pending') EXECUTE FUNCTION hold_running_marks();
+            """, Database);
+        var ids = new List<long>();
+        using (var gate = new Npgsql.NpgsqlConnection(_temp.Path + ";Pooling=false"))
+        {
+            gate.Open();
+            using (var take = new Npgsql.NpgsqlCommand("SELECT pg_advisory_lock(4242)", gate))
+            {
+                take.ExecuteNonQuery();
+            }
+
+            ids.AddRange(Enumerable.Range(0, 5).Select(i => manager.Start(Managers.Request($"quick {i}", "test/x")).Id));
+
+            // -ThrottleLimit 1 counts calls: each returns at once, so the next one starts while the marks wait.
+            // (Held until its mark committed, one slot allowed one call per commit: here, one call in all.)
+            Assert.True(SpinWait.SpinUntil(() => provider.Calls == 5, TimeSpan.FromSeconds(30)), $"{provider.Calls} of 5 calls while the first Running mark waited for its commit");
+            Assert.Equal(1, provider.MaxInFlight);
+            Assert.All(ids, id => Assert.Equal(LlmTaskState.Pending, manager.Store.Get(id)!.State));
+        } // the lock goes with the session
+
+        var done = Managers.WaitAll(manager, ids);
+        Assert.All(done, t => Assert.Equal((LlmTaskState.Completed, t.Prompt), (t.State, t.Output)));
+        Assert.All(ids, id => Assert.Equal(LlmAttemptOutcome.Succeeded, manager.Store.GetAttempts(id).Single().Outcome));
+    }
+
+    [Fact]
     public void An_idle_worker_wakes_when_another_process_adds_work_without_waiting_for_its_poll()
     {
         // A poll and a heartbeat an hour apart: only a notification can get the worker going.
