@@ -96,6 +96,11 @@ public sealed partial class TaskManager
             wait.Observe(heldElsewhere);
         }
 
+        if (states.Any(s => BatchOwners.BatchOf(s.Owner) is not null))
+        {
+            ClaimBatchesFor(wanted); // tasks in a batch: the batch is what is taken over
+        }
+
         var takeable = states.Where(Takeable).Select(s => s.Id).ToArray();
         var room = Room;
         if (takeable.Length == 0 || room <= 0)

@@ -8,7 +8,7 @@ internal sealed partial class PostgresTaskStore
 {
     internal const string TaskColumns =
         "id, instance_id, name, state, model, prompt, request_json, output, error, error_kind, attempts, " +
-        "input_tokens, output_tokens, cost_nanousd, created_at, started_at, completed_at, lease_owner, lease_expires_at, cancel_requested, structured_output, partial_output";
+        "input_tokens, output_tokens, cost_nanousd, created_at, started_at, completed_at, lease_owner, lease_expires_at, cancel_requested, structured_output, partial_output, batch_id";
 
     public LlmTask? Get(long id) => Query(new TaskQuery { Ids = [id] }).FirstOrDefault();
 
@@ -271,6 +271,7 @@ internal sealed partial class PostgresTaskStore
         CancelRequested = r.GetInt32(19) != 0,
         StructuredOutput = NullableString(r, 20),
         PartialOutput = NullableString(r, 21),
+        BatchId = NullableLong(r, 22),
         StorePath = Path,
     };
 

@@ -9,7 +9,7 @@ internal sealed partial class SqliteTaskStore
 {
     internal const string TaskColumns =
         "id, instance_id, name, state, model, prompt, request_json, output, error, error_kind, attempts, " +
-        "input_tokens, output_tokens, cost_nanousd, created_at, started_at, completed_at, lease_owner, lease_expires_at, cancel_requested, structured_output, partial_output";
+        "input_tokens, output_tokens, cost_nanousd, created_at, started_at, completed_at, lease_owner, lease_expires_at, cancel_requested, structured_output, partial_output, batch_id";
 
     public LlmTask? Get(long id) => Query(new TaskQuery { Ids = [id] }).FirstOrDefault();
 
@@ -265,6 +265,7 @@ internal sealed partial class SqliteTaskStore
         CancelRequested = r.GetInt64(19) != 0,
         StructuredOutput = NullableString(r, 20),
         PartialOutput = NullableString(r, 21),
+        BatchId = NullableLong(r, 22),
         StorePath = Path,
     };
 
