@@ -71,8 +71,8 @@ public sealed record BatchStatus
     /// <summary>The provider's facts the results need (output and error file ids, a results URL) as JSON.</summary>
     public string? DetailsJson { get; init; }
 
-    /// <summary>The provider is done with it: its results (if any) can be read.</summary>
-    public bool Ended => State is LlmBatchState.Finalizing || State.IsTerminal();
+    /// <summary>The provider is done with it: its results (if any) can be read. (OpenAI's finalizing is not done: its output file is still being written.)</summary>
+    public bool Ended => State.IsTerminal();
 }
 
 /// <summary>One request's result, by its custom id.</summary>
