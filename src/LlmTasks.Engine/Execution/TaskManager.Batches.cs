@@ -43,7 +43,7 @@ public sealed partial class TaskManager
         {
             throw new LlmTasksException(ErrorIds.BatchNotSupported, LlmErrorCategory.InvalidArgument,
                 $"-AsBatch: the provider '{model.Provider}' has no batch API LlmTasks can use, so '{model}' cannot be sent as a batch. "
-                + "Batches work with openai/… models (OpenAI's Batch API), mock/* models (offline) and with -MockResponse; start the task without -AsBatch to call the model live.")
+                + "Batches work with openai/… models (OpenAI's Batch API), anthropic/… models (Message Batches), mock/* models (offline) and with -MockResponse; start the task without -AsBatch to call the model live.")
             { Target = model.ToString() };
         }
 
