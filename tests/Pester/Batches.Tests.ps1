@@ -119,10 +119,32 @@ Describe 'Start-LlmTask -AsBatch' {
         $provider.cancelledMs | Should -BeGreaterThan 0
     }
 
+    It 're-asks an answer that fails -Verify in a new batch, with the answer and the feedback, until it passes' {
+        $task = Start-LlmTask 'Reply with JSON.' -Model mock/sequence -MockResponse 'Sure!', '{"ok": true}' `
+            -Verify @{ Type = 'Json' } -MaxAttempts 2 -AsBatch -Wait
+        $task.State | Should -Be 'Completed'
+        $task.Output | Should -Be '{"ok": true}'
+        $task.Attempts | Should -Be 2
+        $attempts = $task | Get-LlmTaskAttempt
+        $attempts.ErrorKind | Should -Be 'VerificationFailed', $null
+        ($attempts[0].DetailsJson | ConvertFrom-Json).reasked | Should -BeTrue
+        $attempts[1].Messages.role | Should -Be 'user', 'assistant', 'user'
+        $attempts[1].Messages[2].content | Should -Match 'Attempt 1 of 2 failed verification'
+        $batches = @($attempts | ForEach-Object { ($_.DetailsJson | ConvertFrom-Json).batch } | Select-Object -Unique)
+        $batches | Should -HaveCount 2
+        (Get-LlmTaskBatch -Id $batches).State | Should -Be 'Completed', 'Completed'
+    }
+
+    It 'sends an answer that keeps failing -Verify to review' {
+        $task = Start-LlmTask 'Reply with JSON.' -Model mock/echo -Verify @{ Type = 'Json' } -MaxAttempts 2 -ReviewAfterAttempts 2 -AsBatch -Wait
+        $task.State | Should -Be 'NeedsReview'
+        $task.Attempts | Should -Be 2
+        @($task.FailedChecks).Count | Should -BeGreaterThan 0
+    }
+
     It 'refuses <Case> with its own error id, storing nothing' -TestCases @(
         @{ Case = 'a provider without a batch API'; Id = 'LlmTaskBatchNotSupported'; Run = { Start-LlmTask 'hi' -Model ollama/llama3 -AsBatch -ErrorAction Stop } }
         @{ Case = '-Stream'; Id = 'LlmTaskBatchWithStream'; Run = { Start-LlmTask 'hi' -Model mock/echo -AsBatch -Stream -ErrorAction Stop } }
-        @{ Case = '-Verify'; Id = 'LlmTaskBatchWithVerify'; Run = { Start-LlmTask 'hi' -Model mock/echo -AsBatch -Verify @{ Type = 'NotEmpty' } -ErrorAction Stop } }
     ) {
         $before = @(Get-LlmTask).Count
         $err = $null

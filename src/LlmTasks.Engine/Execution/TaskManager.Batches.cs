@@ -31,7 +31,7 @@ public sealed partial class TaskManager
     private static IBatchProvider? BatchProviderOf(LlmTaskRequest request, IChatClientProvider? provider) =>
         request.MockResponse is not null ? MockBatchProvider.Instance : provider?.Batches;
 
-    /// <summary>A new request with -AsBatch must go to a provider with a batch API, and (for now) without -Verify.</summary>
+    /// <summary>A new request with -AsBatch must go to a provider with a batch API.</summary>
     private static void ValidateBatch(LlmTaskRequest request, ModelId model, IChatClientProvider? provider)
     {
         if (!request.Batch)
@@ -45,12 +45,6 @@ public sealed partial class TaskManager
                 $"-AsBatch: the provider '{model.Provider}' has no batch API LlmTasks can use, so '{model}' cannot be sent as a batch. "
                 + "Batches work with openai/… models (OpenAI's Batch API), anthropic/… models (Message Batches), mock/* models (offline) and with -MockResponse; start the task without -AsBatch to call the model live.")
             { Target = model.ToString() };
-        }
-
-        if (request.Verification is not null)
-        {
-            throw new LlmTasksException(ErrorIds.BatchWithVerify, LlmErrorCategory.InvalidArgument,
-                "-AsBatch cannot be combined with -Verify yet: start the tasks as a batch, then check the answers with Get-LlmTask -State Completed | Invoke-LlmVerification -Verify …, or start them without -AsBatch.");
         }
     }
 
@@ -255,7 +249,7 @@ public sealed partial class TaskManager
         if (held.Row.ProviderBatchId is null)
         {
             await EndStoppedAsync(held, stopped).ConfigureAwait(false); // stopped before it was sent: they are not sent
-            var requests = open.Where(t => !t.CancelRequested).Select(t => new BatchRequest(BatchRequest.IdFor(t.Id, t.Attempts + 1), t.Request)).ToList();
+            var requests = open.Where(t => !t.CancelRequested).Select(t => new BatchRequest(BatchRequest.IdFor(t.Id, t.Attempts + 1), RequestFor(t))).ToList();
             if (requests.Count == 0)
             {
                 EndBatch(held, LlmBatchState.Cancelled, "Every task of the batch was stopped before it was sent.", null);
@@ -324,6 +318,7 @@ public sealed partial class TaskManager
         var latency = Math.Max(0, _store.NowMs - submitted);
         var seen = new HashSet<long>();
         var writes = new List<Task<LlmTask?>>();
+        var reasks = new List<long>();
         await foreach (var result in held.Provider.ResultsAsync(held.Context, status, token).ConfigureAwait(false))
         {
             if (BatchRequest.TaskOf(result.CustomId) is not { } id || !tasks.TryGetValue(id, out var task) || !seen.Add(id))
@@ -338,10 +333,27 @@ public sealed partial class TaskManager
             }
 
             var (attempt, state) = Outcome(held, status, task, result, submitted, latency);
-            writes.Add(_worker.Submit(new FinishAttempt(id, owner, attempt, state)));
+            if (task.Request.Verification is not null && RequestFor(task) is var sent && !ReferenceEquals(sent, task.Request))
+            {
+                // A re-ask: its row keeps the conversation it sent (rebuilt from the same attempts as when the batch was sent).
+                attempt = attempt with { RequestJson = Storage.StoreJson.Serialize(sent) };
+            }
+
+            LlmTaskState? ending = state;
+            if (state == LlmTaskState.Completed && task.Request.Verification is not null)
+            {
+                (attempt, ending) = await VerifyAnswerAsync(held, task, attempt, token).ConfigureAwait(false);
+                if (ending is null)
+                {
+                    reasks.Add(id);
+                }
+            }
+
+            writes.Add(_worker.Submit(new FinishAttempt(id, owner, attempt, ending)));
         }
 
         await Task.WhenAll(writes).ConfigureAwait(false);
+        Reask(reasks);
         var final = status.State switch
         {
             LlmBatchState.Expired => LlmBatchState.Expired,
@@ -411,6 +423,144 @@ public sealed partial class TaskManager
         }
 
         return (attempt, LlmTaskState.Completed);
+    }
+
+    /// <summary>DetailsJson key of an attempt whose answer failed its checks and was re-asked in a new batch.</summary>
+    private const string ReaskedDetail = "reasked";
+
+    /// <summary>
+    /// -Verify on a batch answer: the checks run here, as for a live call (script blocks in the module's runspaces, a judge's
+    /// calls as attempts of the task). Passed: Completed. Failed with attempts left: null, the task is re-asked in a new batch
+    /// with the failed answer and the feedback; else NeedsReview or Failed, as -ReviewAfterAttempts and -MaxAttempts say.
+    /// </summary>
+    private async Task<(AttemptRecord Attempt, LlmTaskState? State)> VerifyAnswerAsync(HeldBatch held, LlmTask task, AttemptRecord attempt, CancellationToken token)
+    {
+        var plan = task.Request.Verification!;
+        var n = task.Attempts + 1;
+        Verification.Verifier verifier;
+        try
+        {
+            verifier = new Verification.Verifier(plan.Checks, _providers, services: null, stored: true);
+        }
+        catch (LlmTasksException e)
+        {
+            return (attempt with { Outcome = LlmAttemptOutcome.Failed, Error = e.Message, ErrorKind = e.ErrorId }, LlmTaskState.Failed);
+        }
+
+        var owner = BatchOwners.For(held.Id);
+        var environment = new Verification.VerificationEnvironment(_providers, Verification.VerificationServices.Default)
+        {
+            RecordJudgeCall = judge => _worker.Submit(new RecordAttempt(task.Id, owner, judge)),
+            Secrets = held.Context.Call.Secrets,
+            Retry = _options.Retry,
+            Store = task.StorePath,
+        };
+        Verification.LlmVerificationResult result;
+        try
+        {
+            result = await verifier.VerifyAsync(attempt.Output, task.Request.Prompt, task with { Output = attempt.Output, Attempts = n },
+                failFast: false, environment, token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!token.IsCancellationRequested)
+        {
+            // A check cut short (its runspaces closed): no verdict; the answer is kept, the task can be restarted.
+            return (attempt with { Outcome = LlmAttemptOutcome.Failed, Error = "The answer's checks were cut short before they decided; Restart-LlmTask sends the task again.", ErrorKind = "Interrupted" }, LlmTaskState.Failed);
+        }
+
+        if (result.Passed)
+        {
+            return (attempt with { Checks = result.Checks }, LlmTaskState.Completed);
+        }
+
+        var failed = result.FailedChecks.ToArray();
+        if (failed.FirstOrDefault(c => c.ErrorKind is not null) is { } broken)
+        {
+            return (attempt with
+            {
+                Checks = result.Checks,
+                Outcome = LlmAttemptOutcome.Failed,
+                Error = $"Attempt {n}'s answer could not be verified: check {broken.Index} ({broken.Label}) could not run. {broken.Reason} "
+                    + "The answer is kept as the task's output; Restart-LlmTask runs the task again, Invoke-LlmVerification checks the answer again.",
+                ErrorKind = broken.ErrorKind,
+            }, LlmTaskState.Failed);
+        }
+
+        var summary = Verification.FeedbackPrompt.Summary(failed);
+        var checkedAttempt = attempt with { Checks = result.Checks, Outcome = LlmAttemptOutcome.Failed, Error = $"Attempt {n} of {plan.MaxAttempts}: {summary}", ErrorKind = "VerificationFailed" };
+        if (failed.Any(c => c.Unavailable) || n >= plan.ReviewAfter)
+        {
+            return (checkedAttempt with { Error = $"Needs review after attempt {n} of {plan.MaxAttempts}. {summary}" }, LlmTaskState.NeedsReview);
+        }
+
+        if (n >= plan.MaxAttempts)
+        {
+            return (checkedAttempt with { Error = $"Verification failed after {n} attempt(s). {summary}" }, LlmTaskState.Failed);
+        }
+
+        var details = System.Text.Json.Nodes.JsonNode.Parse(attempt.DetailsJson ?? "{}") as System.Text.Json.Nodes.JsonObject ?? [];
+        details[ReaskedDetail] = true;
+        return (checkedAttempt with { DetailsJson = details.ToJsonString() }, null);
+    }
+
+    /// <summary>Tasks whose batch answers failed their checks went back to Pending: they are taken here at once and gathered into a new batch.</summary>
+    private void Reask(IReadOnlyList<long> ids)
+    {
+        if (ids.Count == 0 || _disposed)
+        {
+            return;
+        }
+
+        var claim = _store.Claim(Owner, ids.Count, LeaseMs, _options.RecoveryLimit, new ClaimScope { Ids = ids });
+        EngineEvents.Verbose(() => $"Re-asking task(s) {TaskIds.Describe(claim.Claimed.Select(t => t.Id))} in a new batch: their answers failed their checks.", StorePath);
+        foreach (var task in claim.Claimed.Where(t => !_active.ContainsKey(t.Id)))
+        {
+            Enqueue(Route(task));
+        }
+    }
+
+    /// <summary>
+    /// What a batch sends for a task: its request, or for a re-ask the conversation so far (the original messages, then
+    /// for each answer of this series that failed its checks the answer and the feedback), read back from its attempts.
+    /// </summary>
+    private LlmTaskRequest RequestFor(LlmTask task)
+    {
+        var request = task.Request;
+        if (request.Verification is not { } plan || task.Attempts == 0)
+        {
+            return request;
+        }
+
+        var attempts = _store.GetAttempts(task.Id);
+        var reasked = new List<LlmAttempt>();
+        foreach (var attempt in attempts.Reverse())
+        {
+            if (attempt.DetailsJson is { } json && json.Contains($"\"{ReaskedDetail}\":true", StringComparison.Ordinal))
+            {
+                reasked.Insert(0, attempt);
+            }
+            else if (attempt.DetailsJson?.Contains("\"judge\":true", StringComparison.Ordinal) != true)
+            {
+                break; // the series began after this one
+            }
+        }
+
+        if (reasked.Count == 0)
+        {
+            return request;
+        }
+
+        var checks = _store.GetChecks([task.Id]).GetValueOrDefault(task.Id) ?? [];
+        var conversation = request.Messages.ToList();
+        for (var i = 0; i < reasked.Count; i++)
+        {
+            var k = i + 1;
+            var failed = checks.Where(c => c.Attempt == reasked[i].Number && !c.Passed).ToList();
+            var hint = plan.ToolAfterAttempts is { } after && k + 1 > after ? plan.ToolHint : null;
+            conversation.Add(new LlmMessage(LlmRole.Assistant, reasked[i].Output ?? string.Empty));
+            conversation.Add(new LlmMessage(LlmRole.User, Verification.FeedbackPrompt.Build(k, plan.MaxAttempts, failed, request.Prompt, hint)));
+        }
+
+        return request with { Messages = conversation.ToArray() };
     }
 
     private void EndBatch(HeldBatch held, LlmBatchState state, string? error, UnansweredTasks? unanswered)

@@ -181,17 +181,66 @@ public abstract class BatchTests(StoreKind kind) : IDisposable
     }
 
     [Fact]
-    public void A_provider_without_a_batch_API_and_a_batch_with_checks_are_refused_before_anything_is_stored()
+    public void A_provider_without_a_batch_API_is_refused_before_anything_is_stored()
     {
         using var manager = Managers.Open(_temp.Path, Quick, new ScriptedProvider());
         var error = Assert.Throws<LlmTasksException>(() => manager.Start(Batched("hi", "test/x")));
         Assert.Equal((ErrorIds.BatchNotSupported, LlmErrorCategory.InvalidArgument), (error.ErrorId, error.Category));
-        var verify = Assert.Throws<LlmTasksException>(() => manager.Start(Batched("hi", "mock/echo") with
-        {
-            Verification = new LlmTasks.Verification.VerificationPlan { Checks = [new LlmTasks.Verification.CheckSpec { Type = "NotEmpty" }] },
-        }));
-        Assert.Equal(ErrorIds.BatchWithVerify, verify.ErrorId);
         Assert.Empty(manager.Store.Query(TaskQuery.All));
+    }
+
+    [Fact]
+    public void Batch_answers_that_fail_their_checks_are_re_asked_in_a_new_batch_with_the_answer_and_the_feedback_until_they_pass()
+    {
+        var fake = new FakeBatchProvider();
+        using var manager = Managers.Open(_temp.Path, Quick, fake);
+        var plan = new LlmTasks.Verification.VerificationPlan
+        {
+            // The fake answers "answer: <last user message>": the first answer lacks the words, the answer to the feedback has them.
+            Checks = [new LlmTasks.Verification.CheckSpec { Type = "Contains", Text = ["failed verification"] }],
+            MaxAttempts = 3,
+        };
+        var ids = new[] { "x", "y" }.Select(p => manager.Start(Batched(p) with { Verification = plan }).Id).ToList();
+        fake.WaitForBatches(1).Single().Complete(); // "answer: x" fails the check: both are re-asked
+
+        var second = fake.WaitForBatches(2).Single(b => b.Requests.All(r => r.CustomId.EndsWith("-2", StringComparison.Ordinal)));
+        Assert.Equal(2, second.Requests.Count);
+        var messages = second.Requests.First().Request.Messages;
+        Assert.Equal([LlmRole.User, LlmRole.Assistant, LlmRole.User], messages.Select(m => m.Role));
+        Assert.StartsWith("answer: ", messages[1].Content);
+        Assert.Contains("Attempt 1 of 3 failed verification", messages[2].Content);
+        second.Complete();
+
+        var done = Managers.WaitAll(manager, ids);
+        Assert.All(done, t => Assert.Equal((LlmTaskState.Completed, 2), (t.State, t.Attempts)));
+        Assert.All(done, t => Assert.Contains("failed verification", t.Output));
+        Assert.Equal(2, fake.Sent.Count);
+        Assert.All(ids, id =>
+        {
+            var attempts = manager.Store.GetAttempts(id);
+            Assert.Equal(("VerificationFailed", LlmAttemptOutcome.Succeeded), (attempts[0].ErrorKind, attempts[1].Outcome));
+            Assert.Contains("\"reasked\":true", attempts[0].DetailsJson);
+            Assert.Equal([false, true], manager.Store.GetChecks([id])[id].Select(c => c.Passed));
+        });
+    }
+
+    [Fact]
+    public void A_batch_answer_that_fails_its_checks_on_the_last_attempt_needs_review()
+    {
+        var fake = new FakeBatchProvider();
+        using var manager = Managers.Open(_temp.Path, Quick, fake);
+        var plan = new LlmTasks.Verification.VerificationPlan
+        {
+            Checks = [new LlmTasks.Verification.CheckSpec { Type = "Contains", Text = ["never said"] }],
+            MaxAttempts = 1,
+            ReviewAfterAttempts = 1,
+        };
+        var id = manager.Start(Batched("x") with { Verification = plan }).Id;
+        fake.WaitForBatches(1).Single().Complete();
+        var done = Managers.WaitAll(manager, [id]).Single();
+        Assert.Equal((LlmTaskState.NeedsReview, "answer: x", 1), (done.State, done.Output, done.Attempts));
+        Assert.Single(fake.Sent);
+        Assert.False(manager.Store.GetChecks([id])[id].Single().Passed);
     }
 
     [Fact]
