@@ -204,6 +204,13 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
     [Parameter]
     public SwitchParameter Stream { get; set; }
 
+    /// <summary>
+    /// Send the tasks as provider batches (at the provider's batch price, answered within its window) instead of as calls
+    /// of their own: the tasks started within the gathering window go as one batch per provider, model and endpoint.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter AsBatch { get; set; }
+
     private bool Waits => Wait || Stream;
 
     protected override void BeginProcessing()
@@ -214,6 +221,12 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
         if (MyInvocation.BoundParameters.ContainsKey(nameof(ThrottleLimit)))
         {
             TaskManagers.SetConcurrency(ThrottleLimit);
+        }
+
+        if (AsBatch && Stream)
+        {
+            ThrowTerminatingError(ErrorRecords.From(new LlmTasksException(ErrorIds.BatchWithStream, LlmErrorCategory.InvalidArgument,
+                "-AsBatch cannot be combined with -Stream: a batch's answers come whole, when the batch ends. Use -AsBatch -Wait to wait for them.")));
         }
 
         _manager = Manager();
@@ -315,7 +328,7 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
     {
         var conversations = StartInput.Conversations(InputObject, Prompt, _commandLine.Contains(nameof(Prompt)), Messages, _commandLine.Contains(nameof(Messages)));
         var options = Options(commandLineOnly: false);
-        return conversations.Select(c => (_manager!, options.NewRequest(c, _plan, ApiKey is not null, ResolvePath))).ToList();
+        return conversations.Select(c => (_manager!, options.NewRequest(c, _plan, ApiKey is not null, ResolvePath) with { Batch = AsBatch })).ToList();
     }
 
     /// <summary>
@@ -342,7 +355,7 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
         var target = _commandLine.Contains(nameof(StorePath)) ? _manager! : source;
         var options = Options(commandLineOnly: true);
         var turns = StartInput.Turns(CommandLine(nameof(Prompt), Prompt), CommandLine(nameof(Messages), Messages));
-        return turns.Select(t => (target, options.Apply(Continuation.From(task, t, ApiKey is not null), ResolvePath) with { Verification = _plan })).ToList();
+        return turns.Select(t => (target, options.Apply(Continuation.From(task, t, ApiKey is not null), ResolvePath) with { Verification = _plan, Batch = AsBatch })).ToList();
     }
 
     private RequestOptions Options(bool commandLineOnly)
