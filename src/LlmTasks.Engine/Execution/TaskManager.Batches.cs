@@ -23,6 +23,7 @@ public sealed partial class TaskManager
     private readonly object _gatherLock = new();
     private readonly Dictionary<string, Gathering> _gatherings = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<long, HeldBatch> _batches = new();
+    private long _lastBatchLookMs = long.MinValue / 2; // store clock: when a worker's pass last looked for batches nobody polls
 
     /// <summary>The batches this process polls now.</summary>
     internal IReadOnlyCollection<long> HeldBatches => _batches.Keys.ToArray();

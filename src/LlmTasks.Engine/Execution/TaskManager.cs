@@ -584,9 +584,12 @@ public sealed partial class TaskManager : IDisposable
             again |= ClaimForWorker(worker);
         }
 
-        if (!_workers.IsEmpty)
+        if (!_workers.IsEmpty && now - _lastBatchLookMs >= _options.PollInterval.TotalMilliseconds)
         {
-            ClaimBatchesFor(null); // a worker goes on with every batch nobody polls
+            // A worker goes on with every batch nobody polls: looked for once a poll interval, not on every pass (a
+            // pass runs whenever a worker's tasks end, and a batch's lease runs for many intervals before it can be taken).
+            _lastBatchLookMs = now;
+            ClaimBatchesFor(null);
         }
 
         return again;
