@@ -135,6 +135,24 @@ Describe 'Start-LlmTask -AsBatch' {
         (Get-LlmTaskBatch -Id $batches).State | Should -Be 'Completed', 'Completed'
     }
 
+    It 're-asks an answer that fails -Verify live with -LiveReask: one batch, the re-ask a live call with the answer and the feedback' {
+        $task = Start-LlmTask 'Reply with JSON.' -Model mock/sequence -MockResponse 'Sure!', '{"ok": true}' `
+            -Verify @{ Type = 'Json' } -MaxAttempts 2 -AsBatch -LiveReask -Wait
+        $task.State | Should -Be 'Completed'
+        $task.Output | Should -Be '{"ok": true}'
+        $task.Attempts | Should -Be 2
+        $task.Request.Verification.LiveReask | Should -BeTrue # stored with the task
+        $attempts = $task | Get-LlmTaskAttempt
+        $attempts.ErrorKind | Should -Be 'VerificationFailed', $null
+        ($attempts[0].DetailsJson | ConvertFrom-Json).batch | Should -Be $task.BatchId
+        $attempts[1].DetailsJson | Should -Not -Match '"batch"'
+        $attempts[1].Messages.role | Should -Be 'user', 'assistant', 'user'
+        $attempts[1].Messages[1].content | Should -Be 'Sure!'
+        $attempts[1].Messages[2].content | Should -Match 'Attempt 1 of 2 failed verification'
+        @($task | Get-LlmTaskBatch) | Should -HaveCount 1
+        (Get-LlmTaskBatch -Id $task.BatchId).RequestCount | Should -Be 1
+    }
+
     It 'sends an answer that keeps failing -Verify to review' {
         $task = Start-LlmTask 'Reply with JSON.' -Model mock/echo -Verify @{ Type = 'Json' } -MaxAttempts 2 -ReviewAfterAttempts 2 -AsBatch -Wait
         $task.State | Should -Be 'NeedsReview'
@@ -145,6 +163,8 @@ Describe 'Start-LlmTask -AsBatch' {
     It 'refuses <Case> with its own error id, storing nothing' -TestCases @(
         @{ Case = 'a provider without a batch API'; Id = 'LlmTaskBatchNotSupported'; Run = { Start-LlmTask 'hi' -Model ollama/llama3 -AsBatch -ErrorAction Stop } }
         @{ Case = '-Stream'; Id = 'LlmTaskBatchWithStream'; Run = { Start-LlmTask 'hi' -Model mock/echo -AsBatch -Stream -ErrorAction Stop } }
+        @{ Case = '-LiveReask without -AsBatch'; Id = 'LlmTaskLiveReaskWithoutBatch'; Run = { Start-LlmTask 'hi' -Model mock/echo -Verify @{ Type = 'NotEmpty' } -LiveReask -ErrorAction Stop } }
+        @{ Case = '-LiveReask without -Verify'; Id = 'LlmTaskInvalidVerification'; Run = { Start-LlmTask 'hi' -Model mock/echo -AsBatch -LiveReask -ErrorAction Stop } }
     ) {
         $before = @(Get-LlmTask).Count
         $err = $null

@@ -38,4 +38,5 @@ public static class ErrorIds
     // Provider batches (Start-LlmTask -AsBatch, Get-LlmTaskBatch).
     public const string BatchNotSupported = "LlmTaskBatchNotSupported";
     public const string BatchWithStream = "LlmTaskBatchWithStream";
+    public const string LiveReaskWithoutBatch = "LlmTaskLiveReaskWithoutBatch";
 }

@@ -64,6 +64,11 @@ public sealed partial class TaskManager
             return false; // a stored batch task of a provider without a batch API: its run fails with a clear error
         }
 
+        if (IsLiveReask(task.Task))
+        {
+            return false; // a batch answer failed its checks and -LiveReask asks again live: it goes to its lane
+        }
+
         var key = string.Join('\n', model.ToString(), request.ApiBase ?? string.Empty, request.MockResponse is null ? "live" : "mock",
             request.ApiKeyGiven ? "own key" : "environment", task.Secrets?.ApiKey ?? string.Empty);
         var size = Storage.StoreJson.Serialize(request).Length + 200L;
@@ -334,16 +339,17 @@ public sealed partial class TaskManager
             }
 
             var (attempt, state) = Outcome(held, status, task, result, submitted, latency);
-            if (task.Request.Verification is not null && RequestFor(task) is var sent && !ReferenceEquals(sent, task.Request))
+            var series = ReaskSeries(task);
+            if (series.Count > 0)
             {
                 // A re-ask: its row keeps the conversation it sent (rebuilt from the same attempts as when the batch was sent).
-                attempt = attempt with { RequestJson = Storage.StoreJson.Serialize(sent) };
+                attempt = attempt with { RequestJson = Storage.StoreJson.Serialize(Conversation(task, series)) };
             }
 
             LlmTaskState? ending = state;
             if (state == LlmTaskState.Completed && task.Request.Verification is not null)
             {
-                (attempt, ending) = await VerifyAnswerAsync(held, task, attempt, token).ConfigureAwait(false);
+                (attempt, ending) = await VerifyAnswerAsync(held, task, attempt, series.Count + 1, token).ConfigureAwait(false);
                 if (ending is null)
                 {
                     reasks.Add(id);
@@ -426,18 +432,18 @@ public sealed partial class TaskManager
         return (attempt, LlmTaskState.Completed);
     }
 
-    /// <summary>DetailsJson key of an attempt whose answer failed its checks and was re-asked in a new batch.</summary>
-    private const string ReaskedDetail = "reasked";
+    /// <summary>DetailsJson key of an attempt whose answer failed its checks and was re-asked (in a new batch, or live with -LiveReask).</summary>
+    private const string ReaskedDetail = ReaskResume.Detail;
 
     /// <summary>
     /// -Verify on a batch answer: the checks run here, as for a live call (script blocks in the module's runspaces, a judge's
     /// calls as attempts of the task). Passed: Completed. Failed with attempts left: null, the task is re-asked in a new batch
     /// with the failed answer and the feedback; else NeedsReview or Failed, as -ReviewAfterAttempts and -MaxAttempts say.
     /// </summary>
-    private async Task<(AttemptRecord Attempt, LlmTaskState? State)> VerifyAnswerAsync(HeldBatch held, LlmTask task, AttemptRecord attempt, CancellationToken token)
+    /// <param name="n">The answer's number in its series (1 for the first answer since the task was started or restarted), as a live run counts.</param>
+    private async Task<(AttemptRecord Attempt, LlmTaskState? State)> VerifyAnswerAsync(HeldBatch held, LlmTask task, AttemptRecord attempt, int n, CancellationToken token)
     {
         var plan = task.Request.Verification!;
-        var n = task.Attempts + 1;
         Verification.Verifier verifier;
         try
         {
@@ -498,9 +504,7 @@ public sealed partial class TaskManager
             return (checkedAttempt with { Error = $"Verification failed after {n} attempt(s). {summary}" }, LlmTaskState.Failed);
         }
 
-        var details = System.Text.Json.Nodes.JsonNode.Parse(attempt.DetailsJson ?? "{}") as System.Text.Json.Nodes.JsonObject ?? [];
-        details[ReaskedDetail] = true;
-        return (checkedAttempt with { DetailsJson = details.ToJsonString() }, null);
+        return (ReaskResume.Mark(checkedAttempt), null);
     }
 
     /// <summary>Tasks whose batch answers failed their checks went back to Pending: they are taken here at once and gathered into a new batch.</summary>
@@ -512,7 +516,8 @@ public sealed partial class TaskManager
         }
 
         var claim = _store.Claim(Owner, ids.Count, LeaseMs, _options.RecoveryLimit, new ClaimScope { Ids = ids });
-        EngineEvents.Verbose(() => $"Re-asking task(s) {TaskIds.Describe(claim.Claimed.Select(t => t.Id))} in a new batch: their answers failed their checks.", StorePath);
+        EngineEvents.Verbose(() => $"Re-asking task(s) {TaskIds.Describe(claim.Claimed.Select(t => t.Id))} "
+            + (claim.Claimed.Any(t => t.Request.Verification?.LiveReask == true) ? "(live, -LiveReask) " : "in a new batch ") + "with feedback: their answers failed their checks.", StorePath);
         foreach (var task in claim.Claimed.Where(t => !_active.ContainsKey(t.Id)))
         {
             Enqueue(Route(task));
@@ -523,21 +528,43 @@ public sealed partial class TaskManager
     /// What a batch sends for a task: its request, or for a re-ask the conversation so far (the original messages, then
     /// for each answer of this series that failed its checks the answer and the feedback), read back from its attempts.
     /// </summary>
-    private LlmTaskRequest RequestFor(LlmTask task)
+    private LlmTaskRequest RequestFor(LlmTask task) => ReaskSeries(task) is { Count: > 0 } reasked ? Conversation(task, reasked) : task.Request;
+
+    /// <summary>A batch task with -LiveReask whose last answer failed its checks: its next attempt is a live call.</summary>
+    private bool IsLiveReask(LlmTask task) =>
+        task.Request is { Batch: true, Verification.LiveReask: true } && task.Attempts > 0 && ReaskSeries(task).Count > 0;
+
+    /// <summary>
+    /// Where a live run of a batch task goes on from: for a -LiveReask re-ask, the answers so far (each failed its checks)
+    /// and the conversation with their feedback; null for a task that starts its series (or is no batch task).
+    /// </summary>
+    private ReaskResume? ResumeFor(LlmTask task) =>
+        task.Request is { Batch: true, Verification.LiveReask: true } && task.Attempts > 0 && ReaskSeries(task) is { Count: > 0 } reasked
+            ? new ReaskResume(reasked.Count, Conversation(task, reasked).Messages)
+            : null;
+
+    /// <summary>
+    /// The answers of the task's current series that failed their checks and were asked again, oldest first (empty: the
+    /// series starts with the next attempt). A judge's calls in between belong to the series; an interrupted live re-ask is
+    /// skipped (it is asked again); any other attempt ended an earlier series.
+    /// </summary>
+    private IReadOnlyList<LlmAttempt> ReaskSeries(LlmTask task)
     {
-        var request = task.Request;
-        if (request.Verification is not { } plan || task.Attempts == 0)
+        if (task.Request.Verification is null || task.Attempts == 0)
         {
-            return request;
+            return [];
         }
 
-        var attempts = _store.GetAttempts(task.Id);
         var reasked = new List<LlmAttempt>();
-        foreach (var attempt in attempts.Reverse())
+        foreach (var attempt in _store.GetAttempts(task.Id).Reverse())
         {
             if (attempt.DetailsJson is { } json && json.Contains($"\"{ReaskedDetail}\":true", StringComparison.Ordinal))
             {
                 reasked.Insert(0, attempt);
+            }
+            else if (attempt.Outcome == LlmAttemptOutcome.Interrupted && task.Request.Verification.LiveReask)
+            {
+                continue;
             }
             else if (attempt.DetailsJson?.Contains("\"judge\":true", StringComparison.Ordinal) != true)
             {
@@ -545,11 +572,14 @@ public sealed partial class TaskManager
             }
         }
 
-        if (reasked.Count == 0)
-        {
-            return request;
-        }
+        return reasked;
+    }
 
+    /// <summary>The task's request with the conversation of its series: the original messages, then each failed answer and its feedback.</summary>
+    private LlmTaskRequest Conversation(LlmTask task, IReadOnlyList<LlmAttempt> reasked)
+    {
+        var request = task.Request;
+        var plan = request.Verification!;
         var checks = _store.GetChecks([task.Id]).GetValueOrDefault(task.Id) ?? [];
         var conversation = request.Messages.ToList();
         for (var i = 0; i < reasked.Count; i++)

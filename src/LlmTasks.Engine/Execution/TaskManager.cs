@@ -447,7 +447,7 @@ public sealed partial class TaskManager : IDisposable
             var callToken = request.Verification is null ? task.BeginRun(_shutdown.Token, timeout) : CancellationToken.None;
             var call = request.Verification is null
                 ? ModelCall.RunAsync(task, request, startedAt, setup, callToken)
-                : new TaskRun(task, _providers, setup, _shutdown.Token, () => _store.NowMs).RunAsync(request, startedAt);
+                : new TaskRun(task, _providers, setup, _shutdown.Token, () => _store.NowMs).RunAsync(request, startedAt, ResumeFor(task.Task));
             LlmTask? marked;
             try
             {

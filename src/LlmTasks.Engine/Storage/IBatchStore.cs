@@ -62,6 +62,13 @@ public static class BatchOwners
     /// <summary>The lease owner of a batch's tasks while it is at the provider: "batch:{id}".</summary>
     public static string For(long batchId) => $"batch:{batchId}";
 
+    /// <summary>
+    /// SQL (both backends) for a task row not held by a batch at the provider (whose lease has no expiry, so it would look
+    /// takeable): a re-ask of a batch answer, Pending again and still naming its batch, is claimable as any task.
+    /// </summary>
+    /// (A process's owner has colons after its host part, so a machine named "batch" is no batch.)
+    internal const string NotHeldSql = "(lease_owner IS NULL OR lease_owner NOT LIKE 'batch:%' OR lease_owner LIKE 'batch:%:%')";
+
     /// <summary>The batch a task's lease owner names, or null when it is a process.</summary>
     public static long? BatchOf(string? owner) =>
         owner is not null && owner.StartsWith("batch:", StringComparison.Ordinal)

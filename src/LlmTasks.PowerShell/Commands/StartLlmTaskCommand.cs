@@ -211,6 +211,13 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
     [Parameter]
     public SwitchParameter AsBatch { get; set; }
 
+    /// <summary>
+    /// With -AsBatch and -Verify: a batch answer that fails its checks is re-asked with live calls (at the live price,
+    /// answered at once) rather than in a new batch (the default). Stored with the task.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter LiveReask { get; set; }
+
     private bool Waits => Wait || Stream;
 
     protected override void BeginProcessing()
@@ -251,7 +258,7 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
         var bound = MyInvocation.BoundParameters;
         if (Verify is null)
         {
-            var needs = new[] { nameof(MaxAttempts), nameof(ReviewAfterAttempts), nameof(ToolAfterAttempts), nameof(ToolMcpConfig), nameof(ToolHint) }.FirstOrDefault(bound.ContainsKey);
+            var needs = new[] { nameof(MaxAttempts), nameof(ReviewAfterAttempts), nameof(ToolAfterAttempts), nameof(ToolMcpConfig), nameof(ToolHint), nameof(LiveReask) }.Where(p => p != nameof(LiveReask) || LiveReask).FirstOrDefault(bound.ContainsKey);
             if (needs is not null)
             {
                 throw new LlmTasksException(ErrorIds.InvalidVerification, LlmErrorCategory.InvalidArgument,
@@ -267,6 +274,12 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
                 "-ToolAfterAttempts goes with -ToolMcpConfig and/or -ToolHint: give both.");
         }
 
+        if (LiveReask && !AsBatch)
+        {
+            throw new LlmTasksException(ErrorIds.LiveReaskWithoutBatch, LlmErrorCategory.InvalidArgument,
+                "-LiveReask goes with -AsBatch: it makes the re-asks of batch answers live calls, and a task started without -AsBatch is re-asked live anyway. Add -AsBatch, or leave -LiveReask out.");
+        }
+
         var toolOptions = ToolMcpConfig is null ? null : McpConfigValue.ToOption(ToolMcpConfig, nameof(ToolMcpConfig), ResolvePath);
 
         return new Verification.VerificationPlan
@@ -277,6 +290,7 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
             ToolAfterAttempts = bound.ContainsKey(nameof(ToolAfterAttempts)) ? ToolAfterAttempts : null,
             ToolOptions = toolOptions,
             ToolHint = ToolHint,
+            LiveReask = LiveReask,
         };
     }
 

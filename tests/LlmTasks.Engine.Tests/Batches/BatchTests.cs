@@ -156,6 +156,48 @@ public abstract class BatchTests(StoreKind kind) : IDisposable
     }
 
     [Fact]
+    public void A_batch_handed_back_on_shutdown_is_taken_over_by_a_worker()
+    {
+        var fake = new FakeBatchProvider();
+        List<long> ids;
+        using (var first = Managers.Open(_temp.Path, Quick, fake))
+        {
+            ids = new[] { "x", "y" }.Select(p => first.Start(Batched(p)).Id).ToList();
+            fake.WaitForBatches(1);
+            Assert.True(SpinWait.SpinUntil(() => first.Store.GetBatches(new BatchQuery()).Single().ProviderBatchId is not null, TimeSpan.FromSeconds(30)));
+        }
+
+        fake.Sent.Values.Single().Complete();
+        using var next = Managers.Open(_temp.Path, Quick, fake);
+        using var worker = next.StartWorker(); // Invoke-LlmTaskWorker: no wait for these tasks
+        Assert.True(SpinWait.SpinUntil(() => next.Store.Query(new TaskQuery { Ids = ids }).All(t => t.State == LlmTaskState.Completed), TimeSpan.FromSeconds(30)));
+        Assert.Single(fake.Sent);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_handed_back_re_ask_of_a_batch_task_is_claimed_by_a_worker(bool byName)
+    {
+        // What a process leaves when it exits after a batch answer failed its checks and before the re-ask was sent: the
+        // task Pending again, no lease, still naming the batch it was answered in.
+        var fake = new FakeBatchProvider();
+        long id;
+        using (var first = Managers.Open(_temp.Path, Quick, fake))
+        {
+            id = first.Start(Batched("x") with { Name = "reask" }).Id;
+            fake.WaitForBatches(1).Single().Complete();
+            Assert.NotNull(Managers.WaitAll(first, [id]).Single().BatchId);
+        }
+
+        _temp.Sql("UPDATE tasks SET state = 'Pending', completed_at = NULL, lease_owner = NULL, lease_expires_at = NULL WHERE id = $id", ("$id", id));
+        using var next = Managers.Open(_temp.Path, Quick, fake);
+        using var worker = byName ? next.StartWorker(names: ["reask"]) : next.StartWorker();
+        fake.WaitForBatches(2).Single(b => b.Requests.Single().CustomId == $"task-{id}-2").Complete();
+        Assert.True(SpinWait.SpinUntil(() => next.Store.Get(id)!.State == LlmTaskState.Completed, TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
     public void A_batch_handed_back_on_shutdown_is_polled_by_the_next_process()
     {
         var fake = new FakeBatchProvider();
@@ -222,6 +264,101 @@ public abstract class BatchTests(StoreKind kind) : IDisposable
             Assert.Contains("\"reasked\":true", attempts[0].DetailsJson);
             Assert.Equal([false, true], manager.Store.GetChecks([id])[id].Select(c => c.Passed));
         });
+    }
+
+    private static readonly LlmTasks.Verification.VerificationPlan LiveReaskPlan = new()
+    {
+        // The batch answers "answer: <last user message>", which lacks the words; the live answer to the feedback has them.
+        Checks = [new LlmTasks.Verification.CheckSpec { Type = "Contains", Text = ["failed verification"] }],
+        MaxAttempts = 3,
+        LiveReask = true,
+    };
+
+    [Fact]
+    public void With_LiveReask_batch_answers_that_fail_their_checks_are_re_asked_live_with_the_answer_and_the_feedback_at_the_live_price()
+    {
+        var fake = new FakeBatchProvider { AnswersLive = true };
+        using var manager = Managers.Open(_temp.Path, Quick, fake);
+        var ids = new[] { "x", "y" }.Select(p => manager.Start(Batched(p) with { Verification = LiveReaskPlan }).Id).ToList();
+        fake.WaitForBatches(1).Single().Complete();
+
+        var done = Managers.WaitAll(manager, ids);
+        Assert.All(done, t => Assert.Equal((LlmTaskState.Completed, 2), (t.State, t.Attempts)));
+        Assert.All(done, t => Assert.StartsWith("live answer: ", t.Output));
+        Assert.Single(fake.Sent); // no second batch
+        Assert.Equal(2, fake.LiveCalls.Count);
+        Assert.All(fake.LiveCalls, messages =>
+        {
+            Assert.Equal([Microsoft.Extensions.AI.ChatRole.User, Microsoft.Extensions.AI.ChatRole.Assistant, Microsoft.Extensions.AI.ChatRole.User], messages.Select(m => m.Role));
+            Assert.StartsWith("answer: ", messages[1].Text);
+            Assert.Contains("Attempt 1 of 3 failed verification", messages[2].Text);
+        });
+        var model = ModelId.Parse("openai/gpt-4o-mini", ["openai"]);
+        Assert.All(ids, id =>
+        {
+            var attempts = manager.Store.GetAttempts(id);
+            Assert.Equal(("VerificationFailed", LlmAttemptOutcome.Succeeded), (attempts[0].ErrorKind, attempts[1].Outcome));
+            Assert.Equal(ModelPrices.Cost(model, 1000, 500, batch: true), attempts[0].CostUsd);
+            Assert.Equal(ModelPrices.Cost(model, 1000, 500), attempts[1].CostUsd); // the re-ask was a live call
+            Assert.Equal(3, attempts[1].Messages.Count); // its row keeps the conversation it sent
+            Assert.Equal([false, true], manager.Store.GetChecks([id])[id].Select(c => c.Passed));
+        });
+    }
+
+    [Fact]
+    public void LiveReask_is_stored_with_the_task_so_a_process_that_takes_the_batch_over_re_asks_live_too()
+    {
+        var fake = new FakeBatchProvider { AnswersLive = true };
+        List<long> ids;
+        using (var first = Managers.Open(_temp.Path, Quick, fake))
+        {
+            ids = new[] { "x", "y" }.Select(p => first.Start(Batched(p) with { Verification = LiveReaskPlan }).Id).ToList();
+            fake.WaitForBatches(1);
+            SpinWait.SpinUntil(() => first.Store.GetBatches(new BatchQuery()).Single().ProviderBatchId is not null, TimeSpan.FromSeconds(30));
+        }
+
+        // The process that sent the batch is gone; the next one collects it and, as the stored tasks say, re-asks live.
+        fake.Sent.Values.Single().Complete();
+        using var second = Managers.Open(_temp.Path, Quick, fake);
+        var done = Managers.WaitAll(second, ids);
+        Assert.All(done, t => Assert.Equal((LlmTaskState.Completed, 2), (t.State, t.Attempts)));
+        Assert.Single(fake.Sent);
+        Assert.Equal(2, fake.LiveCalls.Count);
+    }
+
+    [Fact]
+    public void Without_LiveReask_no_live_call_is_made_for_a_re_ask()
+    {
+        var fake = new FakeBatchProvider { AnswersLive = true };
+        using var manager = Managers.Open(_temp.Path, Quick, fake);
+        var id = manager.Start(Batched("x") with { Verification = LiveReaskPlan with { LiveReask = false } }).Id;
+        fake.WaitForBatches(1).Single().Complete();
+        fake.WaitForBatches(2).Single(b => b.Requests.Single().CustomId.EndsWith("-2", StringComparison.Ordinal)).Complete();
+        Assert.Equal((LlmTaskState.Completed, 2), Managers.WaitAll(manager, [id]).Select(t => (t.State, t.Attempts)).Single());
+        Assert.Empty(fake.LiveCalls);
+    }
+
+    [Fact]
+    public void A_restarted_batch_task_gets_all_its_attempts_again()
+    {
+        // The series counts from the restart, as a live run's does: a restarted task that had used its attempts is re-asked again.
+        var fake = new FakeBatchProvider();
+        using var manager = Managers.Open(_temp.Path, Quick, fake);
+        var plan = new LlmTasks.Verification.VerificationPlan
+        {
+            Checks = [new LlmTasks.Verification.CheckSpec { Type = "Contains", Text = ["failed verification"] }],
+            MaxAttempts = 2,
+        };
+        var id = manager.Start(Batched("x") with { Verification = plan }).Id;
+        fake.WaitForBatches(1).Single().Expire(answered: 0);
+        Assert.Equal("BatchExpired", Managers.WaitAll(manager, [id]).Single().ErrorKind);
+
+        manager.Restart([id]);
+        fake.WaitForBatches(2).Single(b => b.Requests.Single().CustomId.EndsWith("-2", StringComparison.Ordinal)).Complete();
+        var reask = fake.WaitForBatches(3).Single(b => b.Requests.Single().CustomId.EndsWith("-3", StringComparison.Ordinal));
+        Assert.Contains("Attempt 1 of 2 failed verification", reask.Requests.Single().Request.Messages[^1].Content);
+        reask.Complete();
+        Assert.Equal((LlmTaskState.Completed, 3), Managers.WaitAll(manager, [id]).Select(t => (t.State, t.Attempts)).Single());
     }
 
     [Fact]

@@ -9,7 +9,8 @@ namespace LlmTasks.Tests.Doubles;
 /// <summary>
 /// A provider whose batch API is an in-memory "server" the test drives: batches stay in progress until the test
 /// answers, expires or fails them; a cancel is recorded and ends the batch. Named as a real provider (openai by
-/// default) so that cost at the batch price can be checked against the live price. Live calls are refused.
+/// default) so that cost at the batch price can be checked against the live price. Live calls are refused, unless
+/// <see cref="AnswersLive"/> (re-asks with -LiveReask): then they answer "live answer: &lt;last user message&gt;".
 /// </summary>
 public sealed class FakeBatchProvider(string name = "openai", BatchLimits? limits = null) : IChatClientProvider, IBatchProvider
 {
@@ -25,11 +26,38 @@ public sealed class FakeBatchProvider(string name = "openai", BatchLimits? limit
 
     public int Polls;
 
+    /// <summary>Live calls are answered (and recorded in <see cref="LiveCalls"/>) instead of refused.</summary>
+    public bool AnswersLive { get; init; }
+
+    /// <summary>The messages of each live call made, in order.</summary>
+    public ConcurrentQueue<IReadOnlyList<ChatMessage>> LiveCalls { get; } = new();
+
     public void Validate(ModelId model)
     {
     }
 
-    public IChatClient CreateClient(ModelId model, ProviderCallContext context) => throw new InvalidOperationException("a batch task made a live call");
+    public IChatClient CreateClient(ModelId model, ProviderCallContext context) =>
+        AnswersLive ? new LiveClient(this) : throw new InvalidOperationException("a batch task made a live call");
+
+    private sealed class LiveClient(FakeBatchProvider owner) : IChatClient
+    {
+        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+        {
+            var sent = messages.ToList();
+            owner.LiveCalls.Enqueue(sent);
+            var text = "live answer: " + sent.Last(m => m.Role == ChatRole.User).Text;
+            return Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, text)) { Usage = new UsageDetails { InputTokenCount = 1000, OutputTokenCount = 500 } });
+        }
+
+        public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException();
+
+        public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+        public void Dispose()
+        {
+        }
+    }
 
     public Task<BatchStatus> SubmitAsync(BatchContext context, IReadOnlyList<BatchRequest> requests, CancellationToken cancellationToken)
     {
