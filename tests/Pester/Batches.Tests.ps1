@@ -205,6 +205,19 @@ Describe 'Get-LlmTaskBatch' {
         $table | Should -Match 'Completed'
     }
 
+    It 'is carried by Repair-LlmTaskStore into the new store, with the tasks'' batch ids' {
+        $destination = Join-Path $script:folder 'repaired.db'
+        $result = Repair-LlmTaskStore -Destination $destination
+        $before = @(Get-LlmTaskBatch)
+        $result.BatchesRecovered | Should -Be $before.Count
+        $result.BatchesLost | Should -Be 0
+        $after = @(Get-LlmTaskBatch -StorePath $destination)
+        $after.ProviderBatchId | Should -Be $before.ProviderBatchId
+        $after.State | Should -Be $before.State
+        (Get-LlmTask -Name shown -StorePath $destination).BatchId | Should -Be $script:tasks.BatchId
+        (Get-LlmTask -Name shown -StorePath $destination | Get-LlmTaskBatch).Id | Should -Be ($script:tasks | Get-LlmTaskBatch).Id
+    }
+
     It 'refuses input that is not a task' {
         $err = $null
         [pscustomobject]@{ Something = 1 } | Get-LlmTaskBatch -ErrorVariable err -ErrorAction SilentlyContinue

@@ -223,6 +223,44 @@ public abstract class BatchTests(StoreKind kind) : IDisposable
     }
 
     [Fact]
+    public void Repair_carries_the_batches_and_the_tasks_batch_ids_so_a_batch_at_the_provider_is_collected_from_the_new_store()
+    {
+        var fake = new FakeBatchProvider();
+        List<long> ids;
+        LlmBatch sent;
+        using (var first = Managers.Open(_temp.Path, Quick, fake))
+        {
+            var done = first.Start(Batched("done")).Id;
+            fake.WaitForBatches(1).Single().Complete();
+            Managers.WaitAll(first, [done]);
+            ids = new[] { "x", "y" }.Select(p => first.Start(Batched(p)).Id).ToList();
+            fake.WaitForBatches(2);
+            Assert.True(SpinWait.SpinUntil(() => first.Store.GetBatches(new BatchQuery { TaskIds = ids }).SingleOrDefault()?.ProviderBatchId is not null, TimeSpan.FromSeconds(30)));
+            sent = first.Store.GetBatches(new BatchQuery { TaskIds = ids }).Single();
+        } // handed back: the batch is at the provider, its tasks Running in it
+
+        using var target = new TempStore(kind);
+        var destination = kind == StoreKind.Sqlite ? Path.Combine(target.Folder, "repaired.db") : target.Path;
+        var result = StoreRecovery.Recover(_temp.Path, destination);
+        Assert.Equal((3, 0, 2, 0), (result.TasksRecovered, result.TasksLost, result.BatchesRecovered, result.BatchesLost));
+        using (var repaired = TaskStore.Open(destination))
+        {
+            var copied = repaired.GetBatches(new BatchQuery()).Single(b => b.Id == sent.Id);
+            Assert.Equal((sent.ProviderBatchId, sent.State, sent.RequestCount, sent.Provider, sent.Model), (copied.ProviderBatchId, copied.State, copied.RequestCount, copied.Provider, copied.Model));
+            Assert.All(repaired.Query(new TaskQuery { Ids = ids }), t => Assert.Equal((LlmTaskState.Running, (long?)sent.Id), (t.State, t.BatchId)));
+        }
+
+        fake.Sent[sent.ProviderBatchId!].Complete();
+        using var next = Managers.Open(destination, Quick, fake);
+        Assert.All(Managers.WaitAll(next, ids), t => Assert.Equal((LlmTaskState.Completed, 1, (long?)sent.Id), (t.State, t.Attempts, t.BatchId)));
+        Assert.Equal(2, fake.Sent.Count); // collected from its provider id, not sent again
+        var later = next.Start(Batched("later")).Id;
+        fake.WaitForBatches(3);
+        Assert.True(SpinWait.SpinUntil(() => next.Store.Get(later)?.BatchId is not null, TimeSpan.FromSeconds(30)));
+        Assert.True(next.Store.Get(later)!.BatchId > sent.Id); // the batch id counter is past the copied ids
+    }
+
+    [Fact]
     public void A_provider_without_a_batch_API_is_refused_before_anything_is_stored()
     {
         using var manager = Managers.Open(_temp.Path, Quick, new ScriptedProvider());
