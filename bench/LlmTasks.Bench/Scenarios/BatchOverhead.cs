@@ -11,8 +11,11 @@ namespace LlmTasks.Bench.Scenarios;
 /// </summary>
 internal static class BatchOverhead
 {
-    /// <summary>The gathering window of the batch runs (the default is 2 s): a continuous pipeline is one batch whatever it is.</summary>
-    private const string Window = "0.1";
+    /// <summary>
+    /// The gathering window of the batch runs (the default is 2 s). A quiet window: a pipeline that stalls longer than it
+    /// (on this shared machine, 0.1 s did) is sent as more than one batch, which the report counts.
+    /// </summary>
+    private const string Window = "1";
 
     /// <summary>The longest wait between two looks at a batch (the default is 30 s).</summary>
     private const string Poll = "0.05";
@@ -27,9 +30,12 @@ internal static class BatchOverhead
         $ok = 0
         foreach ($t in $done) { if ($t.State -eq 'Completed' -and $t.Output -eq "echo: $($t.Prompt)") { $ok++ } }
         $batches = @($tasks | Get-LlmTaskBatch)
-        $created = $batches[0].CreatedAt # one batch (the caller checks): the hosted session has no Utility module
-        $submitted = $batches[0].SubmittedAt
-        $ended = $batches[0].EndedAt
+        $created = $batches[0].CreatedAt; $submitted = $batches[0].SubmittedAt; $ended = $batches[0].EndedAt
+        foreach ($b in $batches) { # the hosted session has no Utility module (Measure-Object)
+            if ($b.CreatedAt -lt $created) { $created = $b.CreatedAt }
+            if ($b.SubmittedAt -gt $submitted) { $submitted = $b.SubmittedAt }
+            if ($b.EndedAt -gt $ended) { $ended = $b.EndedAt }
+        }
         $started
         $total
         $ok
@@ -72,11 +78,12 @@ internal static class BatchOverhead
         var collect = new List<double>();
         var liveStart = new List<double>();
         var liveTotal = new List<double>();
+        var batches = new List<double>();
         for (var run = 0; run <= o.Runs; run++)
         {
             // Alternating, so the load of the shared machine falls on both alike.
             var b = ps.Numbers(BatchScript, prompts, work.NewStore(), fake.ApiBase, key);
-            if ((int)b[2] != n || (int)b[3] != 1)
+            if ((int)b[2] != n)
             {
                 throw new InvalidOperationException($"Batch run: {b[2]} of {n} tasks completed with their answer, in {b[3]} batch(es).");
             }
@@ -97,6 +104,7 @@ internal static class BatchOverhead
             batchTotal.Add(b[1]);
             submit.Add(b[4]);
             collect.Add(b[5]);
+            batches.Add(b[3]);
             liveStart.Add(l[0]);
             liveTotal.Add(l[1]);
             Console.Error.WriteLine($"  run {run}: batch {b[1]:0} ms (submit {b[4]:0}, collect {b[5]:0}), live {l[1]:0} ms");
@@ -117,8 +125,9 @@ internal static class BatchOverhead
             Columns = ["measure", "batch (-AsBatch)", "live"],
         }
             .Add("start phase: Start-LlmTask over all prompts (ms)", Stats.Of(batchStart).Show(), Stats.Of(liveStart).Show())
-            .Add("gathered → sent: JSONL written, uploaded, batch created (ms)", Stats.Of(submit).Show(), "")
-            .Add("sent → ended: 3 looks, output file downloaded, results written to their tasks (ms)", Stats.Of(collect).Show(), "")
+            .Add("batches the tasks went in", Stats.Of(batches).Show("0"), "")
+            .Add("first gathered → last sent: JSONL written, uploaded, batch created (ms)", Stats.Of(submit).Show(), "")
+            .Add("last sent → last ended: 3 looks, output file downloaded, results written to their tasks (ms)", Stats.Of(collect).Show(), "")
             .Add("**total, Start-LlmTask to the last task back from Wait-LlmTask (ms)**", "**" + Stats.Of(batchTotal).Show() + "**", "**" + Stats.Of(liveTotal).Show() + "**")
             .Add("**total: µs per task**", "**" + PerTask(batchTotal) + "**", "**" + PerTask(liveTotal) + "**")
             .Add($"total less the {window:0} ms gathering window and the {polls:0} ms of waits between looks: µs per task", PerTask(engine), ""));

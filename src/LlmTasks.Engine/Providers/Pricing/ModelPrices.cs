@@ -4,8 +4,8 @@ namespace LlmTasks.Providers.Pricing;
 
 /// <summary>
 /// Approximate list prices (USD per million input / output tokens) of a few well-known models, to
-/// estimate a call's cost from the usage the API returns. Not a bill: cached-token discounts,
-/// batch prices and price changes are not modelled. Unknown models get no cost.
+/// estimate a call's cost from the usage the API returns. Not a bill: cached-token discounts and
+/// price changes are not modelled; batch calls are half the live price. Unknown models get no cost.
 /// </summary>
 public static partial class ModelPrices
 {
