@@ -5,7 +5,7 @@ namespace LlmTasks.Bench;
 /// <summary>Counts and switches; every count has a flag so a quick run can shrink it (README: Performance).</summary>
 internal sealed record BenchOptions
 {
-    public static readonly string[] AllScenarios = ["overhead", "latency", "memory", "queries", "durability", "streaming", "workers"];
+    public static readonly string[] AllScenarios = ["overhead", "latency", "memory", "queries", "durability", "streaming", "workers", "batches"];
 
     public static readonly string[] AllBackends = ["sqlite", "postgres"];
 
@@ -99,11 +99,11 @@ internal sealed record BenchOptions
 
           dotnet run --project bench/LlmTasks.Bench -c Release [-- options]
 
-        --scenarios a,b     overhead, latency, memory, queries, durability, streaming, workers (default: all)
+        --scenarios a,b     overhead, latency, memory, queries, durability, streaming, workers, batches (default: all)
         --backends a,b      sqlite, postgres: the stores scenarios 1 and 2 run on (default: both;
                             postgres starts a throw-away PostgreSQL 15 server, Debian's binaries)
         --runs N            measured runs per scenario after one warm-up (default 5)
-        --tasks N           scenarios 1 and 5: mock/echo tasks per run (10000)
+        --tasks N           scenarios 1 and 5: mock/echo tasks per run (10000); scenario 8: batched tasks (and live ones)
         --http-tasks N      scenarios 2 and 6: tasks per run (1000)
         --concurrency N     scenario 2: calls at once (64)
         --latency-ms N      scenario 2: the endpoint's delay (50)

@@ -312,6 +312,7 @@ internal static class Worker
             "memory" => Memory.Run(o, work),
             "queries" => Queries.Run(o, work),
             "workers" => Workers.Run(o, work),
+            "batches" => BatchOverhead.Run(o, work),
             _ => throw new ArgumentException($"No worker for '{scenario}'."),
         };
 

@@ -27,8 +27,17 @@ public sealed class ManyHostTests(ITestOutputHelper output)
         using var hosts = new NetworkHosts(Hosts);
         using var server = new PostgresServer(hosts.Addresses, hosts.Subnet);
         var database = server.CreateDatabase();
-        using var provider = new LoopbackServer(IPAddress.Parse(hosts.ServerAddress)).Script(Reply.From(request =>
-            Reply.Json(200, RecordedResponses.OpenAIChat(request.Json.GetProperty("messages")[0].GetProperty("content").GetString()!))));
+        static Reply Echo(RecordedRequest request) =>
+            Reply.Json(200, RecordedResponses.OpenAIChat(request.Json.GetProperty("messages")[0].GetProperty("content").GetString()!));
+        using var provider = new LoopbackServer(IPAddress.Parse(hosts.ServerAddress)).Script(Reply.From(Echo));
+
+        // The host to be killed calls a provider of its own, which stops answering once the test is about to kill it:
+        // the calls it has in flight then cannot end between the look at what it holds and the SIGKILL. (With one
+        // provider answering at once, a host holding its last few running tasks could finish them in that moment and
+        // hold nothing when it died.)
+        var freeze = 0;
+        using var victimProvider = new LoopbackServer(IPAddress.Parse(hosts.ServerAddress)).Script(Reply.From(request =>
+            Volatile.Read(ref freeze) == 1 ? Reply.Hang() : Echo(request)));
         using var nowhere = new LoopbackServer().Script(Reply.Hang()); // the seeding process's one call never ends
         var store = server.ConnectionString(database, hosts.ServerAddress);
         output.WriteLine(hosts.ToString());
@@ -58,7 +67,9 @@ public sealed class ManyHostTests(ITestOutputHelper output)
             ["VLLM_BASE_URL"] = provider.Url + "/v1",
             ["LLMTASKS_LEASE_SECONDS"] = LeaseSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
-        var workers = Enumerable.Range(0, Hosts).Select(i => Pwsh.Start(["-Command", work], environment, hosts.Launcher(i))).ToList();
+        var victimEnvironment = new Dictionary<string, string?>(environment) { ["VLLM_BASE_URL"] = victimProvider.Url + "/v1" };
+        var workers = Enumerable.Range(0, Hosts)
+            .Select(i => Pwsh.Start(["-Command", work], i == Hosts - 1 ? victimEnvironment : environment, hosts.Launcher(i))).ToList();
         var outputs = workers.Select(p => (Out: p.StandardOutput.ReadToEndAsync(), Err: p.StandardError.ReadToEndAsync())).ToList();
         try
         {
@@ -66,7 +77,15 @@ public sealed class ManyHostTests(ITestOutputHelper output)
             var victim = NetworkHosts.HostName(Hosts - 1);
             var deadline = DateTime.UtcNow.AddMinutes(5);
             while (!(db.Scalar<long>("SELECT count(*) FROM tasks WHERE state = 'Completed'") >= Tasks / 4
-                     && db.Scalar<long>("SELECT count(*) FROM tasks WHERE state = 'Running' AND lease_owner LIKE $v", ("$v", victim + ":%")) > 0)
+                     && db.Scalar<long>("SELECT count(*) FROM attempts WHERE outcome = 'Succeeded' AND owner LIKE $v", ("$v", victim + ":%")) > 0)
+                   && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+
+            // From now on the victim's calls hang: it is killed once it has one running (which can no longer end).
+            Volatile.Write(ref freeze, 1);
+            while (db.Scalar<long>("SELECT count(*) FROM tasks WHERE state = 'Running' AND lease_owner LIKE $v", ("$v", victim + ":%")) == 0
                    && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(50);
@@ -126,7 +145,7 @@ public sealed class ManyHostTests(ITestOutputHelper output)
                 """, ("$v", victim + ":%")));
             var finished = db.Scalar<long>("SELECT max(t.completed_at) FROM public.orphans o JOIN tasks t ON t.id = o.id");
             output.WriteLine($"the killed host's tasks finished elsewhere {(finished - killedAt) / 1000.0:0.0} s after the kill (lease {LeaseSeconds} s)");
-            Assert.True(provider.Requests.Count >= Tasks);
+            Assert.True(provider.Requests.Count + victimProvider.Requests.Count >= Tasks);
         }
         finally
         {

@@ -448,6 +448,21 @@ Describe 'Repair-LlmTaskStore' {
     }
 }
 
+Describe 'Get-LlmTaskBatch' {
+    It 'writes the batches of piped tasks, and batches by id, state and newest' {
+        Covers 'Get-LlmTaskBatch/Id', 'Get-LlmTaskBatch/Task'
+        $p = New-Prefix
+        $tasks = 'b1', 'b2' | Start-LlmTask -Model mock/echo -MockResponse 'batched' -AsBatch -Name $p | Wait-LlmTask -Timeout 120
+        $tasks.Output | Should -Be 'batched', 'batched'
+        $batch = $tasks | Get-LlmTaskBatch
+        @($batch) | Should -HaveCount 1
+        $batch.RequestCount | Should -Be 2
+        (Get-LlmTaskBatch -Id $batch.Id -State Completed).Id | Should -Be $batch.Id
+        (Get-LlmTaskBatch -Newest 1).Id | Should -Be $batch.Id
+        (Show $batch 80) | Should -Match '2 of 2'
+    }
+}
+
 Describe 'Coverage' {
     It 'ran every parameter set of every cmdlet' {
         $sets = foreach ($command in Get-Command -Module LlmTasks -CommandType Cmdlet) {

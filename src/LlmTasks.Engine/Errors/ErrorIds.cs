@@ -35,4 +35,8 @@ public static class ErrorIds
     public const string InvalidEnvironment = "LlmTaskInvalidEnvironment";
     public const string InvalidStoreReference = "LlmTaskInvalidStoreReference";
     public const string StoreAccessDenied = "LlmTaskStoreAccessDenied";
+    // Provider batches (Start-LlmTask -AsBatch, Get-LlmTaskBatch).
+    public const string BatchNotSupported = "LlmTaskBatchNotSupported";
+    public const string BatchWithStream = "LlmTaskBatchWithStream";
+    public const string LiveReaskWithoutBatch = "LlmTaskLiveReaskWithoutBatch";
 }

@@ -91,9 +91,16 @@ public sealed partial class TaskManager
         var gone = GoneOwners(states.Select(s => s.Owner));
         bool Takeable(LeaseState s) => IsTakeable(s, now, gone);
         var heldElsewhere = states.Where(s => !Takeable(s) && s.Owner != Owner).ToArray();
+        IReadOnlyDictionary<string, string>? batches = null;
+        if (states.Select(s => BatchOwners.BatchOf(s.Owner)).OfType<long>().Distinct().ToArray() is { Length: > 0 } batchIds)
+        {
+            ClaimBatchesFor(wanted); // tasks in a batch: the batch is what is taken over
+            batches = _store.GetBatches(new BatchQuery { Ids = batchIds }).ToDictionary(b => BatchOwners.For(b.Id), b => b.Describe());
+        }
+
         foreach (var wait in _waits.Keys)
         {
-            wait.Observe(heldElsewhere);
+            wait.Observe(heldElsewhere, batches);
         }
 
         var takeable = states.Where(Takeable).Select(s => s.Id).ToArray();

@@ -65,8 +65,9 @@ public sealed partial class TaskManager : IDisposable
             case StoreChange.TasksAdded when !_workers.IsEmpty || !_waits.IsEmpty:
                 _worker.Poke(); // claim now, not at the next poll
                 break;
-            case StoreChange.StopRequested when !_active.IsEmpty:
+            case StoreChange.StopRequested when !_active.IsEmpty || !_batches.IsEmpty:
                 Volatile.Write(ref _heartbeatNow, 1); // the renewal says which held tasks were asked to stop
+                WakeBatches();
                 _worker.Poke();
                 break;
             case StoreChange.TasksFinished:
@@ -275,6 +276,7 @@ public sealed partial class TaskManager : IDisposable
 
         ObjectDisposedException.ThrowIf(_disposed, this);
         _store.EnsureIntact(); // a damaged store is refused here, before the insert is queued
+        ValidateBatch(request, resolved.Item1, resolved.Item2);
         var whole = resolved.Item1.ToString();
         return (request.Model == whole ? request : request with { Model = whole }, resolved.Item1, resolved.Item2);
     }
@@ -311,6 +313,11 @@ public sealed partial class TaskManager : IDisposable
         if (cancelled.Count > 0)
         {
             TasksFinished?.Invoke(cancelled);
+        }
+
+        if (flagged.Count > 0)
+        {
+            WakeBatches(); // a stopped task of a batch polled here ends now (all of them: the batch is cancelled at the provider)
         }
 
         return new StopResult(cancelled, elsewhere);
@@ -375,7 +382,17 @@ public sealed partial class TaskManager : IDisposable
     private void Enqueue(ActiveTask task)
     {
         EnsureRunning();
+        if (task.Task.Request.Batch && task.ResolveError is null && task.Model is { } batchModel && BatchProviderOf(task.Task.Request, task.Provider) is null)
+        {
+            task = new ActiveTask(task.Task, task.Lane, task.Model, task.Provider, NotBatchable(batchModel), task.Secrets, _options.Time) { Worker = task.Worker };
+        }
+
         _active[task.Id] = task;
+        if (TryGather(task))
+        {
+            return; // sent with others as a provider batch (TaskManager.Batches)
+        }
+
         var lane = _lanes.GetOrAdd(task.Lane, name => new ProviderLane(name, ProviderLimit(name, task.Provider), _global, RunTracked, _shutdown.Token));
         lane.Enqueue(task);
     }
@@ -431,7 +448,7 @@ public sealed partial class TaskManager : IDisposable
             var callToken = request.Verification is null ? task.BeginRun(_shutdown.Token, timeout) : CancellationToken.None;
             var call = request.Verification is null
                 ? ModelCall.RunAsync(task, request, startedAt, setup, callToken)
-                : new TaskRun(task, _providers, setup, _shutdown.Token, () => _store.NowMs).RunAsync(request, startedAt);
+                : new TaskRun(task, _providers, setup, _shutdown.Token, () => _store.NowMs).RunAsync(request, startedAt, ResumeFor(task.Task));
             _ = call.ContinueWith(static (_, free) => ((Action)free!)(), (Action)Free, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             LlmTask? marked;
             try
@@ -531,15 +548,29 @@ public sealed partial class TaskManager : IDisposable
 
         var now = _store.NowMs;
         var leaseMs = (long)_options.Lease.TotalMilliseconds;
-        if (!_active.IsEmpty && (Interlocked.Exchange(ref _heartbeatNow, 0) == 1 || now - _lastHeartbeatMs >= _options.HeartbeatInterval.TotalMilliseconds))
+        if ((!_active.IsEmpty || !_batches.IsEmpty) && (Interlocked.Exchange(ref _heartbeatNow, 0) == 1 || now - _lastHeartbeatMs >= _options.HeartbeatInterval.TotalMilliseconds))
         {
             _lastHeartbeatMs = now;
-            var (stopRequested, lost) = _store.RenewLeases(Owner, _active.Keys.ToArray(), leaseMs);
-            foreach (var id in stopRequested.Concat(lost))
+            if (!_active.IsEmpty)
             {
-                if (_active.TryGetValue(id, out var task))
+                var (stopRequested, lost) = _store.RenewLeases(Owner, _active.Keys.ToArray(), leaseMs);
+                foreach (var id in stopRequested.Concat(lost))
                 {
-                    task.Cancel(CancelReason.User); // a result for a lost task can only become a Discarded attempt
+                    if (_active.TryGetValue(id, out var task))
+                    {
+                        task.Cancel(CancelReason.User); // a result for a lost task can only become a Discarded attempt
+                    }
+                }
+            }
+
+            if (!_batches.IsEmpty)
+            {
+                foreach (var id in _store.RenewBatchLeases(Owner, _batches.Keys.ToArray(), leaseMs))
+                {
+                    if (_batches.TryGetValue(id, out var held))
+                    {
+                        held.Stop.Cancel(); // another process took it over (or it ended there): stop polling it here
+                    }
                 }
             }
         }
@@ -553,6 +584,14 @@ public sealed partial class TaskManager : IDisposable
         foreach (var worker in _workers.Keys)
         {
             again |= ClaimForWorker(worker);
+        }
+
+        if (!_workers.IsEmpty && now - _lastBatchLookMs >= _options.PollInterval.TotalMilliseconds)
+        {
+            // A worker goes on with every batch nobody polls: looked for once a poll interval, not on every pass (a
+            // pass runs whenever a worker's tasks end, and a batch's lease runs for many intervals before it can be taken).
+            _lastBatchLookMs = now;
+            ClaimBatchesFor(null);
         }
 
         return again;
@@ -630,6 +669,12 @@ public sealed partial class TaskManager : IDisposable
         {
             if (!_store.IsReadOnly && !_store.IsCorrupt && _worker.IsStarted)
             {
+                var batches = _store.ReleaseBatches(Owner);
+                if (batches > 0)
+                {
+                    EngineEvents.Verbose($"Handed {batches} unfinished batch(es) back to the task store '{StorePath}' on shutdown: the next wait for their tasks or worker on the store goes on polling them.", StorePath);
+                }
+
                 var released = _store.Release(Owner);
                 if (released > 0)
                 {

@@ -14,6 +14,8 @@ public sealed record TaskManagerOptions
     public const string ProviderLimitsVariable = "LLMTASKS_PROVIDER_LIMITS";
     public const string ThrottleLimitVariable = "LLMTASKS_THROTTLE_LIMIT";
     public const string StreamingVariable = "LLMTASKS_STREAMING";
+    public const string BatchWindowVariable = "LLMTASKS_BATCH_WINDOW_SECONDS";
+    public const string BatchPollVariable = "LLMTASKS_BATCH_POLL_SECONDS";
 
     /// <summary>The most calls at once a process (or one provider) may be given.</summary>
     public const int ConcurrencyLimit = 1024;
@@ -64,6 +66,23 @@ public sealed record TaskManagerOptions
 
     /// <summary>…or once this much new text (in characters) has arrived since the last save.</summary>
     public int PartialOutputChars { get; init; } = 4096;
+
+    /// <summary>
+    /// How long a gathering of -AsBatch tasks waits for another task to join before it is sent as one batch (a quiet
+    /// window: each task that joins restarts it): $env:LLMTASKS_BATCH_WINDOW_SECONDS, default 2 s.
+    /// </summary>
+    public TimeSpan BatchWindow { get; init; } =
+        EngineEnvironment.Process.Number(BatchWindowVariable, 0, 3600, "2") is { } w ? TimeSpan.FromSeconds(w) : TimeSpan.FromSeconds(2);
+
+    /// <summary>A gathering is sent after this long whatever joins it (a pipeline that goes on for minutes becomes several batches).</summary>
+    public TimeSpan BatchGatherMax { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The first look at a batch after it was sent; each look that finds it unfinished doubles the wait, up to <see cref="BatchPollMax"/>.</summary>
+    public TimeSpan BatchPollMin { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest wait between two looks at a batch: $env:LLMTASKS_BATCH_POLL_SECONDS, default 30 s.</summary>
+    public TimeSpan BatchPollMax { get; init; } =
+        EngineEnvironment.Process.Number(BatchPollVariable, 0, 3600, "30") is { } p ? TimeSpan.FromSeconds(p) : TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// The one clock of the manager: task timeouts, waits, retry delays, judge calls and the store's times.

@@ -13,7 +13,8 @@ namespace LlmTasks.Execution;
 internal sealed class TaskRun(ActiveTask task, ProviderRegistry providers, ModelCall.Setup setup,
     CancellationToken shutdown, Func<long> nowMs)
 {
-    public async Task<(AttemptRecord Attempt, LlmTaskState? FinalState)> RunAsync(LlmTaskRequest request, long startedAtMs)
+    /// <param name="resume">A batch task's re-ask asked live (-LiveReask): the series goes on after the batch's answers.</param>
+    public async Task<(AttemptRecord Attempt, LlmTaskState? FinalState)> RunAsync(LlmTaskRequest request, long startedAtMs, ReaskResume? resume = null)
     {
         var plan = request.Verification!;
         var timeout = RequestValidator.Timeout(request);
@@ -36,8 +37,8 @@ internal sealed class TaskRun(ActiveTask task, ProviderRegistry providers, Model
             Retry = setup.Retry,
             Store = task.Task.StorePath,
         };
-        var conversation = request.Messages.ToList();
-        for (var n = 1; ; n++)
+        var conversation = (resume?.Messages ?? request.Messages).ToList();
+        for (var n = (resume?.Answered ?? 0) + 1; ; n++)
         {
             var escalated = plan.ToolAfterAttempts is { } k && n > k;
             // The first call sends the task's own request (its attempt row then points at it, not a copy).
@@ -133,7 +134,7 @@ internal sealed class TaskRun(ActiveTask task, ProviderRegistry providers, Model
                 return (checkedAttempt, task.Reason == CancelReason.Shutdown ? null : LlmTaskState.Cancelled);
             }
 
-            await setup.RecordTry(task.Id, checkedAttempt).ConfigureAwait(false);
+            await setup.RecordTry(task.Id, resume is null ? checkedAttempt : ReaskResume.Mark(checkedAttempt)).ConfigureAwait(false);
             var hint = plan.ToolAfterAttempts is { } after && n + 1 > after ? plan.ToolHint : null;
             conversation.Add(new LlmMessage(LlmRole.Assistant, attempt.Output ?? string.Empty));
             conversation.Add(new LlmMessage(LlmRole.User, FeedbackPrompt.Build(n, plan.MaxAttempts, failed, request.Prompt, hint)));
@@ -142,4 +143,22 @@ internal sealed class TaskRun(ActiveTask task, ProviderRegistry providers, Model
 
     private static ProviderOptions? Merge(ProviderOptions? options, ProviderOptions? tool) =>
         tool is null or { IsEmpty: true } ? options : (options ?? new ProviderOptions()).With(tool);
+}
+
+/// <summary>
+/// Where a live run of a batch task's re-ask (-LiveReask) goes on from: how many answers of the series failed their checks
+/// (the batch's, and live ones before an interruption), and the conversation with their feedback, rebuilt from the store.
+/// </summary>
+internal sealed record ReaskResume(int Answered, IReadOnlyList<LlmMessage> Messages)
+{
+    /// <summary>DetailsJson key of an attempt whose answer failed its checks and was asked again (read back by the series).</summary>
+    public const string Detail = "reasked";
+
+    /// <summary>The attempt marked as re-asked, so that a process that takes the task over goes on with the same series.</summary>
+    public static AttemptRecord Mark(AttemptRecord attempt)
+    {
+        var details = System.Text.Json.Nodes.JsonNode.Parse(attempt.DetailsJson ?? "{}") as System.Text.Json.Nodes.JsonObject ?? [];
+        details[Detail] = true;
+        return attempt with { DetailsJson = details.ToJsonString() };
+    }
 }

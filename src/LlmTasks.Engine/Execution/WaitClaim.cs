@@ -7,9 +7,13 @@ namespace LlmTasks.Execution;
 /// <summary>Tasks a live process elsewhere holds: who (the owner string), how many, and when the earliest of their leases ends.</summary>
 public sealed record LeaseHolding(string Owner, int Count, DateTime? LeaseExpiresAt)
 {
-    /// <summary>"3 held by process 1234 on host, lease until 21:08:15".</summary>
-    public override string ToString() =>
-        $"{Count} held by {LeaseOwner.Describe(Owner)}" + (LeaseExpiresAt is { } at ? $", lease until {at:HH:mm:ss}" : string.Empty);
+    /// <summary>For tasks in a provider batch: the batch as the provider last said ("batch_abc: in_progress, 1,200 of 5,000 done").</summary>
+    public string? Batch { get; init; }
+
+    /// <summary>"3 held by process 1234 on host, lease until 21:08:15"; for a batch's tasks "3 in batch_abc: in_progress, 1 of 3 done".</summary>
+    public override string ToString() => Batch is { } batch
+        ? $"{Count} in {batch}"
+        : $"{Count} held by {LeaseOwner.Describe(Owner)}" + (LeaseExpiresAt is { } at ? $", lease until {at:HH:mm:ss}" : string.Empty);
 }
 
 /// <summary>
@@ -31,15 +35,24 @@ internal sealed class WaitClaim(IReadOnlyCollection<long> ids, string storePath)
     public IReadOnlyList<LeaseHolding> HeldElsewhere => _heldElsewhere;
 
     /// <summary>On the store worker thread: the unfinished tasks of all waits that live processes elsewhere hold.</summary>
-    public void Observe(IReadOnlyList<LeaseState> heldElsewhere)
+    public void Observe(IReadOnlyList<LeaseState> heldElsewhere, IReadOnlyDictionary<string, string>? batches = null)
     {
         var mine = heldElsewhere.Where(s => _ids.ContainsKey(s.Id) && s.Owner is not null)
             .GroupBy(s => s.Owner!, StringComparer.Ordinal)
-            .Select(g => new LeaseHolding(g.Key, g.Count(), g.Min(s => s.ExpiresMs) is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms).LocalDateTime : null))
+            .Select(g => new LeaseHolding(g.Key, g.Count(), g.Min(s => s.ExpiresMs) is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms).LocalDateTime : null)
+            {
+                Batch = batches is not null && batches.TryGetValue(g.Key, out var batch) ? batch : null,
+            })
             .OrderByDescending(h => h.Count)
             .ToArray();
         var owners = mine.Select(h => h.Owner).ToHashSet(StringComparer.Ordinal);
-        foreach (var holding in mine.Where(h => !_narrated.Contains(h.Owner)))
+        foreach (var holding in mine.Where(h => h.Batch is not null && !_narrated.Contains(h.Owner)))
+        {
+            EngineEvents.Verbose(() => $"Waiting for task(s) {TaskIds.Describe(heldElsewhere.Where(s => s.Owner == holding.Owner && _ids.ContainsKey(s.Id)).Select(s => s.Id))}: "
+                + $"{holding}. Their answers come when the provider ends the batch.", storePath);
+        }
+
+        foreach (var holding in mine.Where(h => h.Batch is null && !_narrated.Contains(h.Owner)))
         {
             EngineEvents.Verbose(() => $"Waiting for task(s) {TaskIds.Describe(heldElsewhere.Where(s => s.Owner == holding.Owner && _ids.ContainsKey(s.Id)).Select(s => s.Id))}: "
                 + $"{holding}. The wait leaves them to that process, and takes them over if it ends.", storePath);

@@ -24,6 +24,9 @@ public interface IChatClientProvider
     /// </summary>
     bool StreamsAnswers => false;
 
+    /// <summary>The provider's batch API (Start-LlmTask -AsBatch); null when it has none (the default).</summary>
+    LlmTasks.Batches.IBatchProvider? Batches => null;
+
     /// <summary>A client for one call: per-task settings (base URL, key, options) come from the context.</summary>
     IChatClient CreateClient(ModelId model, ProviderCallContext context);
 }

@@ -55,6 +55,8 @@ internal sealed record StoredRequest
     public bool? ApiKeyGiven { get; init; }
     public ProviderOptions? ProviderOptions { get; init; }
     public Verification.VerificationPlan? Verification { get; init; }
+    /// <summary>Sent in a provider batch (absent when not, so that requests stored before batches keep their signatures).</summary>
+    public bool? Batch { get; init; }
     /// <summary>The user's signature over everything else (Security.RequestSignature); checked when the request is read.</summary>
     public string? Signature { get; init; }
 
@@ -74,6 +76,7 @@ internal sealed record StoredRequest
         ApiKeyGiven = r.ApiKeyGiven ? true : null,
         ProviderOptions = r.ProviderOptions is { IsEmpty: false } options ? options : null,
         Verification = r.Verification,
+        Batch = r.Batch ? true : null,
         Signature = r.Signature,
     };
 
@@ -98,6 +101,7 @@ internal sealed record StoredRequest
             ProviderOptions = ProviderOptions,
             // A signed script block is the user's own, as if it were given in this process; an unsigned one needs the opt-in.
             Verification = trust.Verified ? Security.RequestSignature.TrustScripts(Verification) : Verification,
+            Batch = Batch == true,
             Signature = Signature,
             Foreign = !trust.Verified,
             ForeignReason = trust.Problem,

@@ -15,6 +15,9 @@ public sealed record StoreRecoveryResult
     public int AttemptsLost { get; init; }
     public int ChecksRecovered { get; init; }
     public int ChecksLost { get; init; }
+    /// <summary>Provider batches (-AsBatch): their provider ids, states and leases, so that the batches still at the provider are collected from the new store.</summary>
+    public int BatchesRecovered { get; init; }
+    public int BatchesLost { get; init; }
 }
 
 /// <summary>
@@ -22,7 +25,8 @@ public sealed record StoreRecoveryResult
 /// read-only and leaving it as it was. Rows are read a range of ids at a time and, where a range cannot be
 /// read, one by one, so a damaged page costs the rows on it (or under it), not the whole table. What comes
 /// back must look like a task (known state, instance id, request JSON) to be kept; attempts and check results
-/// are kept with their task. Ids are kept, so ids in scripts and logs still name the same tasks. Source and
+/// are kept with their task; provider batches are kept with their provider ids (tasks keep their batch ids), so a batch
+/// still at the provider is collected from the new store. Ids are kept, so ids in scripts and logs still name the same tasks. Source and
 /// destination may be of different backends (a SQLite file copied into a PostgreSQL database).
 /// </summary>
 public static class StoreRecovery
@@ -57,7 +61,7 @@ public static class StoreRecovery
         try
         {
             check = from.Check();
-            columns = new[] { "tasks", "attempts", "checks" }.ToDictionary(t => t, from.Columns);
+            columns = new[] { "tasks", "attempts", "checks", "batches" }.ToDictionary(t => t, from.Columns);
         }
         catch (Exception e) when (e is not LlmTasksException)
         {
@@ -75,6 +79,7 @@ public static class StoreRecovery
         var tasks = Copy(from, to, "tasks", columns["tasks"], LooksLikeTask, null);
         var attempts = Copy(from, to, "attempts", columns["attempts"], LooksLikeAttempt, tasks.Ids);
         var checks = Copy(from, to, "checks", columns["checks"], _ => true, tasks.Ids);
+        var batches = Copy(from, to, "batches", columns["batches"], LooksLikeBatch, null); // none in a store from before migration 5
         to.Commit();
         return new StoreRecoveryResult
         {
@@ -87,6 +92,8 @@ public static class StoreRecovery
             AttemptsLost = attempts.Lost,
             ChecksRecovered = checks.Ids.Count,
             ChecksLost = checks.Lost,
+            BatchesRecovered = batches.Ids.Count,
+            BatchesLost = batches.Lost,
         };
     }
 
@@ -183,6 +190,10 @@ public static class StoreRecovery
             return false;
         }
     }
+
+    private static bool LooksLikeBatch(IReadOnlyDictionary<string, object> row) =>
+        row.GetValueOrDefault("state") is string state && Enum.TryParse<LlmBatchState>(state, out _)
+        && row.GetValueOrDefault("provider") is string && row.GetValueOrDefault("model") is string && row.GetValueOrDefault("created_at") is long;
 
     private static bool LooksLikeAttempt(IReadOnlyDictionary<string, object> row) =>
         row.GetValueOrDefault("outcome") is string outcome && Enum.TryParse<LlmAttemptOutcome>(outcome, out _)

@@ -13,7 +13,7 @@ internal static class StoreRows
     /// <summary>The columns <see cref="Task"/> reads, in its order.</summary>
     public const string TaskColumns =
         "id, instance_id, name, state, model, prompt, request_json, output, error, error_kind, attempts, " +
-        "input_tokens, output_tokens, cost_nanousd, created_at, started_at, completed_at, lease_owner, lease_expires_at, cancel_requested, structured_output, partial_output";
+        "input_tokens, output_tokens, cost_nanousd, created_at, started_at, completed_at, lease_owner, lease_expires_at, cancel_requested, structured_output, partial_output, batch_id";
 
     /// <summary>The columns <see cref="Attempts"/> reads, in its order (attempts <c>a</c> joined to their task <c>t</c>).</summary>
     public const string AttemptColumns =
@@ -48,6 +48,7 @@ internal static class StoreRows
         CancelRequested = r.GetInt32(19) != 0,
         StructuredOutput = NullableString(r, 20),
         PartialOutput = NullableString(r, 21),
+        BatchId = NullableLong(r, 22),
         StorePath = storePath,
     };
 

@@ -35,6 +35,8 @@ public sealed record LlmTask
     public string? Owner { get; init; }
     public DateTime? LeaseExpiresAt { get; init; }
     public bool CancelRequested { get; init; }
+    /// <summary>The provider batch (Get-LlmTaskBatch) the task's request went in, when it was started with -AsBatch; null otherwise and once restarted.</summary>
+    public long? BatchId { get; init; }
     public required string StorePath { get; init; }
 
     private readonly string? _requestJson;

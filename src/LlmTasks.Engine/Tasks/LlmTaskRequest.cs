@@ -36,6 +36,12 @@ public sealed record LlmTaskRequest
     /// <summary>Provider-specific options (the Claude Code CLI's MCP config, allowed tools, working directory, max turns; mock/sequence's answers), typed.</summary>
     public ProviderOptions? ProviderOptions { get; init; }
 
+    /// <summary>
+    /// Send the request in a provider batch (Start-LlmTask -AsBatch) rather than as a call of its own: the provider's batch
+    /// price (half the live one, for OpenAI and Anthropic), an answer within the provider's window (24 h) instead of at once.
+    /// </summary>
+    public bool Batch { get; init; }
+
     /// <summary>What the output must pass, and the re-ask / review policy (Start-LlmTask -Verify); null: no verification.</summary>
     public Verification.VerificationPlan? Verification { get; init; }
 

@@ -24,5 +24,12 @@ public sealed record VerificationPlan
     /// <summary>Text added to the feedback from attempt K+1 on (how to use the tool).</summary>
     public string? ToolHint { get; init; }
 
+    /// <summary>
+    /// For a batch task (Start-LlmTask -AsBatch -LiveReask): an answer from its batch that fails the checks is re-asked with
+    /// live calls (at the live price, answered at once) instead of in a new batch. Stored with the request, so a process that
+    /// takes the batch or the re-ask over does the same.
+    /// </summary>
+    public bool LiveReask { get; init; }
+
     public int ReviewAfter => ReviewAfterAttempts ?? MaxAttempts;
 }

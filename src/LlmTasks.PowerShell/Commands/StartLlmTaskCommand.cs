@@ -204,6 +204,20 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
     [Parameter]
     public SwitchParameter Stream { get; set; }
 
+    /// <summary>
+    /// Send the tasks as provider batches (at the provider's batch price, answered within its window) instead of as calls
+    /// of their own: the tasks started within the gathering window go as one batch per provider, model and endpoint.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter AsBatch { get; set; }
+
+    /// <summary>
+    /// With -AsBatch and -Verify: a batch answer that fails its checks is re-asked with live calls (at the live price,
+    /// answered at once) rather than in a new batch (the default). Stored with the task.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter LiveReask { get; set; }
+
     private bool Waits => Wait || Stream;
 
     protected override void BeginProcessing()
@@ -214,6 +228,12 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
         if (MyInvocation.BoundParameters.ContainsKey(nameof(ThrottleLimit)))
         {
             TaskManagers.SetConcurrency(ThrottleLimit);
+        }
+
+        if (AsBatch && Stream)
+        {
+            ThrowTerminatingError(ErrorRecords.From(new LlmTasksException(ErrorIds.BatchWithStream, LlmErrorCategory.InvalidArgument,
+                "-AsBatch cannot be combined with -Stream: a batch's answers come whole, when the batch ends. Use -AsBatch -Wait to wait for them.")));
         }
 
         _manager = Manager();
@@ -238,7 +258,7 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
         var bound = MyInvocation.BoundParameters;
         if (Verify is null)
         {
-            var needs = new[] { nameof(MaxAttempts), nameof(ReviewAfterAttempts), nameof(ToolAfterAttempts), nameof(ToolMcpConfig), nameof(ToolHint) }.FirstOrDefault(bound.ContainsKey);
+            var needs = new[] { nameof(MaxAttempts), nameof(ReviewAfterAttempts), nameof(ToolAfterAttempts), nameof(ToolMcpConfig), nameof(ToolHint), nameof(LiveReask) }.Where(p => p != nameof(LiveReask) || LiveReask).FirstOrDefault(bound.ContainsKey);
             if (needs is not null)
             {
                 throw new LlmTasksException(ErrorIds.InvalidVerification, LlmErrorCategory.InvalidArgument,
@@ -254,6 +274,12 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
                 "-ToolAfterAttempts goes with -ToolMcpConfig and/or -ToolHint: give both.");
         }
 
+        if (LiveReask && !AsBatch)
+        {
+            throw new LlmTasksException(ErrorIds.LiveReaskWithoutBatch, LlmErrorCategory.InvalidArgument,
+                "-LiveReask goes with -AsBatch: it makes the re-asks of batch answers live calls, and a task started without -AsBatch is re-asked live anyway. Add -AsBatch, or leave -LiveReask out.");
+        }
+
         var toolOptions = ToolMcpConfig is null ? null : McpConfigValue.ToOption(ToolMcpConfig, nameof(ToolMcpConfig), ResolvePath);
 
         return new Verification.VerificationPlan
@@ -264,6 +290,7 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
             ToolAfterAttempts = bound.ContainsKey(nameof(ToolAfterAttempts)) ? ToolAfterAttempts : null,
             ToolOptions = toolOptions,
             ToolHint = ToolHint,
+            LiveReask = LiveReask,
         };
     }
 
@@ -315,7 +342,7 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
     {
         var conversations = StartInput.Conversations(InputObject, Prompt, _commandLine.Contains(nameof(Prompt)), Messages, _commandLine.Contains(nameof(Messages)));
         var options = Options(commandLineOnly: false);
-        return conversations.Select(c => (_manager!, options.NewRequest(c, _plan, ApiKey is not null, ResolvePath))).ToList();
+        return conversations.Select(c => (_manager!, options.NewRequest(c, _plan, ApiKey is not null, ResolvePath) with { Batch = AsBatch })).ToList();
     }
 
     /// <summary>
@@ -342,7 +369,7 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
         var target = _commandLine.Contains(nameof(StorePath)) ? _manager! : source;
         var options = Options(commandLineOnly: true);
         var turns = StartInput.Turns(CommandLine(nameof(Prompt), Prompt), CommandLine(nameof(Messages), Messages));
-        return turns.Select(t => (target, options.Apply(Continuation.From(task, t, ApiKey is not null), ResolvePath) with { Verification = _plan })).ToList();
+        return turns.Select(t => (target, options.Apply(Continuation.From(task, t, ApiKey is not null), ResolvePath) with { Verification = _plan, Batch = AsBatch })).ToList();
     }
 
     private RequestOptions Options(bool commandLineOnly)

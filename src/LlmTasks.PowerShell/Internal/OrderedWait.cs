@@ -239,7 +239,9 @@ internal sealed class OrderedWait : IDisposable
             parts.Add($"{here} running or queued here");
         }
 
-        var elsewhere = _watchers.Values.SelectMany(w => w.HeldElsewhere).ToList();
+        var all = _watchers.Values.SelectMany(w => w.HeldElsewhere).ToList();
+        parts.AddRange(all.Where(h => h.Batch is not null).Take(2).Select(h => h.ToString())); // "5 in batch_abc: in_progress, 1,200 of 5,000 done"
+        var elsewhere = all.Where(h => h.Batch is null).ToList();
         parts.AddRange(elsewhere.Take(2).Select(h => h.ToString()));
         if (elsewhere.Count > 2)
         {

@@ -31,6 +31,11 @@ public sealed class AnthropicProvider(ProviderEnvironment? environment = null) :
     {
     }
 
+    /// <summary>Message Batches (-AsBatch).</summary>
+    public LlmTasks.Batches.IBatchProvider Batches => _batches ??= new AnthropicBatchProvider(_environment);
+
+    private LlmTasks.Batches.IBatchProvider? _batches;
+
     public IChatClient CreateClient(ModelId model, ProviderCallContext context)
     {
         var baseUrl = _environment.BaseUrl(context, Name, DefaultBaseUrl, BaseUrlVariable);

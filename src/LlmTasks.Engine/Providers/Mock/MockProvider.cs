@@ -20,6 +20,9 @@ public sealed class MockProvider : IChatClientProvider
     /// <summary>mock/stream:N streams; the other mock models answer whole (their clients say so: the pipeline does not stream them).</summary>
     public bool StreamsAnswers => true;
 
+    /// <summary>-AsBatch: the offline batch provider (<see cref="MockBatchProvider"/>).</summary>
+    public LlmTasks.Batches.IBatchProvider Batches => MockBatchProvider.Instance;
+
     public IChatClient CreateClient(ModelId model, ProviderCallContext context) => Behaviour(model) switch
     {
         { IsSequence: true } sequence => new MockChatClient(sequence.Next(context.Request)),

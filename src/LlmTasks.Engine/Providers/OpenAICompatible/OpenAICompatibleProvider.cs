@@ -23,6 +23,11 @@ public sealed class OpenAICompatibleProvider(OpenAICompatibleEndpoint endpoint, 
 
     public OpenAICompatibleEndpoint Endpoint => endpoint;
 
+    /// <summary>OpenAI's Batch API (openai/… only: the other OpenAI-compatible servers have none LlmTasks can rely on).</summary>
+    public LlmTasks.Batches.IBatchProvider? Batches => _batches ??= endpoint == OpenAICompatibleEndpoint.OpenAI ? new OpenAIBatchProvider(endpoint, _environment) : null;
+
+    private LlmTasks.Batches.IBatchProvider? _batches;
+
     public void Validate(ModelId model)
     {
     }

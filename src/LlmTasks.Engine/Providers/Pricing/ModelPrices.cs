@@ -4,8 +4,8 @@ namespace LlmTasks.Providers.Pricing;
 
 /// <summary>
 /// Approximate list prices (USD per million input / output tokens) of a few well-known models, to
-/// estimate a call's cost from the usage the API returns. Not a bill: cached-token discounts,
-/// batch prices and price changes are not modelled. Unknown models get no cost.
+/// estimate a call's cost from the usage the API returns. Not a bill: cached-token discounts and
+/// price changes are not modelled; batch calls are half the live price. Unknown models get no cost.
 /// </summary>
 public static partial class ModelPrices
 {
@@ -38,6 +38,16 @@ public static partial class ModelPrices
 
         return ((inputTokens ?? 0) * price.Input + (outputTokens ?? 0) * price.Output) / 1_000_000m;
     }
+
+    /// <summary>
+    /// The estimated cost of a call at the batch price when <paramref name="batch"/> is set: half the live price, the
+    /// rule OpenAI's Batch API and Anthropic's Message Batches both publish (input and output tokens alike).
+    /// </summary>
+    public static decimal? Cost(ModelId model, long? inputTokens, long? outputTokens, bool batch) =>
+        Cost(model, inputTokens, outputTokens) is { } live ? (batch ? live * BatchShare : live) : null;
+
+    /// <summary>What a batch costs of the live price (OpenAI and Anthropic: 50 %).</summary>
+    private const decimal BatchShare = 0.5m;
 
     /// <summary>A dated snapshot suffix: gpt-4o-mini-2024-07-18, claude-sonnet-4-5-20250929.</summary>
     [GeneratedRegex(@"-(\d{4}-\d{2}-\d{2}|\d{8})$")]

@@ -166,7 +166,7 @@ internal sealed class PostgresRecoveryTarget : IRecoveryTarget
 
     public void Commit()
     {
-        foreach (var table in new[] { "tasks", "attempts", "checks" })
+        foreach (var table in new[] { "tasks", "attempts", "checks", "batches" })
         {
             using var sequence = new NpgsqlCommand(
                 $"SELECT setval(pg_get_serial_sequence('llmtasks.{table}', 'id'), coalesce(max(id), 1), max(id) IS NOT NULL) FROM llmtasks.{table}", _connection, _transaction);

@@ -123,7 +123,7 @@ internal sealed partial class PostgresTaskStore
         }
 
         using var command = tx.Command($"""
-            UPDATE tasks SET state = 'Pending', output = NULL, structured_output = NULL, error = NULL, error_kind = NULL,
+            UPDATE tasks SET state = 'Pending', output = NULL, structured_output = NULL, error = NULL, error_kind = NULL, batch_id = NULL,
                 started_at = NULL, completed_at = NULL, cancel_requested = 0, recoveries = 0,
                 lease_owner = @owner, lease_expires_at = {Now} + @lease
             WHERE id = ANY(@ids) AND state IN ('Failed', 'NeedsReview', 'Cancelled')

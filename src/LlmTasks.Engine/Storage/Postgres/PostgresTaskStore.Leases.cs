@@ -138,7 +138,7 @@ internal sealed partial class PostgresTaskStore
         var inIds = scope.Ids is null ? string.Empty : " AND id = ANY(@ids)";
         using var command = tx.Command($"""
             SELECT id, name, model FROM tasks
-            WHERE state IN ('Pending', 'Running') AND {Takeable}{inIds}
+            WHERE state IN ('Pending', 'Running') AND {BatchOwners.NotHeldSql} AND {Takeable}{inIds}
             ORDER BY id
             """, Texts("gone", gone));
         if (scope.Ids is not null)
@@ -163,9 +163,9 @@ internal sealed partial class PostgresTaskStore
 
     public IReadOnlyList<LeaseHolder> LeaseHolders() => Read(connection =>
     {
-        using var command = new NpgsqlCommand("""
+        using var command = new NpgsqlCommand($"""
             SELECT lease_owner, count(*), min(lease_expires_at) FROM tasks
-            WHERE state IN ('Pending', 'Running')
+            WHERE state IN ('Pending', 'Running') AND {BatchOwners.NotHeldSql}
             GROUP BY lease_owner
             """, connection);
         using var reader = command.ExecuteReader();

@@ -86,6 +86,32 @@ internal static class SqliteMigrations
             ALTER TABLE attempts ADD COLUMN first_token_ms REAL;
             ALTER TABLE checks ADD COLUMN error_kind TEXT;
             """),
+        (5, "provider batches", """
+            CREATE TABLE batches (
+                id                INTEGER PRIMARY KEY AUTOINCREMENT,
+                provider          TEXT    NOT NULL,
+                model             TEXT    NOT NULL,
+                endpoint          TEXT,
+                provider_batch_id TEXT,
+                state             TEXT    NOT NULL,
+                provider_status   TEXT,
+                request_count     INTEGER NOT NULL DEFAULT 0,
+                completed_count   INTEGER NOT NULL DEFAULT 0,
+                failed_count      INTEGER NOT NULL DEFAULT 0,
+                created_at        INTEGER NOT NULL,
+                submitted_at      INTEGER,
+                expires_at        INTEGER,
+                ended_at          INTEGER,
+                cost_nanousd      INTEGER,
+                error             TEXT,
+                details           TEXT,
+                lease_owner       TEXT,
+                lease_expires_at  INTEGER
+            );
+            CREATE INDEX ix_batches_unfinished ON batches (id) WHERE state IN ('Submitting', 'Validating', 'InProgress', 'Finalizing', 'Cancelling');
+            ALTER TABLE tasks ADD COLUMN batch_id INTEGER;
+            CREATE INDEX ix_tasks_batch ON tasks (batch_id) WHERE batch_id IS NOT NULL;
+            """),
     ];
 
     public static int Latest => All[^1].Version;

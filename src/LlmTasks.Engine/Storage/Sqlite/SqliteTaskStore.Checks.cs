@@ -140,7 +140,7 @@ internal sealed partial class SqliteTaskStore
         }
 
         var command = Prepared(connection, transaction, $"""
-            UPDATE tasks SET state = 'Pending', output = NULL, structured_output = NULL, error = NULL, error_kind = NULL,
+            UPDATE tasks SET state = 'Pending', output = NULL, structured_output = NULL, error = NULL, error_kind = NULL, batch_id = NULL,
                 started_at = NULL, completed_at = NULL, cancel_requested = 0, recoveries = 0,
                 lease_owner = $owner, lease_expires_at = $expires
             WHERE id IN (SELECT value FROM json_each($ids)) AND state IN ('Failed', 'NeedsReview', 'Cancelled')

@@ -160,7 +160,7 @@ internal sealed partial class SqliteTaskStore
         var inIds = scope.Ids is null ? string.Empty : " AND id IN (SELECT value FROM json_each($ids))";
         var command = Prepared(connection, transaction, $"""
             SELECT id, name, model FROM tasks
-            WHERE state IN ('Pending', 'Running') AND {Takeable}{inIds}
+            WHERE state IN ('Pending', 'Running') AND {BatchOwners.NotHeldSql} AND {Takeable}{inIds}
             ORDER BY id
             """);
         Bind(command, "$now", now);
@@ -192,9 +192,9 @@ internal sealed partial class SqliteTaskStore
     public IReadOnlyList<LeaseHolder> LeaseHolders() => Read(connection =>
     {
         using var command = connection.CreateCommand();
-        command.CommandText = """
+        command.CommandText = $"""
             SELECT lease_owner, count(*), min(lease_expires_at) FROM tasks
-            WHERE state IN ('Pending', 'Running')
+            WHERE state IN ('Pending', 'Running') AND {BatchOwners.NotHeldSql}
             GROUP BY lease_owner
             """;
         using var reader = command.ExecuteReader();
