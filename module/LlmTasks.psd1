@@ -23,6 +23,7 @@
         'Get-LlmTaskAttempt'
         'Invoke-LlmTaskWorker'
         'Repair-LlmTaskStore'
+        'Get-LlmModel'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -35,4 +35,11 @@ public static class ErrorIds
     public const string InvalidEnvironment = "LlmTaskInvalidEnvironment";
     public const string InvalidStoreReference = "LlmTaskInvalidStoreReference";
     public const string StoreAccessDenied = "LlmTaskStoreAccessDenied";
+    // Limits and prices (rate limits, fallbacks, budgets, the price map).
+    /// <summary>$env:LLMTASKS_MODEL_PRICES names a file that is not a readable price map.</summary>
+    public const string InvalidModelPrices = "LlmTaskInvalidModelPrices";
+    /// <summary>The prompt is clearly longer than the model's context window: refused before anything is sent.</summary>
+    public const string ContextWindowExceeded = "LlmTaskContextWindowExceeded";
+    /// <summary>Get-LlmModel was asked for a model (no wildcards) that the price map does not have.</summary>
+    public const string ModelNotFound = "LlmTaskModelNotFound";
 }

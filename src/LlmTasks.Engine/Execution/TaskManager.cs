@@ -268,6 +268,11 @@ public sealed partial class TaskManager : IDisposable
         var resolved = request.MockResponse is null
             ? _providers.Resolve(request.Model, isNew: true)
             : (_providers.ParseKnown(request.Model, isNew: true), null); // no call is made, but the model must still name a provider
+        if (request.MockResponse is null)
+        {
+            Limits.ContextWindow.Check(request, resolved.Item1, LlmTasks.Providers.Pricing.ModelCatalog.Current); // before anything is stored or sent
+        }
+
         if (_store.IsReadOnly)
         {
             throw StoreErrors.ReadOnly(_store.Path, _store.ReadOnlyReason ?? "read-only");

@@ -117,7 +117,7 @@ internal sealed class CallScope
             OutputTokens = output,
             CostUsd = response.AdditionalProperties?.TryGetValue(ResponseProperties.CostUsd, out var cost) == true
                 ? Convert.ToDecimal(cost, System.Globalization.CultureInfo.InvariantCulture)
-                : Model is { } model ? ModelPrices.Cost(model, input, output) : null,
+                : Model is { } model ? ModelPrices.Cost(model, input, output, response.Usage?.CachedInputTokenCount, batch: false) : null,
             DetailsJson = WithDetails(response.AdditionalProperties?.TryGetValue(ResponseProperties.Details, out var details) == true ? details as string : null),
         };
     }
