@@ -24,6 +24,9 @@
         'Invoke-LlmTaskWorker'
         'Repair-LlmTaskStore'
         'Get-LlmModel'
+        'Set-LlmRateLimit'
+        'Get-LlmRateLimit'
+        'Remove-LlmRateLimit'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -42,4 +42,8 @@ public static class ErrorIds
     public const string ContextWindowExceeded = "LlmTaskContextWindowExceeded";
     /// <summary>Get-LlmModel was asked for a model (no wildcards) that the price map does not have.</summary>
     public const string ModelNotFound = "LlmTaskModelNotFound";
+    /// <summary>Set-LlmRateLimit was given a scope or a number it cannot use.</summary>
+    public const string InvalidRateLimit = "LlmTaskInvalidRateLimit";
+    /// <summary>Remove-LlmRateLimit was given a scope the session set no limit for.</summary>
+    public const string RateLimitNotFound = "LlmTaskRateLimitNotFound";
 }

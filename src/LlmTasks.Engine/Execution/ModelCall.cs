@@ -13,7 +13,7 @@ namespace LlmTasks.Execution;
 internal static class ModelCall
 {
     /// <summary>What a call needs from the task manager besides the task.</summary>
-    internal sealed record Setup(RetryOptions Retry, Func<long, AttemptRecord, Task> RecordTry, ICallOutput? Output, bool Streaming);
+    internal sealed record Setup(RetryOptions Retry, Func<long, AttemptRecord, Task> RecordTry, ICallOutput? Output, bool Streaming, Limits.RateGovernor? Rates = null);
 
     /// <summary>
     /// Runs the call. Each try that fails before a retry is kept as an attempt row of its own (<see cref="Setup.RecordTry"/>);
@@ -36,6 +36,7 @@ internal static class ModelCall
             Output = setup.Output,
             Streaming = setup.Streaming && request.MockResponse is null && active.Provider?.StreamsAnswers == true,
             StartedAtMs = startedAtMs,
+            Rates = setup.Rates,
         };
         var result = await CallAsync(active, scope, token).ConfigureAwait(false);
         Diagnostics.Narration.CallFinished(scope, result.Attempt);

@@ -33,6 +33,10 @@ public sealed partial class TaskManager : IDisposable
     private bool _disposed;
 
     private readonly TaskOutputs _outputs;
+    private readonly Limits.RateGovernor _rates;
+
+    /// <summary>The rate limits this manager's calls are paced to (Get-LlmRateLimit).</summary>
+    internal Limits.RateGovernor Rates => _rates;
 
     private TaskManager(ITaskStore store, ProviderRegistry providers, TaskManagerOptions options)
     {
@@ -41,6 +45,7 @@ public sealed partial class TaskManager : IDisposable
         _options = options;
         _outputs = new TaskOutputs(options.Time, options.PartialOutputInterval, options.PartialOutputChars, SavePartial, piece => OutputArrived?.Invoke(piece));
         _global = new ConcurrencyGate(options.Concurrency);
+        _rates = new Limits.RateGovernor(store, options.RateLimits, options.Time);
         Owner = LeaseOwner.ForThisProcess();
         var interval = TimeSpan.FromTicks(Math.Min(options.PollInterval.Ticks, options.HeartbeatInterval.Ticks));
         _worker = new StoreWorker(store, interval, Periodic);
@@ -90,6 +95,7 @@ public sealed partial class TaskManager : IDisposable
     {
         options = (options ?? new TaskManagerOptions()).WithOneClock();
         options.Retry.Validate();
+        options.RateLimits.Validate();
         Diagnostics.TelemetryExport.Start(); // only when $env:OTEL_EXPORTER_OTLP_* asks for it
         var store = StoreBackends.Default.Open(reference, options.Store);
         var manager = new TaskManager(store, providers ?? ProviderRegistry.CreateDefault(), options);
@@ -431,7 +437,7 @@ public sealed partial class TaskManager : IDisposable
             var startedAt = _store.NowMs;
             span = Diagnostics.EngineTelemetry.StartTask(task.Task, task.Model);
             output = _options.Streaming ? _outputs.For(task.Id) : null;
-            var setup = new ModelCall.Setup(_options.Retry, RecordTry, output, _options.Streaming);
+            var setup = new ModelCall.Setup(_options.Retry, RecordTry, output, _options.Streaming, _rates);
             var callToken = request.Verification is null ? task.BeginRun(_shutdown.Token, timeout) : CancellationToken.None;
             var call = request.Verification is null
                 ? ModelCall.RunAsync(task, request, startedAt, setup, callToken)
