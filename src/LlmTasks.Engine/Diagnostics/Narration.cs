@@ -70,6 +70,14 @@ internal static class Narration
         }
     }
 
+    public static void FallingBack(Execution.ActiveTask task, AttemptRecord last, string next)
+    {
+        if (EngineEvents.Enabled)
+        {
+            EngineEvents.Verbose($"{task.Task.Request.Model} failed ({last.ErrorKind}); falling back to {next} (-Fallback).", task.Task.StorePath, task.Id);
+        }
+    }
+
     public static void CallFinished(CallScope scope, AttemptRecord attempt)
     {
         if (!EngineEvents.Enabled)

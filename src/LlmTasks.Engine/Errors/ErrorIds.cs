@@ -46,4 +46,6 @@ public static class ErrorIds
     public const string InvalidRateLimit = "LlmTaskInvalidRateLimit";
     /// <summary>Remove-LlmRateLimit was given a scope the session set no limit for.</summary>
     public const string RateLimitNotFound = "LlmTaskRateLimitNotFound";
+    /// <summary>-Fallback or -FallbackOn was given something it cannot use.</summary>
+    public const string InvalidFallback = "LlmTaskInvalidFallback";
 }

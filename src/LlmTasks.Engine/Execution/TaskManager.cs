@@ -265,6 +265,13 @@ public sealed partial class TaskManager : IDisposable
     private (LlmTaskRequest Request, ModelId Model, IChatClientProvider? Provider) Prepare(LlmTaskRequest request)
     {
         RequestValidator.Validate(request);
+        Fallbacks.Validate(request);
+        if (request.Fallbacks is { Count: > 0 } fallbacks)
+        {
+            // Whole, as the task's model: a stored task falls back to the same models in every process.
+            request = request with { Fallbacks = [.. fallbacks.Select(f => _providers.Resolve(f.Trim(), isNew: true).Model.ToString())] };
+        }
+
         if (request.Verification is { } plan)
         {
             Verification.CheckFactory.Validate(plan, _providers);
@@ -276,7 +283,7 @@ public sealed partial class TaskManager : IDisposable
             : (_providers.ParseKnown(request.Model, isNew: true), null); // no call is made, but the model must still name a provider
         if (request.MockResponse is null)
         {
-            Limits.ContextWindow.Check(request, resolved.Item1, LlmTasks.Providers.Pricing.ModelCatalog.Current); // before anything is stored or sent
+            Limits.ContextWindow.Check(request, resolved.Item1, LlmTasks.Providers.Pricing.ModelCatalog.Current, _providers); // before anything is stored or sent
         }
 
         if (_store.IsReadOnly)
@@ -437,7 +444,7 @@ public sealed partial class TaskManager : IDisposable
             var startedAt = _store.NowMs;
             span = Diagnostics.EngineTelemetry.StartTask(task.Task, task.Model);
             output = _options.Streaming ? _outputs.For(task.Id) : null;
-            var setup = new ModelCall.Setup(_options.Retry, RecordTry, output, _options.Streaming, _rates);
+            var setup = new ModelCall.Setup(_options.Retry, RecordTry, output, _options.Streaming, _rates, _providers, () => _store.NowMs);
             var callToken = request.Verification is null ? task.BeginRun(_shutdown.Token, timeout) : CancellationToken.None;
             var call = request.Verification is null
                 ? ModelCall.RunAsync(task, request, startedAt, setup, callToken)

@@ -6,6 +6,7 @@ namespace LlmTasks.PowerShell.Commands;
 
 /// <summary>Removes limits set with Set-LlmRateLimit; a scope $env:LLMTASKS_RATE_LIMITS also names keeps that limit.</summary>
 [Cmdlet(VerbsCommon.Remove, "LlmRateLimit", SupportsShouldProcess = true)]
+[OutputType(typeof(void))]
 public sealed class RemoveLlmRateLimitCommand : PSCmdlet
 {
     /// <summary>Providers or whole models, as given to Set-LlmRateLimit; piped limits bind by their Scope.</summary>

@@ -15,6 +15,37 @@ internal static class ContextWindow
     /// <summary>How far over the window an estimated count must be before the request is refused.</summary>
     public const double EstimateMargin = 0.10;
 
+    /// <summary>
+    /// Refuses the request when the prompt clearly does not fit <paramref name="model"/>, unless it falls back on ContextTooLong to a
+    /// model it may fit (the call then moves on to it without trying the first: <see cref="Fits"/>).
+    /// </summary>
+    public static void Check(LlmTaskRequest request, ModelId model, ModelCatalog catalog, ProviderRegistry? providers = null)
+    {
+        try
+        {
+            Check(request, model, catalog);
+        }
+        catch (LlmTasksException) when (providers is not null && request.Fallbacks is { Count: > 0 } fallbacks
+            && (request.FallbackOn ?? Fallbacks.DefaultKinds).Contains(CallErrors.ContextTooLongKind, StringComparer.OrdinalIgnoreCase)
+            && fallbacks.Any(f => Fits(request, providers.ParseKnown(f), catalog)))
+        {
+        }
+    }
+
+    /// <summary>False when the prompt clearly does not fit the model (as <see cref="Check(LlmTaskRequest, ModelId, ModelCatalog)"/> decides).</summary>
+    public static bool Fits(LlmTaskRequest request, ModelId model, ModelCatalog catalog)
+    {
+        try
+        {
+            Check(request, model, catalog);
+            return true;
+        }
+        catch (LlmTasksException)
+        {
+            return false;
+        }
+    }
+
     public static void Check(LlmTaskRequest request, ModelId model, ModelCatalog catalog)
     {
         if (catalog.Find(model) is not { ContextWindow: { } window } info)
