@@ -174,14 +174,19 @@ public sealed class RateLimitTests
     [Fact]
     public void A_429_pauses_the_model_and_the_retries_are_paced_rather_than_draining_the_quota_again()
     {
-        // Concurrency 24 against a bucket of 10: the first wave (sent before anything is known) gets 429s; then the pause and the learned pace hold.
-        using var quota = new QuotaServer(requestsPerMinute: 600);
+        // Another client has just spent the quota: the first call (which goes alone, the limit being unknown) gets a 429
+        // with the headers; every call then waits the pause out and goes at the learned pace.
+        using var quota = new QuotaServer(requestsPerMinute: 600) { RefuseFirst = 1 };
+        var spent = 0;
         var limits = new RateLimitOptions(new EngineEnvironment(_ => null));
         using var h = new HttpHarness(Retries, options: o => o with { Concurrency = 24, RateLimits = limits });
         var ids = Enumerable.Range(0, 40).Select(i => h.Manager.Start(Call(i) with { ApiBase = quota.BaseUrl }, new TaskSecrets(HttpHarness.Key)).Id).ToList();
         var done = Managers.WaitAll(h.Manager, ids, 120);
         Assert.All(done, t => Assert.Equal(LlmTaskState.Completed, t.State));
-        Assert.InRange(quota.RateLimited, 1, 24); // at most the first wave; unpaced retries come back at once and are refused again and again
+        Assert.Equal(40, quota.Answered - spent);
+        Assert.Equal(1, quota.RateLimited); // only the first: unpaced, 24 calls at once against a bucket of 10 a second are refused again and again
+        var refused = done.SelectMany(h.Attempts).Where(a => a.ErrorKind == "RateLimited").ToList();
+        Assert.Equal(quota.RateLimited, refused.Count);
     }
 
     [Theory]

@@ -23,6 +23,11 @@ public sealed class QuotaServer : IDisposable
     private int _ok;
     private int _limited;
 
+    /// <summary>The first <see cref="RefuseFirst"/> requests are answered 429 (retry-after-ms 300, nothing remaining), as when another client has just spent the quota.</summary>
+    public int RefuseFirst { get; init; }
+
+    private int _seen;
+
     public QuotaServer(int requestsPerMinute, long tokensPerMinute = 1_000_000_000, double burstSeconds = 1, int answerTokens = 5)
     {
         RequestsPerMinute = requestsPerMinute;
@@ -58,6 +63,13 @@ public sealed class QuotaServer : IDisposable
             _requests = Math.Min(_requestCapacity, _requests + (now - _stamp) * _requestsPerSecond);
             _tokens = Math.Min(_tokenCapacity, _tokens + (now - _stamp) * _tokensPerSecond);
             _stamp = now;
+            if (++_seen <= RefuseFirst)
+            {
+                _limited++;
+                return Reply.Json(429, RecordedResponses.OpenAIError("Rate limit reached for requests.", "requests", "rate_limit_exceeded"),
+                    [("retry-after-ms", "300"), ("x-ratelimit-limit-requests", RequestsPerMinute.ToString(CultureInfo.InvariantCulture)), ("x-ratelimit-remaining-requests", "0")]);
+            }
+
             if (_requests < 1 || _tokens < cost)
             {
                 _limited++;

@@ -20,6 +20,8 @@ internal sealed class RateLane(string scope, TimeProvider time)
     private long _pausedUntil; // TimeProvider timestamp; 0: not paused
     private double _outputAverage = -1;
     private int _inFlight;
+    private TaskCompletionSource? _probe; // the first call of a scope with no known limit: the others wait for its answer
+    private bool _probed;
 
     public string Scope { get; } = scope;
 
@@ -112,6 +114,55 @@ internal sealed class RateLane(string scope, TimeProvider time)
         }
     }
 
+    /// <summary>
+    /// Before a limit is known (nothing configured, no answer read yet) the first call goes alone and the others wait for
+    /// its answer, whose headers may state the limit: a burst of tasks does not find the quota by spending it. Returns
+    /// true for the call that probes (it calls <see cref="Probed"/> when its answer is in).
+    /// </summary>
+    public async ValueTask<bool> ProbeAsync(TimeSpan longest, CancellationToken cancellationToken)
+    {
+        Task waitFor;
+        lock (_gate)
+        {
+            if (_probed || _requests is not null || _tokens is not null)
+            {
+                return false;
+            }
+
+            if (_probe is null)
+            {
+                _probe = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                return true;
+            }
+
+            waitFor = _probe.Task;
+        }
+
+        try
+        {
+            await waitFor.WaitAsync(longest, time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            Probed(); // a slow first answer: stop holding the others
+        }
+
+        return false;
+    }
+
+    /// <summary>The probing call's answer is in (or it failed): the others go, paced to whatever was learned.</summary>
+    public void Probed()
+    {
+        TaskCompletionSource? probe;
+        lock (_gate)
+        {
+            _probed = true;
+            probe = _probe;
+        }
+
+        probe?.TrySetResult();
+    }
+
     /// <summary>A reserved call ended (answered, refused or stopped).</summary>
     public void Release()
     {
@@ -178,17 +229,35 @@ internal sealed class RateLane(string scope, TimeProvider time)
     {
         lock (_gate)
         {
+            var hadRequests = _requests is not null;
+            var hadTokens = _tokens is not null;
             _learnedRequests = report.RequestLimit ?? _learnedRequests;
             _learnedTokens = report.TokenLimit ?? _learnedTokens;
             Resize();
-            if (report.RequestsRemaining is { } requestsLeft)
+            if (report.RequestsRemaining is { } requestsLeft && _requests is { } requests)
             {
-                _requests?.AtMost((double)requestsLeft / _sharedBy - Math.Max(0, _inFlight - 1));
+                // A bucket the headers just made starts with this process's share of what the server says is left.
+                var share = (double)requestsLeft / _sharedBy - Math.Max(0, _inFlight - 1);
+                if (hadRequests)
+                {
+                    requests.AtMost(share);
+                }
+                else
+                {
+                    requests.Fill(share);
+                }
             }
 
-            if (report.TokensRemaining is { } tokensLeft)
+            if (report.TokensRemaining is { } tokensLeft && _tokens is { } tokens)
             {
-                _tokens?.AtMost((double)tokensLeft / _sharedBy);
+                if (hadTokens)
+                {
+                    tokens.AtMost((double)tokensLeft / _sharedBy);
+                }
+                else
+                {
+                    tokens.Fill((double)tokensLeft / _sharedBy);
+                }
             }
 
             if (report.Status == 429)

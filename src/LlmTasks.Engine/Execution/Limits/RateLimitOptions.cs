@@ -29,7 +29,7 @@ public sealed class RateLimitOptions
     }
 
     /// <summary>How often a limit's share (the processes on the store that use it) is read again; checked by <see cref="Validate"/>.</summary>
-    public TimeSpan ShareRefresh { get; init; } = TimeSpan.FromSeconds(2);
+    public TimeSpan ShareRefresh { get; init; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Throws an <see cref="ErrorIds.InvalidOption"/> error for a value out of range (as Polly checks its options when a pipeline is built).</summary>
     public void Validate()

@@ -87,6 +87,16 @@ internal sealed class TokenBucket
         }
     }
 
+    /// <summary>Holds <paramref name="level"/> (at most its capacity): a new bucket told by the server how much is left.</summary>
+    public void Fill(double level)
+    {
+        lock (_gate)
+        {
+            Refill();
+            _level = Math.Clamp(level, Math.Min(_level, 0), _capacity);
+        }
+    }
+
     /// <summary>Holds at most <paramref name="level"/> (the server said that much is left): never raises it.</summary>
     public void AtMost(double level)
     {

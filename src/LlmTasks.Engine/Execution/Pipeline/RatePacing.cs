@@ -14,6 +14,9 @@ namespace LlmTasks.Execution.Pipeline;
 /// </summary>
 internal sealed class RatePacing(IChatClient inner, CallScope scope) : DelegatingChatClient(inner)
 {
+    /// <summary>The longest the other calls of a scope wait for the first one's answer (which may state the limit).</summary>
+    public static readonly TimeSpan ProbeWait = TimeSpan.FromSeconds(5);
+
     /// <summary>A wait at least this long is narrated (-Verbose).</summary>
     public static readonly TimeSpan NarratedWait = TimeSpan.FromSeconds(1);
 
@@ -25,6 +28,15 @@ internal sealed class RatePacing(IChatClient inner, CallScope scope) : Delegatin
         }
 
         var lanes = rates.LanesFor(model);
+        var probing = new List<RateLane>();
+        foreach (var lane in lanes)
+        {
+            if (await lane.ProbeAsync(ProbeWait, cancellationToken).ConfigureAwait(false))
+            {
+                probing.Add(lane);
+            }
+        }
+
         var estimate = 0L;
         if (lanes.Any(l => l.CountsTokens))
         {
@@ -86,6 +98,11 @@ internal sealed class RatePacing(IChatClient inner, CallScope scope) : Delegatin
             foreach (var lane in lanes)
             {
                 lane.Release();
+            }
+
+            foreach (var lane in probing)
+            {
+                lane.Probed();
             }
         }
     }
