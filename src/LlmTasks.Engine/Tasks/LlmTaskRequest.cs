@@ -45,6 +45,12 @@ public sealed record LlmTaskRequest
     /// <summary>What the output must pass, and the re-ask / review policy (Start-LlmTask -Verify); null: no verification.</summary>
     public Verification.VerificationPlan? Verification { get; init; }
 
+    /// <summary>Models tried in order when a call still fails after its retries with one of <see cref="FallbackOn"/>'s kinds (-Fallback); stored whole.</summary>
+    public IReadOnlyList<string>? Fallbacks { get; init; }
+
+    /// <summary>The error kinds that move a call to the next fallback model (-FallbackOn); null: <see cref="Execution.Fallbacks.DefaultKinds"/>.</summary>
+    public IReadOnlyList<string>? FallbackOn { get; init; }
+
     /// <summary>
     /// The signature of the user who started or restarted the task (an HMAC with the key private to that user, over the whole
     /// request; see Security.RequestSignature). Stored with the request; it holds no secret.

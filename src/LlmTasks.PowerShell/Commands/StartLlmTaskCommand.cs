@@ -94,6 +94,21 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
     [BlankIsNotGiven]
     public string[]? MockResponse { get; set; }
 
+    /// <summary>Models tried in order when the call still fails after its retries with one of -FallbackOn's kinds.</summary>
+    [Parameter]
+    [FromPipedObject]
+    [BlankIsNotGiven]
+    [ArgumentCompleter(typeof(Completers.ModelCompleter))]
+    public string[]? Fallback { get; set; }
+
+    /// <summary>The error kinds that move a call to the next -Fallback model (default: RateLimited, Overloaded, ServerError, ContextTooLong).</summary>
+    [Parameter]
+    [FromPipedObject]
+    [BlankIsNotGiven]
+    [ValidateSet("RateLimited", "QuotaExceeded", "Overloaded", "ServerError", "ContextTooLong", "Timeout", "ConnectionFailed", "TruncatedStream",
+        "NotFound", "AuthenticationFailed", "PermissionDenied", "InvalidResponse", "ResponseTooLarge", "ProviderError")]
+    public string[]? FallbackOn { get; set; }
+
     /// <summary>Text at which the model stops writing.</summary>
     [Parameter]
     [FromPipedObject]
@@ -378,6 +393,8 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
             AllowedTools = Given(nameof(AllowedTools), AllowedTools),
             WorkingDirectory = Given(nameof(WorkingDirectory), WorkingDirectory),
             MaxTurns = Given(nameof(MaxTurns), MaxTurns),
+            Fallback = Given(nameof(Fallback), Fallback),
+            FallbackOn = Given(nameof(FallbackOn), FallbackOn),
         };
     }
 

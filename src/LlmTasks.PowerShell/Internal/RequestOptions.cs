@@ -28,6 +28,8 @@ internal sealed record RequestOptions
     public string[]? AllowedTools { get; init; }
     public string? WorkingDirectory { get; init; }
     public int? MaxTurns { get; init; }
+    public string[]? Fallback { get; init; }
+    public string[]? FallbackOn { get; init; }
 
     /// <summary>A new request for these messages (the system prompt goes first): what is not given takes its default.</summary>
     public LlmTaskRequest NewRequest(IReadOnlyList<LlmMessage> messages, VerificationPlan? plan, bool apiKeyGiven, Func<string, string> resolvePath)
@@ -76,6 +78,8 @@ internal sealed record RequestOptions
             ResponseFormat = ResponseFormat is null ? request.ResponseFormat : ParseFormat(ResponseFormat),
             JsonSchema = JsonSchema is null ? request.JsonSchema : PowerShellJson.FromValue(JsonSchema, nameof(JsonSchema), resolvePath),
             ApiBase = ApiBase ?? request.ApiBase,
+            Fallbacks = Fallback is null ? request.Fallbacks : Checked(Fallback, nameof(Fallback)),
+            FallbackOn = FallbackOn is null ? request.FallbackOn : Checked(FallbackOn, nameof(FallbackOn)),
             ProviderOptions = ProviderOptions(request.ProviderOptions, model, resolvePath),
         };
     }

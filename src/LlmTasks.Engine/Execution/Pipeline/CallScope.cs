@@ -32,6 +32,12 @@ internal sealed class CallScope
 
     public required RetryOptions Retry { get; init; }
 
+    /// <summary>Paces the call's tries to the rate limits of its store's processes (null: not paced, as a judge's call).</summary>
+    public Limits.RateGovernor? Rates { get; init; }
+
+    /// <summary>How long the tries waited for the rate limits, together.</summary>
+    public TimeSpan PacedFor { get; set; }
+
     public TimeProvider Time => Retry.TimeProvider;
 
     /// <summary>Keeps a failed try that will be retried as an attempt row of its own.</summary>
@@ -117,7 +123,7 @@ internal sealed class CallScope
             OutputTokens = output,
             CostUsd = response.AdditionalProperties?.TryGetValue(ResponseProperties.CostUsd, out var cost) == true
                 ? Convert.ToDecimal(cost, System.Globalization.CultureInfo.InvariantCulture)
-                : Model is { } model ? ModelPrices.Cost(model, input, output) : null,
+                : Model is { } model ? ModelPrices.Cost(model, input, output, response.Usage?.CachedInputTokenCount, batch: false) : null,
             DetailsJson = WithDetails(response.AdditionalProperties?.TryGetValue(ResponseProperties.Details, out var details) == true ? details as string : null),
         };
     }
