@@ -5,8 +5,10 @@ namespace LlmTasks.Storage.Postgres;
 /// <summary>
 /// <c>LISTEN</c> on a connection of its own, on a background thread: every notification the stores of any process
 /// send on commit (tasks added, finished, asked to stop) reaches <paramref name="onNotification"/> at once. When the
-/// connection is lost (a server restart) it connects again, with a growing pause, and then calls
-/// <paramref name="onReconnected"/> (notifications may have been missed meanwhile); until then polling finds the changes.
+/// connection is lost (a server restart) it connects again, with a growing pause. Each time <c>LISTEN</c> has taken
+/// effect, the first time too, it calls <paramref name="onListening"/>: changes committed before that sent
+/// notifications nobody heard (a worker whose first pass ran before the listener connected would otherwise sleep
+/// through tasks added meanwhile until its next poll); until then polling finds the changes.
 /// </summary>
 internal sealed class PostgresListener : IDisposable
 {
@@ -15,12 +17,12 @@ internal sealed class PostgresListener : IDisposable
     private readonly string _channel;
     private readonly string _store;
     private readonly Action<string> _onNotification;
-    private readonly Action _onReconnected;
+    private readonly Action _onListening;
     private readonly Thread _thread;
     private volatile bool _stopped;
     private NpgsqlConnection? _connection;
 
-    public PostgresListener(string connection, string channel, string store, Action<string> onNotification, Action onReconnected)
+    public PostgresListener(string connection, string channel, string store, Action<string> onNotification, Action onListening)
     {
         _data = PostgresReference.DataSource(connection, b =>
         {
@@ -31,7 +33,7 @@ internal sealed class PostgresListener : IDisposable
         _channel = channel;
         _store = store;
         _onNotification = onNotification;
-        _onReconnected = onReconnected;
+        _onListening = onListening;
         _thread = new Thread(Run) { IsBackground = true, Name = "LlmTasks store listener" };
         _thread.Start();
     }
@@ -39,7 +41,6 @@ internal sealed class PostgresListener : IDisposable
     private void Run()
     {
         var pause = TimeSpan.FromMilliseconds(200);
-        var first = true;
         while (!_stopped)
         {
             try
@@ -53,12 +54,7 @@ internal sealed class PostgresListener : IDisposable
                 }
 
                 Volatile.Write(ref _connection, connection);
-                if (!first)
-                {
-                    Guard(_onReconnected);
-                }
-
-                first = false;
+                Guard(_onListening);
                 pause = TimeSpan.FromMilliseconds(200);
                 while (!_stopped)
                 {

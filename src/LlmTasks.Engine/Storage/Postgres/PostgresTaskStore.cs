@@ -358,7 +358,7 @@ internal sealed partial class PostgresTaskStore : ITaskStore
                     }
                 }, () =>
                 {
-                    // Back after a lost connection: notifications may have been missed, so everyone looks now.
+                    // Listening now, at first or after a lost connection: notifications sent before may have gone unheard, so everyone looks now.
                     Changed?.Invoke(StoreChange.TasksAdded);
                     Changed?.Invoke(StoreChange.TasksFinished);
                     Changed?.Invoke(StoreChange.StopRequested);
