@@ -74,6 +74,7 @@ internal static class ModelCall
             Streaming = setup.Streaming && request.MockResponse is null && provider?.StreamsAnswers == true,
             StartedAtMs = startedAtMs,
             Rates = setup.Rates,
+            ReportsRateLimits = provider?.ReportsRateLimits == true,
         };
         var result = await CallAsync(active, scope, provider, resolveError, token).ConfigureAwait(false);
         Diagnostics.Narration.CallFinished(scope, result.Attempt);

@@ -450,9 +450,11 @@ public sealed partial class TaskManager : IDisposable
             // The call starts while its Running mark is being committed (the mark comes first in the
             // store worker's order, so every write for this call lands after it). A task cancelled or
             // taken over while it was queued is, rarely, found only then: the call is cancelled and dropped.
-            if (task.Reason != CancelReason.None)
+            // A slot freed by a call the shutdown cancelled must not start a queued task that Dispose has not marked yet
+            // (it marks them one by one, and a cancelled call can free its slot meanwhile): the process is handing its work back.
+            if (task.Reason != CancelReason.None || Volatile.Read(ref _disposed))
             {
-                return; // stopped while queued (the store already says Cancelled), or handed back: no call
+                return; // stopped while queued (the store already says Cancelled), handed back, or the process is ending: no call
             }
 
             var marking = _worker.Submit(new MarkRunning(task.Id, Owner, LeaseMs));

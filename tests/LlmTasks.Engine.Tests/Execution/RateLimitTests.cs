@@ -157,6 +157,43 @@ public sealed class RateLimitTests
     }
 
     [Fact]
+    public void A_model_whose_provider_cannot_state_limits_is_not_paced_when_nothing_is_configured_its_calls_all_go_at_once()
+    {
+        // The clock never moves: a call held back by the pacing (the probe for an unknown limit waits up to 5 s on it)
+        // would still be held when the manager shuts down, and shut down before its call it leaves no attempt row.
+        using var temp = new TempStore();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var limits = new RateLimitOptions(new EngineEnvironment(_ => null));
+        var manager = Managers.Open(temp.Path, new TaskManagerOptions { Concurrency = 4, RateLimits = limits, Time = time });
+        var ids = Enumerable.Range(0, 6).Select(i => manager.Start(Managers.Request($"t{i}", "mock/delay:60000")).Id).ToList();
+        Assert.True(SpinWait.SpinUntil(() => ids.Count(id => manager.Store.Get(id)?.State == LlmTaskState.Running) == 4, TimeSpan.FromSeconds(60)), "four calls should run");
+        Thread.Sleep(1000); // a settle, not a measure: the four dispatched calls reach the model (or are held back by the pacing)
+        var lanes = manager.Rates.Lanes;
+        manager.Dispose();
+
+        using var reopened = Managers.Open(temp.Path);
+        var attempts = ids.SelectMany(id => reopened.Store.GetAttempts(id)).ToList();
+        Assert.Equal(4, attempts.Count(a => a.Outcome == LlmAttemptOutcome.Interrupted));
+        Assert.Equal(4, attempts.Count);
+        Assert.All(ids, id => Assert.Equal(LlmTaskState.Pending, reopened.Store.Get(id)!.State));
+        Assert.Empty(lanes); // no lane, no store read for a share, no probe
+    }
+
+    [Fact]
+    public void A_limit_set_for_a_mock_model_still_paces_it()
+    {
+        var limits = new RateLimitOptions(new EngineEnvironment(_ => null));
+        limits.Set("mock/echo", 6000, null);
+        using var temp = new TempStore();
+        using var manager = Managers.Open(temp.Path, new TaskManagerOptions { RateLimits = limits });
+        var ids = Enumerable.Range(0, 3).Select(i => manager.Start(Managers.Request($"e{i}")).Id).ToList();
+        Assert.All(Managers.WaitAll(manager, ids), t => Assert.Equal(LlmTaskState.Completed, t.State));
+        var lane = Assert.Single(manager.Rates.Lanes);
+        Assert.Equal("mock/echo", lane.Scope);
+        Assert.Equal(6000, lane.Pace().Requests);
+    }
+
+    [Fact]
     public void With_no_configuration_the_limit_is_learned_from_the_headers_and_kept()
     {
         using var quota = new QuotaServer(requestsPerMinute: 600); // 10 a second, holding 10

@@ -19,15 +19,24 @@ internal sealed class RateGovernor(ITaskStore store, RateLimitOptions options, T
 
     public string StorePath => store.Path;
 
-    /// <summary>The lanes a call of <paramref name="model"/> waits for (none when pacing is off).</summary>
-    public IReadOnlyList<RateLane> LanesFor(ModelId model)
+    /// <summary>
+    /// The lanes a call of <paramref name="model"/> waits for (none when pacing is off). A provider whose answers cannot state
+    /// its limits (<paramref name="reportsLimits"/> false: mock models, CLIs) has lanes only for what is configured: with
+    /// nothing configured its calls are not paced at all, and cost nothing (no lane, no store read, no probe).
+    /// </summary>
+    public IReadOnlyList<RateLane> LanesFor(ModelId model, bool reportsLimits = true)
     {
         if (!options.Pacing)
         {
             return [];
         }
 
-        var lanes = new List<RateLane>(2) { Lane(model.ToString()) };
+        var lanes = new List<RateLane>(2);
+        if (reportsLimits || options.For(model.ToString()) is not null)
+        {
+            lanes.Add(Lane(model.ToString()));
+        }
+
         if (options.For(model.Provider) is not null)
         {
             lanes.Add(Lane(model.Provider));

@@ -35,6 +35,9 @@ internal sealed class CallScope
     /// <summary>Paces the call's tries to the rate limits of its store's processes (null: not paced, as a judge's call).</summary>
     public Limits.RateGovernor? Rates { get; init; }
 
+    /// <summary>True when the call's provider states its rate limits in its answers (<see cref="IChatClientProvider.ReportsRateLimits"/>).</summary>
+    public bool ReportsRateLimits { get; init; }
+
     /// <summary>How long the tries waited for the rate limits, together.</summary>
     public TimeSpan PacedFor { get; set; }
 

@@ -27,7 +27,12 @@ internal sealed class RatePacing(IChatClient inner, CallScope scope) : Delegatin
             return await base.GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
         }
 
-        var lanes = rates.LanesFor(model);
+        var lanes = rates.LanesFor(model, scope.ReportsRateLimits);
+        if (lanes.Count == 0)
+        {
+            return await base.GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false); // nothing known or knowable: as if unpaced
+        }
+
         var probing = new List<RateLane>();
         foreach (var lane in lanes)
         {
