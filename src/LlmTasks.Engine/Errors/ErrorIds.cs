@@ -51,4 +51,6 @@ public static class ErrorIds
     public const string RateLimitNotFound = "LlmTaskRateLimitNotFound";
     /// <summary>-Fallback or -FallbackOn was given something it cannot use.</summary>
     public const string InvalidFallback = "LlmTaskInvalidFallback";
+    /// <summary>-MaxCostUsd is not more than 0 or is past the most a cap may say.</summary>
+    public const string InvalidMaxCost = "LlmTaskInvalidMaxCost";
 }

@@ -20,6 +20,9 @@ internal static partial class CallErrors
     /// <summary>The ErrorKind of a 400 that says the prompt does not fit the model (OpenAI's context_length_exceeded, Anthropic's "prompt is too long"): not retried; a -Fallback kind.</summary>
     public const string ContextTooLongKind = "ContextTooLong";
 
+    /// <summary>The ErrorKind of a call not made because it would take its task past its -MaxCostUsd: not retried; the task ends Failed.</summary>
+    public const string CostLimitKind = "CostLimit";
+
     public static CallFailure Classify(Exception e, TimeProvider time, CancellationToken token) => e switch
     {
         Pipeline.ModelCallException classified => classified.Failure,

@@ -75,6 +75,7 @@ internal static class ModelCall
             StartedAtMs = startedAtMs,
             Rates = setup.Rates,
             ReportsRateLimits = provider?.ReportsRateLimits == true,
+            Spend = active.Spend,
         };
         var result = await CallAsync(active, scope, provider, resolveError, token).ConfigureAwait(false);
         Diagnostics.Narration.CallFinished(scope, result.Attempt);
@@ -144,7 +145,9 @@ internal static class ModelCall
                 failure = failure with { Message = $"{failure.Message} (gave up after {scope.Tries} tries)" };
             }
 
-            return (scope.Failed(failure, null), LlmTaskState.Failed);
+            var failed = scope.Failed(failure, null);
+            // A try refused by -MaxCostUsd was never sent: no attempt row stands for it (the task's error says why it ended).
+            return (failure.Kind == CallErrors.CostLimitKind ? failed with { CallMade = scope.Tries > scope.Recorded } : failed, LlmTaskState.Failed);
         }
     }
 }

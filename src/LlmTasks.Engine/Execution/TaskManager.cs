@@ -459,6 +459,7 @@ public sealed partial class TaskManager : IDisposable
 
             var marking = _worker.Submit(new MarkRunning(task.Id, Owner, LeaseMs));
             var request = task.Task.Request;
+            task.Spend = request.MaxCostUsd is { } cap ? new Limits.TaskSpend(cap, task.Task.CostUsd ?? 0) : null;
             var timeout = RequestValidator.Timeout(request);
             var startedAt = _store.NowMs;
             span = Diagnostics.EngineTelemetry.StartTask(task.Task, task.Model);

@@ -35,6 +35,7 @@ internal sealed class TaskRun(ActiveTask task, ProviderRegistry providers, Model
             Secrets = task.Secrets,
             Retry = setup.Retry,
             Store = task.Task.StorePath,
+            Spend = task.Spend,
         };
         var conversation = request.Messages.ToList();
         for (var n = 1; ; n++)

@@ -77,6 +77,8 @@ internal sealed record StoredRequest
     public bool? Batch { get; init; }
     public string[]? Fallbacks { get; init; }
     public string[]? FallbackOn { get; init; }
+    /// <summary>-MaxCostUsd (absent when not given: requests stored before it keep their signatures).</summary>
+    public decimal? MaxCostUsd { get; init; }
     /// <summary>The user's signature over everything else (Security.RequestSignature); checked when the request is read.</summary>
     public string? Signature { get; init; }
 
@@ -99,6 +101,7 @@ internal sealed record StoredRequest
         Batch = r.Batch ? true : null,
         Fallbacks = r.Fallbacks is { Count: > 0 } fallbacks ? fallbacks.ToArray() : null,
         FallbackOn = r.FallbackOn?.ToArray(),
+        MaxCostUsd = r.MaxCostUsd,
         Signature = r.Signature,
     };
 
@@ -126,6 +129,7 @@ internal sealed record StoredRequest
             Batch = Batch == true,
             Fallbacks = Fallbacks,
             FallbackOn = FallbackOn,
+            MaxCostUsd = MaxCostUsd,
             Signature = Signature,
             Foreign = !trust.Verified,
             ForeignReason = trust.Problem,

@@ -45,6 +45,13 @@ public sealed record LlmTaskRequest
     /// <summary>What the output must pass, and the re-ask / review policy (Start-LlmTask -Verify); null: no verification.</summary>
     public Verification.VerificationPlan? Verification { get; init; }
 
+    /// <summary>
+    /// The most the task may cost in US dollars (-MaxCostUsd), everything it has cost counted (attempts, retries, fallbacks,
+    /// re-asks, judge calls, earlier runs): a call that would take it past the cap is not made and the task ends Failed with
+    /// ErrorKind CostLimit. Null: no cap. Unpriced models cost nothing here.
+    /// </summary>
+    public decimal? MaxCostUsd { get; init; }
+
     /// <summary>Models tried in order when a call still fails after its retries with one of <see cref="FallbackOn"/>'s kinds (-Fallback); stored whole.</summary>
     public IReadOnlyList<string>? Fallbacks { get; init; }
 

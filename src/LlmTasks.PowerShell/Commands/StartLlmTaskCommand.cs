@@ -79,6 +79,12 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
     [BlankIsNotGiven]
     public int? MaxTokens { get; set; }
 
+    /// <summary>The most the task may cost, in US dollars (attempts, retries, fallbacks, re-asks and judge calls together).</summary>
+    [Parameter]
+    [FromPipedObject]
+    [BlankIsNotGiven]
+    public decimal? MaxCostUsd { get; set; }
+
     /// <summary>Time allowed for each model call, in seconds.</summary>
     [Parameter]
     [FromPipedObject]
@@ -383,6 +389,7 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
             Name = Given(nameof(Name), Name),
             Temperature = Given(nameof(Temperature), Temperature),
             MaxTokens = Given(nameof(MaxTokens), MaxTokens),
+            MaxCostUsd = Given(nameof(MaxCostUsd), MaxCostUsd),
             TimeoutSec = Given(nameof(TimeoutSec), TimeoutSec),
             MockResponse = Given(nameof(MockResponse), MockResponse),
             StopSequence = Given(nameof(StopSequence), StopSequence),

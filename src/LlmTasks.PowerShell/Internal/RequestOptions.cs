@@ -18,6 +18,7 @@ internal sealed record RequestOptions
     public string? Name { get; init; }
     public double? Temperature { get; init; }
     public int? MaxTokens { get; init; }
+    public decimal? MaxCostUsd { get; init; }
     public double? TimeoutSec { get; init; }
     public string[]? MockResponse { get; init; }
     public string[]? StopSequence { get; init; }
@@ -72,6 +73,7 @@ internal sealed record RequestOptions
             Name = Name ?? request.Name,
             Temperature = Temperature ?? request.Temperature,
             MaxTokens = MaxTokens ?? request.MaxTokens,
+            MaxCostUsd = MaxCostUsd ?? request.MaxCostUsd,
             TimeoutSec = TimeoutSec ?? request.TimeoutSec,
             MockResponse = MockResponse is null ? request.MockResponse : MockResponse.Length == 1 ? MockResponse[0] : null,
             StopSequences = StopSequence is null ? request.StopSequences : Checked(StopSequence),
