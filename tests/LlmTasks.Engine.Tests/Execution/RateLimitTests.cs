@@ -59,6 +59,27 @@ public sealed class RateLimitTests
     }
 
     [Fact]
+    public void Reservations_that_came_due_together_after_a_stall_go_out_no_faster_than_a_second_of_the_rate_per_second()
+    {
+        var time = new FakeTimeProvider();
+        var lane = new RateLane("openai/gpt-4o-mini", time);
+        lane.Configure(new RateLimitSetting { Scope = "openai/gpt-4o-mini", RequestsPerMinute = 600, Source = "Session" }, sharedBy: 1); // 10 a second
+        var waits = Enumerable.Range(0, 30).Select(_ => lane.Reserve(0)).ToList();
+        Assert.Equal(TimeSpan.FromSeconds(3), waits[^1]); // evenly spaced: the last one 3 s from now
+
+        time.Advance(TimeSpan.FromSeconds(5)); // the process stalled: every reservation is due at once
+        var now = Enumerable.Range(0, 30).Select(_ => lane.SendSlot()).ToList();
+        Assert.Equal(10, now.Count(w => w == TimeSpan.Zero)); // a second's worth goes; the server's bucket holds as much
+        Assert.All(now.Skip(10), w => Assert.Equal(TimeSpan.FromSeconds(1), w));
+
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(10, Enumerable.Range(0, 20).Count(_ => lane.SendSlot() == TimeSpan.Zero));
+
+        var unlimited = new RateLane("mock/echo", time);
+        Assert.All(Enumerable.Range(0, 100), _ => Assert.Equal(TimeSpan.Zero, unlimited.SendSlot())); // no limit: nothing held
+    }
+
+    [Fact]
     public void A_lane_corrects_token_estimates_from_the_usage_and_learns_the_answers_size()
     {
         var time = new FakeTimeProvider();

@@ -22,6 +22,7 @@ internal sealed class RateLane(string scope, TimeProvider time)
     private int _inFlight;
     private TaskCompletionSource? _probe; // the first call of a scope with no known limit: the others wait for its answer
     private bool _probed;
+    private readonly Queue<long> _sent = new(); // when the last calls went out (TimeProvider timestamps), at most a second's worth
 
     public string Scope { get; } = scope;
 
@@ -161,6 +162,44 @@ internal sealed class RateLane(string scope, TimeProvider time)
         }
 
         probe?.TrySetResult();
+    }
+
+    /// <summary>
+    /// Just before a call goes out, after its reservation's wait: zero when it may go now (it is then counted as sent), else
+    /// how long until it may. At most a second of the requests rate goes out in any second, whatever the reservations say:
+    /// a process that stalled (a loaded machine, a long GC) wakes with many reservations due at once, and sending them
+    /// together would spend more than the server's bucket holds (it holds a second of the rate, as this one does).
+    /// </summary>
+    public TimeSpan SendSlot()
+    {
+        lock (_gate)
+        {
+            if (_requests is not { } requests)
+            {
+                return TimeSpan.Zero;
+            }
+
+            var now = time.GetTimestamp();
+            var window = time.TimestampFrequency; // a second
+            while (_sent.Count > 0 && now - _sent.Peek() >= window)
+            {
+                _sent.Dequeue();
+            }
+
+            var most = Math.Max(1, (int)Math.Floor(requests.PerMinute / 60 * TokenBucket.BurstSeconds));
+            while (_sent.Count > most)
+            {
+                _sent.Dequeue(); // the rate was lowered: keep the newest
+            }
+
+            if (_sent.Count < most)
+            {
+                _sent.Enqueue(now);
+                return TimeSpan.Zero;
+            }
+
+            return time.GetElapsedTime(now, _sent.Peek() + window);
+        }
     }
 
     /// <summary>A reserved call ended (answered, refused or stopped).</summary>

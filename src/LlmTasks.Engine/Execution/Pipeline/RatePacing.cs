@@ -126,5 +126,15 @@ internal sealed class RatePacing(IChatClient inner, CallScope scope) : Delegatin
             scope.PacedFor += wait;
             wait = lanes.Max(l => l.PauseLeft());
         }
+
+        // Reservations that came due together (the process stalled) go out no faster than a second of the rate per second.
+        foreach (var lane in lanes)
+        {
+            for (var round = 0; round < 100 && lane.SendSlot() is var slot && slot > TimeSpan.Zero; round++)
+            {
+                await Task.Delay(slot, scope.Time, cancellationToken).ConfigureAwait(false);
+                scope.PacedFor += slot;
+            }
+        }
     }
 }
