@@ -125,7 +125,7 @@ Describe 'Start-LlmTask -MaxCostUsd' {
         finally { $server.Dispose() }
     }
 
-    It 'refuses a cap that is not more than 0 with LlmTaskInvalidMaxCost, storing nothing' {
+    It 'refuses a cap that is not more than 0, or with -AsBatch, with LlmTaskInvalidMaxCost, storing nothing' {
         $before = @(Get-LlmTask).Count
         foreach ($bad in 0, -1, 2000000) {
             $err = $null
@@ -135,6 +135,12 @@ Describe 'Start-LlmTask -MaxCostUsd' {
             $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
             $err[0].Exception.Message | Should -BeLike '*-MaxCostUsd must be more than 0*'
         }
+
+        # A batch's requests go together: no call could be held back at the cap.
+        $err = $null
+        Start-LlmTask 'x' -Model mock/echo -AsBatch -MaxCostUsd 1 -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'LlmTaskInvalidMaxCost,*'
+        $err[0].Exception.Message | Should -BeLike '*does not apply to -AsBatch*'
 
         @(Get-LlmTask).Count | Should -Be $before
     }

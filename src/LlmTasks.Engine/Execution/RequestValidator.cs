@@ -57,6 +57,14 @@ internal static class RequestValidator
                 $"-MaxCostUsd must be more than 0 and at most {MaxCostUsdLimit:N0} (US dollars); got {maxCost.ToString(System.Globalization.CultureInfo.InvariantCulture)}.") { Target = maxCost };
         }
 
+        if (request.MaxCostUsd is { } batchCap && request.Batch)
+        {
+            // A batch's requests are all sent at once and answered together: there is no next call to hold back.
+            throw new LlmTasksException(ErrorIds.InvalidMaxCost, LlmErrorCategory.InvalidArgument,
+                "-MaxCostUsd does not apply to -AsBatch: a provider batch sends its requests together, so no call can be held back at the cap. "
+                + "Leave out -MaxCostUsd, or run the tasks without -AsBatch.") { Target = batchCap };
+        }
+
         if (request.MaxTokens is { } maxTokens && maxTokens <= 0)
         {
             throw new LlmTasksException(ErrorIds.InvalidMaxTokens, LlmErrorCategory.InvalidArgument,
