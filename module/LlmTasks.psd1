@@ -24,6 +24,10 @@
         'Invoke-LlmTaskWorker'
         'Repair-LlmTaskStore'
         'Get-LlmTaskBatch'
+        'Get-LlmModel'
+        'Set-LlmRateLimit'
+        'Get-LlmRateLimit'
+        'Remove-LlmRateLimit'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

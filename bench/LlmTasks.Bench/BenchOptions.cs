@@ -5,7 +5,7 @@ namespace LlmTasks.Bench;
 /// <summary>Counts and switches; every count has a flag so a quick run can shrink it (README: Performance).</summary>
 internal sealed record BenchOptions
 {
-    public static readonly string[] AllScenarios = ["overhead", "latency", "memory", "queries", "durability", "streaming", "workers", "batches"];
+    public static readonly string[] AllScenarios = ["overhead", "latency", "memory", "queries", "durability", "streaming", "workers", "batches", "quota"];
 
     public static readonly string[] AllBackends = ["sqlite", "postgres"];
 
@@ -14,6 +14,11 @@ internal sealed record BenchOptions
     /// <summary>Scenario 7: tasks the worker processes drain, and each worker's -ThrottleLimit.</summary>
     public int WorkerTasks { get; init; } = 2_000;
     public int WorkerLimit { get; init; } = 8;
+    /// <summary>Scenario 8: tasks through the quota-enforcing endpoint, and its requests per minute.</summary>
+    public int QuotaTasks { get; init; } = 5_000;
+    public int QuotaRpm { get; init; } = 12_000;
+    /// <summary>Internal: which quarter of scenario 8's prompts a process runs.</summary>
+    public int QuotaPart { get; init; }
 
     public IReadOnlyList<string> Scenarios { get; init; } = AllScenarios;
     /// <summary>Measured runs per scenario (after one warm-up run); tables show the median and min–max.</summary>
@@ -61,11 +66,14 @@ internal sealed record BenchOptions
                 "backends" or "backend" => o with { Backends = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(CheckBackend).ToArray() },
                 "worker-tasks" => o with { WorkerTasks = Int() },
                 "worker-limit" => o with { WorkerLimit = Int() },
+                "quota-tasks" => o with { QuotaTasks = Int() },
+                "quota-rpm" => o with { QuotaRpm = Int() },
+                "quota-part" => o with { QuotaPart = Int() },
                 "drain-store" => o with { DrainStore = Value() },
                 "drain-go" => o with { DrainGo = Value() },
                 "out" => o with { Out = Value() },
                 "no-write" => o with { Write = false },
-                "quick" => o with { Runs = 2, Tasks = 1_000, HttpTasks = 200, Pending = 1_000, Completed = 5_000, Batch = 1_000, StoreTasks = 10_000, QueryRuns = 10, WorkerTasks = 400 },
+                "quick" => o with { Runs = 2, Tasks = 1_000, HttpTasks = 200, Pending = 1_000, Completed = 5_000, Batch = 1_000, StoreTasks = 10_000, QueryRuns = 10, WorkerTasks = 400, QuotaTasks = 1_000, QuotaRpm = 6_000 },
                 "worker" => o with { Worker = Value() },
                 "result" => o with { ResultFile = Value() },
                 "help" or "h" or "?" => throw new HelpRequested(),
@@ -90,6 +98,7 @@ internal sealed record BenchOptions
         "--runs", I(Runs), "--tasks", I(Tasks), "--http-tasks", I(HttpTasks), "--concurrency", I(Concurrency),
         "--latency-ms", I(LatencyMs), "--pending", I(Pending), "--completed", I(Completed), "--batch", I(Batch),
         "--store-tasks", I(StoreTasks), "--query-runs", I(QueryRuns), "--worker-tasks", I(WorkerTasks), "--worker-limit", I(WorkerLimit),
+        "--quota-tasks", I(QuotaTasks), "--quota-rpm", I(QuotaRpm),
     ];
 
     private static string I(int n) => n.ToString(CultureInfo.InvariantCulture);
@@ -99,7 +108,7 @@ internal sealed record BenchOptions
 
           dotnet run --project bench/LlmTasks.Bench -c Release [-- options]
 
-        --scenarios a,b     overhead, latency, memory, queries, durability, streaming, workers, batches (default: all)
+        --scenarios a,b     overhead, latency, memory, queries, durability, streaming, workers, batches, quota (default: all)
         --backends a,b      sqlite, postgres: the stores scenarios 1 and 2 run on (default: both;
                             postgres starts a throw-away PostgreSQL 15 server, Debian's binaries)
         --runs N            measured runs per scenario after one warm-up (default 5)
@@ -113,6 +122,8 @@ internal sealed record BenchOptions
         --query-runs N      scenario 4: timed queries of each kind (30)
         --worker-tasks N    scenario 7: tasks 1, 2 and 4 worker processes drain (2000)
         --worker-limit N    scenario 7: each worker's -ThrottleLimit (8); --latency-ms is the call's delay
+        --quota-tasks N     scenario 8: tasks through the quota-enforcing endpoint (5000)
+        --quota-rpm N       scenario 8: the requests per minute it allows (12000)
         --quick             small counts for a smoke run
         --out PATH          the report (default docs/benchmarks.md); --no-write prints it only
         """;

@@ -302,6 +302,11 @@ internal static class Worker
             return Workers.RunDrain(o); // one of scenario 7's worker processes
         }
 
+        if (scenario == "quota-part")
+        {
+            return Quota.RunPart(o); // one of scenario 8's four processes
+        }
+
         var work = new Workspace(Path.GetDirectoryName(o.ResultFile) ?? Path.GetTempPath());
         work = new Workspace(Path.Combine(work.Folder, scenario + "-" + Environment.ProcessId));
         var result = scenario switch
@@ -313,6 +318,7 @@ internal static class Worker
             "queries" => Queries.Run(o, work),
             "workers" => Workers.Run(o, work),
             "batches" => BatchOverhead.Run(o, work),
+            "quota" => Quota.Run(o, work),
             _ => throw new ArgumentException($"No worker for '{scenario}'."),
         };
 

@@ -91,7 +91,7 @@ public sealed class SelectionTests : IDisposable
     {
         var types = _ps.Run("Get-Command -Module LlmTasks | ForEach-Object { '{0}={1}' -f $_.Name, ($_.OutputType.Name -join ',') }").Ok();
         Assert.Equal(
-            ["Approve-LlmTask=LlmTasks.LlmTask", "Get-LlmTask=LlmTasks.LlmTask", "Get-LlmTaskAttempt=LlmTasks.LlmAttempt", "Get-LlmTaskBatch=LlmTasks.LlmBatch", "Invoke-LlmTaskWorker=LlmTasks.LlmTaskWorkerSummary", "Invoke-LlmVerification=LlmTasks.Verification.LlmVerificationResult,System.Boolean", "Receive-LlmTask=System.String,System.Management.Automation.PSObject", "Remove-LlmTask=System.Void", "Repair-LlmTaskStore=LlmTasks.Storage.StoreRecoveryResult", "Restart-LlmTask=LlmTasks.LlmTask", "Start-LlmTask=LlmTasks.LlmTask", "Stop-LlmTask=LlmTasks.LlmTask", "Wait-LlmTask=LlmTasks.LlmTask"],
+            ["Approve-LlmTask=LlmTasks.LlmTask", "Get-LlmModel=LlmTasks.Providers.Pricing.LlmModelInfo", "Get-LlmRateLimit=LlmTasks.Execution.Limits.RateLimitSetting", "Get-LlmTask=LlmTasks.LlmTask", "Get-LlmTaskAttempt=LlmTasks.LlmAttempt", "Get-LlmTaskBatch=LlmTasks.LlmBatch", "Invoke-LlmTaskWorker=LlmTasks.LlmTaskWorkerSummary", "Invoke-LlmVerification=LlmTasks.Verification.LlmVerificationResult,System.Boolean", "Receive-LlmTask=System.String,System.Management.Automation.PSObject", "Remove-LlmRateLimit=System.Void", "Remove-LlmTask=System.Void", "Repair-LlmTaskStore=LlmTasks.Storage.StoreRecoveryResult", "Restart-LlmTask=LlmTasks.LlmTask", "Set-LlmRateLimit=LlmTasks.Execution.Limits.RateLimitSetting", "Start-LlmTask=LlmTasks.LlmTask", "Stop-LlmTask=LlmTasks.LlmTask", "Wait-LlmTask=LlmTasks.LlmTask"],
             types.Output.Select(o => o.ToString()).Order());
     }
 }

@@ -463,6 +463,45 @@ Describe 'Get-LlmTaskBatch' {
     }
 }
 
+Describe 'Get-LlmModel' {
+    It 'lists models for Where-Object, Sort-Object, Group-Object and ConvertTo-Json, and tables at 80 and 120 columns' {
+        Covers 'Get-LlmModel/__AllParameterSets'
+        $models = Get-LlmModel -Provider openai -Capability FunctionCalling
+        ($models | Group-Object Provider).Name | Should -Be 'openai'
+        ($models | Where-Object Model -eq 'openai/gpt-4o-mini').ContextWindow | Should -Be 128000
+        ($models | Sort-Object OutputUsdPerMillion -Descending | Select-Object -First 1).OutputUsdPerMillion | Should -BeGreaterThan 10
+        ($models | Measure-Object).Count | Should -BeGreaterThan 10
+        $json = Get-LlmModel openai/gpt-4o-mini | ConvertTo-Json | ConvertFrom-Json
+        $json.InputUsdPerMillion | Should -Be 0.15
+        $json.Capabilities | Should -Contain 'Vision'
+        (Show (Get-LlmModel openai/gpt-4o-mini, anthropic/claude-haiku-4-5) 80) | Should -Match 'anthropic/claude-haiku-4-5\s+200,000'
+        (Show (Get-LlmModel openai/gpt-4o-mini) 120 -List) | Should -Match 'BatchInputUsdPerMillion\s+: 0\.075'
+        ('openai/gpt-4o', 'gpt-4.1-mini' | Get-LlmModel -Provider openai).Model | Should -Be @('openai/gpt-4.1-mini', 'openai/gpt-4o') # in the map's order, as Get-Process sorts
+    }
+}
+
+Describe 'Rate limits' {
+    AfterAll { Get-LlmRateLimit | Where-Object Source -eq Session | Remove-LlmRateLimit }
+
+    It 'Set-LlmRateLimit, Get-LlmRateLimit and Remove-LlmRateLimit round-trip through the pipeline and Import-Csv' {
+        Covers 'Set-LlmRateLimit/__AllParameterSets', 'Get-LlmRateLimit/__AllParameterSets', 'Remove-LlmRateLimit/__AllParameterSets'
+        $set = Set-LlmRateLimit openai/gpt-4o-mini, ollama -RequestsPerMinute 500 -TokensPerMinute 200000 -PassThru
+        $set.Scope | Should -Be @('openai/gpt-4o-mini', 'ollama')
+        $set.Source | Should -Be @('Session', 'Session')
+        Set-LlmRateLimit openai/gpt-4o -RequestsPerMinute 10 -WhatIf
+        Get-LlmRateLimit openai/gpt-4o | Should -BeNullOrEmpty
+        (Show (Get-LlmRateLimit) 80) | Should -Match 'openai/gpt-4o-mini\s+500\s+200,000 Session'
+        $csv = Join-Path $script:folder 'limits.csv'
+        Get-LlmRateLimit | Select-Object Scope, @{ n = 'RequestsPerMinute'; e = { $_.RequestsPerMinute * 2 } }, TokensPerMinute | Export-Csv $csv -NoTypeInformation
+        Import-Csv $csv | Set-LlmRateLimit
+        (Get-LlmRateLimit ollama).RequestsPerMinute | Should -Be 1000
+        Get-LlmRateLimit -Model 'open*' | Remove-LlmRateLimit
+        (Get-LlmRateLimit).Scope | Should -Be 'ollama'
+        Remove-LlmRateLimit ollama
+        Get-LlmRateLimit | Where-Object Source -eq Session | Should -BeNullOrEmpty
+    }
+}
+
 Describe 'Coverage' {
     It 'ran every parameter set of every cmdlet' {
         $sets = foreach ($command in Get-Command -Module LlmTasks -CommandType Cmdlet) {

@@ -127,7 +127,7 @@ Describe 'Get-Help <Name>' -ForEach $cmdlets {
             }
         }
         finally {
-            $instance.Dispose()
+            if ($instance -is [System.IDisposable]) { $instance.Dispose() } # Get-LlmModel holds nothing
         }
     }
 
@@ -228,8 +228,10 @@ Describe 'Parameters that accept wildcards' {
 
         $declared | Should -Not -BeNullOrEmpty
         # Invoke-LlmTaskWorker runs until stopped and takes only left-over work (none of this session's
-        # tasks): its -Name and -Model wildcards are tested in WhoRunsTasks.Tests.ps1.
-        foreach ($entry in $declared | Where-Object Command -ne 'Invoke-LlmTaskWorker') {
+        # tasks): its -Name and -Model wildcards are tested in WhoRunsTasks.Tests.ps1. Get-LlmModel and
+        # Get-LlmRateLimit select models and limits, not tasks: their wildcards are tested in Models.Tests.ps1
+        # and RateLimits.Tests.ps1.
+        foreach ($entry in $declared | Where-Object Command -notin 'Invoke-LlmTaskWorker', 'Get-LlmModel', 'Get-LlmRateLimit') {
             $prefix = "wild$([guid]::NewGuid().ToString('n').Substring(0, 8))"
             $task = Start-LlmTask 'x' -Model "mock/echo" -Name "$prefix-task" -Wait
             $pattern = if ($entry.Parameter -eq 'Model') { 'mock/ec*' } else { "$prefix-*" }

@@ -59,6 +59,25 @@ internal static class Narration
         }
     }
 
+    public static void Pacing(CallScope scope, TimeSpan wait, IReadOnlyList<Execution.Limits.RateLane> lanes)
+    {
+        if (EngineEvents.Enabled)
+        {
+            var limits = string.Join("; ", lanes.Select(l => (Lane: l, Pace: l.Pace())).Where(l => l.Pace.Requests is not null || l.Pace.Tokens is not null).Select(l =>
+                $"{l.Lane.Scope} at {string.Join(" and ", new[] { l.Pace.Requests is { } r ? $"{r:0.#} requests" : null, l.Pace.Tokens is { } t ? $"{t:0} tokens" : null }.Where(p => p is not null))} a minute" +
+                (l.Lane.SharedBy > 1 ? $" (this process's share: {l.Lane.SharedBy} share the limit)" : string.Empty)));
+            EngineEvents.Verbose($"Waiting {Seconds(wait)} s for the rate limit before calling {scope.Request.Model}: {(limits.Length == 0 ? "the provider asked to wait" : limits)}.", scope.Store, scope.TaskId);
+        }
+    }
+
+    public static void FallingBack(Execution.ActiveTask task, AttemptRecord last, string next)
+    {
+        if (EngineEvents.Enabled)
+        {
+            EngineEvents.Verbose($"{task.Task.Request.Model} failed ({last.ErrorKind}); falling back to {next} (-Fallback).", task.Task.StorePath, task.Id);
+        }
+    }
+
     public static void CallFinished(CallScope scope, AttemptRecord attempt)
     {
         if (!EngineEvents.Enabled)

@@ -39,4 +39,19 @@ public static class ErrorIds
     public const string BatchNotSupported = "LlmTaskBatchNotSupported";
     public const string BatchWithStream = "LlmTaskBatchWithStream";
     public const string LiveReaskWithoutBatch = "LlmTaskLiveReaskWithoutBatch";
+    // Limits and prices (rate limits, fallbacks, budgets, the price map).
+    /// <summary>$env:LLMTASKS_MODEL_PRICES names a file that is not a readable price map.</summary>
+    public const string InvalidModelPrices = "LlmTaskInvalidModelPrices";
+    /// <summary>The prompt is clearly longer than the model's context window: refused before anything is sent.</summary>
+    public const string ContextWindowExceeded = "LlmTaskContextWindowExceeded";
+    /// <summary>Get-LlmModel was asked for a model (no wildcards) that the price map does not have.</summary>
+    public const string ModelNotFound = "LlmTaskModelNotFound";
+    /// <summary>Set-LlmRateLimit was given a scope or a number it cannot use.</summary>
+    public const string InvalidRateLimit = "LlmTaskInvalidRateLimit";
+    /// <summary>Remove-LlmRateLimit was given a scope the session set no limit for.</summary>
+    public const string RateLimitNotFound = "LlmTaskRateLimitNotFound";
+    /// <summary>-Fallback or -FallbackOn was given something it cannot use.</summary>
+    public const string InvalidFallback = "LlmTaskInvalidFallback";
+    /// <summary>-MaxCostUsd is not more than 0 or is past the most a cap may say.</summary>
+    public const string InvalidMaxCost = "LlmTaskInvalidMaxCost";
 }

@@ -44,4 +44,5 @@ public enum LlmErrorCategory
     NotInstalled,
     ResourceExists,
     SecurityError,
+    LimitsExceeded,
 }

@@ -43,6 +43,9 @@ internal sealed class ActiveTask
     public bool TimedOut { get; private set; }
     /// <summary>The worker that claimed it (null: started, restarted or claimed for a wait here); it is handed back when that worker stops.</summary>
     public TaskWorker? Worker { get; set; }
+
+    /// <summary>This run's -MaxCostUsd and what the task has cost (null: no cap); set when the run starts.</summary>
+    public Limits.TaskSpend? Spend { get; set; }
     /// <summary>Its run, once dispatched from its lane (null while queued).</summary>
     public Task? Run { get; set; }
 

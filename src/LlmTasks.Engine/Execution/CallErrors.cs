@@ -17,6 +17,12 @@ internal static partial class CallErrors
     /// <summary>The ErrorKind of an answer cut off before it was complete (a stream that broke or ended early): transient, retried.</summary>
     public const string TruncatedStream = "TruncatedStream";
 
+    /// <summary>The ErrorKind of a 400 that says the prompt does not fit the model (OpenAI's context_length_exceeded, Anthropic's "prompt is too long"): not retried; a -Fallback kind.</summary>
+    public const string ContextTooLongKind = "ContextTooLong";
+
+    /// <summary>The ErrorKind of a call not made because it would take its task past its -MaxCostUsd: not retried; the task ends Failed.</summary>
+    public const string CostLimitKind = "CostLimit";
+
     public static CallFailure Classify(Exception e, TimeProvider time, CancellationToken token) => e switch
     {
         Pipeline.ModelCallException classified => classified.Failure,
@@ -56,6 +62,8 @@ internal static partial class CallErrors
             401 => new("AuthenticationFailed", Text("authentication failed: check the API key"), Status: e.Status),
             403 => new("PermissionDenied", Text("permission denied"), Status: e.Status),
             404 => new("NotFound", Text("not found: check the model name and base URL"), Status: e.Status),
+            400 or 413 when ContextTooLong().IsMatch($"{e.ErrorType} {e.ProviderMessage}") =>
+                new(ContextTooLongKind, Text("the prompt is longer than the model's context window"), Status: e.Status),
             _ => new("InvalidRequest", Text("invalid request"), Status: e.Status),
         };
     }
@@ -89,6 +97,9 @@ internal static partial class CallErrors
 
     [GeneratedRegex(@"quota|billing|insufficient_quota|credit", RegexOptions.IgnoreCase)]
     private static partial Regex Quota();
+
+    [GeneratedRegex(@"context_length_exceeded|maximum context length|context window|prompt is too long|too many (input )?tokens|string_above_max_length", RegexOptions.IgnoreCase)]
+    private static partial Regex ContextTooLong();
 }
 
 /// <summary>A classified failure: its kind, a message naming the cause, whether to retry, and the server's requested wait.</summary>

@@ -13,7 +13,8 @@ namespace LlmTasks.Execution;
 internal static class ModelCall
 {
     /// <summary>What a call needs from the task manager besides the task.</summary>
-    internal sealed record Setup(RetryOptions Retry, Func<long, AttemptRecord, Task> RecordTry, ICallOutput? Output, bool Streaming);
+    internal sealed record Setup(RetryOptions Retry, Func<long, AttemptRecord, Task> RecordTry, ICallOutput? Output, bool Streaming, Limits.RateGovernor? Rates = null,
+        ProviderRegistry? Providers = null, Func<long>? NowMs = null);
 
     /// <summary>
     /// Runs the call. Each try that fails before a retry is kept as an attempt row of its own (<see cref="Setup.RecordTry"/>);
@@ -22,32 +23,72 @@ internal static class ModelCall
     public static async Task<(AttemptRecord Attempt, LlmTaskState? FinalState)> RunAsync(ActiveTask active, LlmTaskRequest request, long startedAtMs,
         Setup setup, CancellationToken token)
     {
+        var result = await RunOneAsync(active, request, active.Model, active.Provider, active.ResolveError, startedAtMs, setup, token).ConfigureAwait(false);
+        var fallbacks = request.Fallbacks ?? [];
+        for (var i = 0; i < fallbacks.Count && setup.Providers is { } providers && Fallbacks.MovesOn(request, result.Attempt, result.FinalState) && !token.IsCancellationRequested; i++)
+        {
+            // The model that failed keeps its last try as a row of its own; the next model's tries follow it.
+            await setup.RecordTry(active.Id, result.Attempt).ConfigureAwait(false);
+            ModelId? model = null;
+            IChatClientProvider? provider = null;
+            Exception? resolveError = null;
+            try
+            {
+                (model, provider) = providers.Resolve(fallbacks[i]);
+            }
+            catch (LlmTasksException e)
+            {
+                resolveError = e;
+            }
+
+            // -ApiBase is the task's provider's: a fallback to another provider uses that provider's own base URL.
+            var sent = request with
+            {
+                Model = fallbacks[i],
+                ApiBase = model?.Provider == active.Model?.Provider ? request.ApiBase : null,
+                Fallbacks = null,
+            };
+            Diagnostics.Narration.FallingBack(active, result.Attempt, fallbacks[i]);
+            result = await RunOneAsync(active, sent, model, provider, resolveError, setup.NowMs?.Invoke() ?? startedAtMs, setup, token, fallback: i + 1).ConfigureAwait(false);
+        }
+
+        return result;
+    }
+
+    private static async Task<(AttemptRecord Attempt, LlmTaskState? FinalState)> RunOneAsync(ActiveTask active, LlmTaskRequest request, ModelId? model,
+        IChatClientProvider? provider, Exception? resolveError, long startedAtMs, Setup setup, CancellationToken token, int fallback = 0)
+    {
         var scope = new CallScope
         {
             Request = request,
             // A call that sends the task's own request points at it instead of storing a second copy.
             RequestJson = ReferenceEquals(request, active.Task.Request) ? null : StoreJson.Serialize(request),
-            Model = active.Model,
+            Model = model,
+            Details = fallback == 0 ? null : new Dictionary<string, System.Text.Json.Nodes.JsonNode?> { ["fallback"] = fallback, ["model"] = request.Model },
             TaskId = active.Id,
             Store = active.Task.StorePath,
             Secrets = active.Secrets,
             Retry = setup.Retry,
             RecordTry = row => setup.RecordTry(active.Id, row),
             Output = setup.Output,
-            Streaming = setup.Streaming && request.MockResponse is null && active.Provider?.StreamsAnswers == true,
+            Streaming = setup.Streaming && request.MockResponse is null && provider?.StreamsAnswers == true,
             StartedAtMs = startedAtMs,
+            Rates = setup.Rates,
+            ReportsRateLimits = provider?.ReportsRateLimits == true,
+            Spend = active.Spend,
         };
-        var result = await CallAsync(active, scope, token).ConfigureAwait(false);
+        var result = await CallAsync(active, scope, provider, resolveError, token).ConfigureAwait(false);
         Diagnostics.Narration.CallFinished(scope, result.Attempt);
         return result;
     }
 
-    private static async Task<(AttemptRecord Attempt, LlmTaskState? FinalState)> CallAsync(ActiveTask active, CallScope scope, CancellationToken token)
+    private static async Task<(AttemptRecord Attempt, LlmTaskState? FinalState)> CallAsync(ActiveTask active, CallScope scope, IChatClientProvider? callProvider,
+        Exception? resolveError, CancellationToken token)
     {
         var request = scope.Request;
         try
         {
-            if (active.ResolveError is { } resolveError)
+            if (resolveError is not null)
             {
                 throw resolveError;
             }
@@ -56,9 +97,9 @@ internal static class ModelCall
 
             var provider = request.MockResponse is { } fixedText
                 ? MockChatClient.Respond(fixedText)
-                : active.Provider!.CreateClient(active.Model!.Value, new ProviderCallContext(active.Id, request, active.Secrets));
+                : callProvider!.CreateClient(scope.Model!.Value, new ProviderCallContext(active.Id, request, active.Secrets));
             using var client = ModelPipeline.Build(provider, scope);
-            var response = await client.GetResponseAsync(ChatMapping.ToChat(request.Messages), ChatMapping.ToOptions(request, active.Model?.Model), token).ConfigureAwait(false);
+            var response = await client.GetResponseAsync(ChatMapping.ToChat(request.Messages), ChatMapping.ToOptions(request, scope.Model?.Model), token).ConfigureAwait(false);
             var attempt = scope.Succeeded(response);
             if (!request.WantsJson)
             {
@@ -104,7 +145,9 @@ internal static class ModelCall
                 failure = failure with { Message = $"{failure.Message} (gave up after {scope.Tries} tries)" };
             }
 
-            return (scope.Failed(failure, null), LlmTaskState.Failed);
+            var failed = scope.Failed(failure, null);
+            // A try refused by -MaxCostUsd was never sent: no attempt row stands for it (the task's error says why it ended).
+            return (failure.Kind == CallErrors.CostLimitKind ? failed with { CallMade = scope.Tries > scope.Recorded } : failed, LlmTaskState.Failed);
         }
     }
 }

@@ -14,6 +14,9 @@ internal static class RequestValidator
 
     public const int MaxTurnsLimit = 1000;
 
+    /// <summary>The most -MaxCostUsd may say (US dollars).</summary>
+    public const decimal MaxCostUsdLimit = 1_000_000m;
+
     public static void Validate(LlmTaskRequest request)
     {
         if (request.Messages.Count == 0 || request.Messages.All(m => string.IsNullOrWhiteSpace(m.Content)))
@@ -46,6 +49,20 @@ internal static class RequestValidator
         {
             throw new LlmTasksException(ErrorIds.InvalidTemperature, LlmErrorCategory.InvalidArgument,
                 $"-Temperature must be between 0 and 2; got {temperature.ToString(CultureInfo.InvariantCulture)}.") { Target = temperature };
+        }
+
+        if (request.MaxCostUsd is { } maxCost && maxCost is <= 0 or > MaxCostUsdLimit)
+        {
+            throw new LlmTasksException(ErrorIds.InvalidMaxCost, LlmErrorCategory.InvalidArgument,
+                $"-MaxCostUsd must be more than 0 and at most {MaxCostUsdLimit:N0} (US dollars); got {maxCost.ToString(System.Globalization.CultureInfo.InvariantCulture)}.") { Target = maxCost };
+        }
+
+        if (request.MaxCostUsd is { } batchCap && request.Batch)
+        {
+            // A batch's requests are all sent at once and answered together: there is no next call to hold back.
+            throw new LlmTasksException(ErrorIds.InvalidMaxCost, LlmErrorCategory.InvalidArgument,
+                "-MaxCostUsd does not apply to -AsBatch: a provider batch sends its requests together, so no call can be held back at the cap. "
+                + "Leave out -MaxCostUsd, or run the tasks without -AsBatch.") { Target = batchCap };
         }
 
         if (request.MaxTokens is { } maxTokens && maxTokens <= 0)

@@ -33,6 +33,10 @@ public sealed partial class TaskManager : IDisposable
     private bool _disposed;
 
     private readonly TaskOutputs _outputs;
+    private readonly Limits.RateGovernor _rates;
+
+    /// <summary>The rate limits this manager's calls are paced to (Get-LlmRateLimit).</summary>
+    internal Limits.RateGovernor Rates => _rates;
 
     private TaskManager(ITaskStore store, ProviderRegistry providers, TaskManagerOptions options)
     {
@@ -41,6 +45,7 @@ public sealed partial class TaskManager : IDisposable
         _options = options;
         _outputs = new TaskOutputs(options.Time, options.PartialOutputInterval, options.PartialOutputChars, SavePartial, piece => OutputArrived?.Invoke(piece));
         _global = new ConcurrencyGate(options.Concurrency);
+        _rates = new Limits.RateGovernor(store, options.RateLimits, options.Time);
         Owner = LeaseOwner.ForThisProcess();
         var interval = TimeSpan.FromTicks(Math.Min(options.PollInterval.Ticks, options.HeartbeatInterval.Ticks));
         _worker = new StoreWorker(store, interval, Periodic);
@@ -91,6 +96,7 @@ public sealed partial class TaskManager : IDisposable
     {
         options = (options ?? new TaskManagerOptions()).WithOneClock();
         options.Retry.Validate();
+        options.RateLimits.Validate();
         Diagnostics.TelemetryExport.Start(); // only when $env:OTEL_EXPORTER_OTLP_* asks for it
         var store = StoreBackends.Default.Open(reference, options.Store);
         var manager = new TaskManager(store, providers ?? ProviderRegistry.CreateDefault(), options);
@@ -260,6 +266,13 @@ public sealed partial class TaskManager : IDisposable
     private (LlmTaskRequest Request, ModelId Model, IChatClientProvider? Provider) Prepare(LlmTaskRequest request)
     {
         RequestValidator.Validate(request);
+        Fallbacks.Validate(request);
+        if (request.Fallbacks is { Count: > 0 } fallbacks)
+        {
+            // Whole, as the task's model: a stored task falls back to the same models in every process.
+            request = request with { Fallbacks = [.. fallbacks.Select(f => _providers.Resolve(f.Trim(), isNew: true).Model.ToString())] };
+        }
+
         if (request.Verification is { } plan)
         {
             Verification.CheckFactory.Validate(plan, _providers);
@@ -269,6 +282,11 @@ public sealed partial class TaskManager : IDisposable
         var resolved = request.MockResponse is null
             ? _providers.Resolve(request.Model, isNew: true)
             : (_providers.ParseKnown(request.Model, isNew: true), null); // no call is made, but the model must still name a provider
+        if (request.MockResponse is null)
+        {
+            Limits.ContextWindow.Check(request, resolved.Item1, LlmTasks.Providers.Pricing.ModelCatalog.Current, _providers); // before anything is stored or sent
+        }
+
         if (_store.IsReadOnly)
         {
             throw StoreErrors.ReadOnly(_store.Path, _store.ReadOnlyReason ?? "read-only");
@@ -433,18 +451,21 @@ public sealed partial class TaskManager : IDisposable
             // The call starts while its Running mark is being committed (the mark comes first in the
             // store worker's order, so every write for this call lands after it). A task cancelled or
             // taken over while it was queued is, rarely, found only then: the call is cancelled and dropped.
-            if (task.Reason != CancelReason.None)
+            // A slot freed by a call the shutdown cancelled must not start a queued task that Dispose has not marked yet
+            // (it marks them one by one, and a cancelled call can free its slot meanwhile): the process is handing its work back.
+            if (task.Reason != CancelReason.None || Volatile.Read(ref _disposed))
             {
-                return; // stopped while queued (the store already says Cancelled), or handed back: no call
+                return; // stopped while queued (the store already says Cancelled), handed back, or the process is ending: no call
             }
 
             var marking = _worker.Submit(new MarkRunning(task.Id, Owner, LeaseMs));
             var request = task.Task.Request;
+            task.Spend = request.MaxCostUsd is { } cap ? new Limits.TaskSpend(cap, task.Task.CostUsd ?? 0) : null;
             var timeout = RequestValidator.Timeout(request);
             var startedAt = _store.NowMs;
             span = Diagnostics.EngineTelemetry.StartTask(task.Task, task.Model);
             output = _options.Streaming ? _outputs.For(task.Id) : null;
-            var setup = new ModelCall.Setup(_options.Retry, RecordTry, output, _options.Streaming);
+            var setup = new ModelCall.Setup(_options.Retry, RecordTry, output, _options.Streaming, _rates, _providers, () => _store.NowMs);
             var callToken = request.Verification is null ? task.BeginRun(_shutdown.Token, timeout) : CancellationToken.None;
             var call = request.Verification is null
                 ? ModelCall.RunAsync(task, request, startedAt, setup, callToken)

@@ -90,6 +90,9 @@ public sealed record TaskManagerOptions
     /// </summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
+    /// <summary>The configured rate limits ($env:LLMTASKS_RATE_LIMITS and Set-LlmRateLimit: the process's own by default).</summary>
+    public Limits.RateLimitOptions RateLimits { get; init; } = Limits.RateLimitOptions.Process;
+
     internal TimeSpan HeartbeatInterval => TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(50).Ticks, Lease.Ticks / 3));
 
     /// <summary>These options with one clock: <see cref="Time"/> (when set) for the retry loop and the store too.</summary>

@@ -67,6 +67,21 @@ public static class TaskManagers
         }
     }
 
+    /// <summary>
+    /// The rate limits in force in this process: the configured ones (Set-LlmRateLimit, $env:LLMTASKS_RATE_LIMITS), then those
+    /// each open store's calls learned from the providers' headers.
+    /// </summary>
+    public static IReadOnlyList<Limits.RateLimitSetting> RateLimits()
+    {
+        TaskManager[] open;
+        lock (Lock)
+        {
+            open = [.. Managers.Values];
+        }
+
+        return [.. Options.RateLimits.All(), .. open.SelectMany(m => m.Rates.Learned()).OrderBy(s => s.Scope, StringComparer.OrdinalIgnoreCase)];
+    }
+
     public static void ShutdownAll()
     {
         TaskManager[] all;

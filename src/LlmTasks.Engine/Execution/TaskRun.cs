@@ -36,6 +36,7 @@ internal sealed class TaskRun(ActiveTask task, ProviderRegistry providers, Model
             Secrets = task.Secrets,
             Retry = setup.Retry,
             Store = task.Task.StorePath,
+            Spend = task.Spend,
         };
         var conversation = (resume?.Messages ?? request.Messages).ToList();
         for (var n = (resume?.Answered ?? 0) + 1; ; n++)

@@ -24,6 +24,13 @@ public interface IChatClientProvider
     /// </summary>
     bool StreamsAnswers => false;
 
+    /// <summary>
+    /// True when the provider's answers can state its rate limits (HTTP headers such as x-ratelimit-*): only then does a
+    /// model with no configured limit get paced at all (its first call probes for the limit). False (the default: mock
+    /// models, local CLIs): with nothing configured its calls go out as soon as a slot is free.
+    /// </summary>
+    bool ReportsRateLimits => false;
+
     /// <summary>The provider's batch API (Start-LlmTask -AsBatch); null when it has none (the default).</summary>
     LlmTasks.Batches.IBatchProvider? Batches => null;
 

@@ -58,6 +58,12 @@ public interface ITaskStore : IBatchStore, IDisposable
     /// <summary>The streamed text so far of those of the tasks that are Running and have some (for -Stream, across processes).</summary>
     IReadOnlyDictionary<long, string> PartialOutputs(IReadOnlyCollection<long> ids);
 
+    /// <summary>
+    /// How many processes hold unexpired leases on unfinished tasks of <paramref name="scope"/> (a provider, or a whole model)
+    /// now: the processes a rate limit of the scope is shared by.
+    /// </summary>
+    int ActiveHolders(string scope);
+
     /// <summary>How many tasks the store holds in each state (for the llmtasks.tasks metric).</summary>
     IReadOnlyDictionary<LlmTaskState, long> CountByState();
 

@@ -10,6 +10,24 @@ internal static class StoreJson
         JsonSerializer.Serialize(StoredRequest.From(request), StoreJsonContext.Default.StoredRequest);
 
     /// <summary>The messages of a stored request, or none when there is no request or it cannot be read (a display helper: never throws).</summary>
+    /// <summary>The model a stored request names, or null when it cannot be read.</summary>
+    public static string? TryReadModel(string? json)
+    {
+        if (string.IsNullOrWhiteSpace(json))
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize(json, StoreJsonContext.Default.StoredRequest)?.Model;
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
     public static IReadOnlyList<LlmMessage> TryReadMessages(string? json)
     {
         if (string.IsNullOrWhiteSpace(json))
@@ -57,6 +75,10 @@ internal sealed record StoredRequest
     public Verification.VerificationPlan? Verification { get; init; }
     /// <summary>Sent in a provider batch (absent when not, so that requests stored before batches keep their signatures).</summary>
     public bool? Batch { get; init; }
+    public string[]? Fallbacks { get; init; }
+    public string[]? FallbackOn { get; init; }
+    /// <summary>-MaxCostUsd (absent when not given: requests stored before it keep their signatures).</summary>
+    public decimal? MaxCostUsd { get; init; }
     /// <summary>The user's signature over everything else (Security.RequestSignature); checked when the request is read.</summary>
     public string? Signature { get; init; }
 
@@ -77,6 +99,9 @@ internal sealed record StoredRequest
         ProviderOptions = r.ProviderOptions is { IsEmpty: false } options ? options : null,
         Verification = r.Verification,
         Batch = r.Batch ? true : null,
+        Fallbacks = r.Fallbacks is { Count: > 0 } fallbacks ? fallbacks.ToArray() : null,
+        FallbackOn = r.FallbackOn?.ToArray(),
+        MaxCostUsd = r.MaxCostUsd,
         Signature = r.Signature,
     };
 
@@ -102,6 +127,9 @@ internal sealed record StoredRequest
             // A signed script block is the user's own, as if it were given in this process; an unsigned one needs the opt-in.
             Verification = trust.Verified ? Security.RequestSignature.TrustScripts(Verification) : Verification,
             Batch = Batch == true,
+            Fallbacks = Fallbacks,
+            FallbackOn = FallbackOn,
+            MaxCostUsd = MaxCostUsd,
             Signature = Signature,
             Foreign = !trust.Verified,
             ForeignReason = trust.Problem,

@@ -38,6 +38,9 @@ public sealed record LlmAttempt
     /// Empty when the request cannot be read.
     /// </summary>
     public IReadOnlyList<LlmMessage> Messages => Storage.StoreJson.TryReadMessages(RequestJson);
+
+    /// <summary>The model this call was sent to: the task's, or a -Fallback model the call moved on to.</summary>
+    public string? Model => Storage.StoreJson.TryReadModel(RequestJson);
     public string? StructuredOutput { get; init; }
     /// <summary>Provider-specific facts about the call, as a JSON object (retry delay, session id, permission denials …).</summary>
     public string? DetailsJson { get; init; }

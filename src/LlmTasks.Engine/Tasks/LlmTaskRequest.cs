@@ -46,6 +46,19 @@ public sealed record LlmTaskRequest
     public Verification.VerificationPlan? Verification { get; init; }
 
     /// <summary>
+    /// The most the task may cost in US dollars (-MaxCostUsd), everything it has cost counted (attempts, retries, fallbacks,
+    /// re-asks, judge calls, earlier runs): a call that would take it past the cap is not made and the task ends Failed with
+    /// ErrorKind CostLimit. Null: no cap. Unpriced models cost nothing here.
+    /// </summary>
+    public decimal? MaxCostUsd { get; init; }
+
+    /// <summary>Models tried in order when a call still fails after its retries with one of <see cref="FallbackOn"/>'s kinds (-Fallback); stored whole.</summary>
+    public IReadOnlyList<string>? Fallbacks { get; init; }
+
+    /// <summary>The error kinds that move a call to the next fallback model (-FallbackOn); null: <see cref="Execution.Fallbacks.DefaultKinds"/>.</summary>
+    public IReadOnlyList<string>? FallbackOn { get; init; }
+
+    /// <summary>
     /// The signature of the user who started or restarted the task (an HMAC with the key private to that user, over the whole
     /// request; see Security.RequestSignature). Stored with the request; it holds no secret.
     /// </summary>

@@ -38,4 +38,7 @@ internal sealed record VerificationEnvironment(ProviderRegistry Providers, Verif
     public Func<AttemptRecord, Task>? RecordJudgeCall { get; init; }
 
     public TaskSecrets? Secrets { get; init; }
+
+    /// <summary>The judged task's -MaxCostUsd and spend: a judge's call counts, and is not made past the cap (null: no cap).</summary>
+    internal Execution.Limits.TaskSpend? Spend { get; init; }
 }

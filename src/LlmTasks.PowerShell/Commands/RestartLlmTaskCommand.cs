@@ -9,7 +9,7 @@ namespace LlmTasks.PowerShell.Commands;
 /// <summary>
 /// Runs Failed, NeedsReview and Cancelled tasks again, in this session, as a new attempt series
 /// (the same request and verification spec; earlier attempts and check results stay in the store).
-/// -Model, -TimeoutSec, -Temperature, -MaxTokens, -ApiBase and -MaxAttempts change the request first
+/// -Model, -TimeoutSec, -Temperature, -MaxTokens, -MaxCostUsd, -ApiBase and -MaxAttempts change the request first
 /// (checked as Start-LlmTask checks them, and stored with the task); -ApiKey gives the calls a key
 /// (memory only). Writes the restarted tasks (Pending); -Wait writes them finished, in input order.
 /// </summary>
@@ -37,6 +37,10 @@ public sealed class RestartLlmTaskCommand : TaskSelectionCommandBase
 
     [Parameter]
     public int? MaxTokens { get; set; }
+
+    /// <summary>A new cap on the task's whole cost, in US dollars (what it has cost already counts): a task ended by CostLimit goes on under a higher one.</summary>
+    [Parameter]
+    public decimal? MaxCostUsd { get; set; }
 
     /// <summary>The provider's base URL for the task from now on.</summary>
     [Parameter]
@@ -122,7 +126,7 @@ public sealed class RestartLlmTaskCommand : TaskSelectionCommandBase
     private Func<LlmTaskRequest, LlmTaskRequest>? Changes()
     {
         var bound = MyInvocation.BoundParameters;
-        var options = new RequestOptions { Model = Model, TimeoutSec = TimeoutSec, Temperature = Temperature, MaxTokens = MaxTokens, ApiBase = ApiBase };
+        var options = new RequestOptions { Model = Model, TimeoutSec = TimeoutSec, Temperature = Temperature, MaxTokens = MaxTokens, MaxCostUsd = MaxCostUsd, ApiBase = ApiBase };
         var maxAttempts = bound.ContainsKey(nameof(MaxAttempts));
         if (options == new RequestOptions() && !maxAttempts && ApiKey is null)
         {

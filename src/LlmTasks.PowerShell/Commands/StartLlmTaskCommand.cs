@@ -79,6 +79,12 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
     [BlankIsNotGiven]
     public int? MaxTokens { get; set; }
 
+    /// <summary>The most the task may cost, in US dollars (attempts, retries, fallbacks, re-asks and judge calls together).</summary>
+    [Parameter]
+    [FromPipedObject]
+    [BlankIsNotGiven]
+    public decimal? MaxCostUsd { get; set; }
+
     /// <summary>Time allowed for each model call, in seconds.</summary>
     [Parameter]
     [FromPipedObject]
@@ -93,6 +99,21 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
     [FromPipedObject]
     [BlankIsNotGiven]
     public string[]? MockResponse { get; set; }
+
+    /// <summary>Models tried in order when the call still fails after its retries with one of -FallbackOn's kinds.</summary>
+    [Parameter]
+    [FromPipedObject]
+    [BlankIsNotGiven]
+    [ArgumentCompleter(typeof(Completers.ModelCompleter))]
+    public string[]? Fallback { get; set; }
+
+    /// <summary>The error kinds that move a call to the next -Fallback model (default: RateLimited, Overloaded, ServerError, ContextTooLong).</summary>
+    [Parameter]
+    [FromPipedObject]
+    [BlankIsNotGiven]
+    [ValidateSet("RateLimited", "QuotaExceeded", "Overloaded", "ServerError", "ContextTooLong", "Timeout", "ConnectionFailed", "TruncatedStream",
+        "NotFound", "AuthenticationFailed", "PermissionDenied", "InvalidResponse", "ResponseTooLarge", "ProviderError")]
+    public string[]? FallbackOn { get; set; }
 
     /// <summary>Text at which the model stops writing.</summary>
     [Parameter]
@@ -382,6 +403,7 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
             Name = Given(nameof(Name), Name),
             Temperature = Given(nameof(Temperature), Temperature),
             MaxTokens = Given(nameof(MaxTokens), MaxTokens),
+            MaxCostUsd = Given(nameof(MaxCostUsd), MaxCostUsd),
             TimeoutSec = Given(nameof(TimeoutSec), TimeoutSec),
             MockResponse = Given(nameof(MockResponse), MockResponse),
             StopSequence = Given(nameof(StopSequence), StopSequence),
@@ -392,6 +414,8 @@ public sealed class StartLlmTaskCommand : LlmTaskCommandBase
             AllowedTools = Given(nameof(AllowedTools), AllowedTools),
             WorkingDirectory = Given(nameof(WorkingDirectory), WorkingDirectory),
             MaxTurns = Given(nameof(MaxTurns), MaxTurns),
+            Fallback = Given(nameof(Fallback), Fallback),
+            FallbackOn = Given(nameof(FallbackOn), FallbackOn),
         };
     }
 

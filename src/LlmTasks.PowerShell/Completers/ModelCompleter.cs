@@ -1,14 +1,17 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
+using System.Globalization;
 using LlmTasks.Providers;
+using LlmTasks.Providers.Pricing;
 using LlmTasks.Storage;
 
 namespace LlmTasks.PowerShell.Completers;
 
 /// <summary>
 /// Completes -Model with the models seen in the store, then every provider the engine has (each prefix,
-/// with examples), the tooltip saying what it is and which $env: variables it reads.
+/// with examples), the tooltip saying what it is and which $env: variables it reads, then every model the
+/// price map knows (Get-LlmModel), the tooltip giving its context window, prices and capabilities.
 /// </summary>
 public sealed class ModelCompleter : IArgumentCompleter
 {
@@ -35,6 +38,31 @@ public sealed class ModelCompleter : IArgumentCompleter
         }),
     ]);
 
+    /// <summary>The price map's models with their facts as a tooltip (read again when $env:LLMTASKS_MODEL_PRICES changes; a bad file: the shipped map).</summary>
+    private static IEnumerable<(string Model, string Tip)> Priced() =>
+        ModelCatalog.CurrentOrBuiltIn().Models.Select(m => (m.Model, Describe(m)));
+
+    private static string Describe(LlmModelInfo model)
+    {
+        var parts = new List<string>();
+        if (model.ContextWindow is { } window)
+        {
+            parts.Add($"{window.ToString("N0", CultureInfo.InvariantCulture)}-token context");
+        }
+
+        if (model.InputUsdPerMillion is { } input && model.OutputUsdPerMillion is { } output)
+        {
+            parts.Add($"${input.ToString("0.####", CultureInfo.InvariantCulture)} in / ${output.ToString("0.####", CultureInfo.InvariantCulture)} out per million tokens");
+        }
+
+        if (model.Capabilities.Length > 0)
+        {
+            parts.Add(string.Join(", ", model.Capabilities));
+        }
+
+        return parts.Count == 0 ? "In the price map" : string.Join(" · ", parts);
+    }
+
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         CommandAst commandAst, IDictionary fakeBoundParameters)
     {
@@ -42,6 +70,7 @@ public sealed class ModelCompleter : IArgumentCompleter
         var seen = StoreCompletion.Values(commandName, fakeBoundParameters, path => StorePeek.DistinctModels(path, prefix));
         return seen.Select(m => (Model: m, Tip: "Used in this store"))
             .Concat(Known.Value)
+            .Concat(Priced())
             .Where(m => m.Model.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
             .DistinctBy(m => m.Model, StringComparer.OrdinalIgnoreCase)
             .Select(m => StoreCompletion.Result(m.Model, m.Tip));

@@ -18,6 +18,7 @@ internal sealed record RequestOptions
     public string? Name { get; init; }
     public double? Temperature { get; init; }
     public int? MaxTokens { get; init; }
+    public decimal? MaxCostUsd { get; init; }
     public double? TimeoutSec { get; init; }
     public string[]? MockResponse { get; init; }
     public string[]? StopSequence { get; init; }
@@ -28,6 +29,8 @@ internal sealed record RequestOptions
     public string[]? AllowedTools { get; init; }
     public string? WorkingDirectory { get; init; }
     public int? MaxTurns { get; init; }
+    public string[]? Fallback { get; init; }
+    public string[]? FallbackOn { get; init; }
 
     /// <summary>A new request for these messages (the system prompt goes first): what is not given takes its default.</summary>
     public LlmTaskRequest NewRequest(IReadOnlyList<LlmMessage> messages, VerificationPlan? plan, bool apiKeyGiven, Func<string, string> resolvePath)
@@ -70,12 +73,15 @@ internal sealed record RequestOptions
             Name = Name ?? request.Name,
             Temperature = Temperature ?? request.Temperature,
             MaxTokens = MaxTokens ?? request.MaxTokens,
+            MaxCostUsd = MaxCostUsd ?? request.MaxCostUsd,
             TimeoutSec = TimeoutSec ?? request.TimeoutSec,
             MockResponse = MockResponse is null ? request.MockResponse : MockResponse.Length == 1 ? MockResponse[0] : null,
             StopSequences = StopSequence is null ? request.StopSequences : Checked(StopSequence),
             ResponseFormat = ResponseFormat is null ? request.ResponseFormat : ParseFormat(ResponseFormat),
             JsonSchema = JsonSchema is null ? request.JsonSchema : PowerShellJson.FromValue(JsonSchema, nameof(JsonSchema), resolvePath),
             ApiBase = ApiBase ?? request.ApiBase,
+            Fallbacks = Fallback is null ? request.Fallbacks : Checked(Fallback, nameof(Fallback)),
+            FallbackOn = FallbackOn is null ? request.FallbackOn : Checked(FallbackOn, nameof(FallbackOn)),
             ProviderOptions = ProviderOptions(request.ProviderOptions, model, resolvePath),
         };
     }

@@ -56,7 +56,11 @@ public sealed record HangReply : Reply;
 public sealed record RawReply(int Status, byte[] Body) : Reply;
 public sealed record HugeReply(long Bytes, bool Chunked) : Reply;
 public sealed record ComputedReply(Func<RecordedRequest, Reply> Decide) : Reply;
-public sealed record StreamReply(IEnumerable<string> Events, TimeSpan Gap, bool Cut) : Reply;
+public sealed record StreamReply(IEnumerable<string> Events, TimeSpan Gap, bool Cut) : Reply
+{
+    /// <summary>Headers sent with the stream (a JSON reply turned into a stream keeps its own: rate-limit headers).</summary>
+    public (string Name, string Value)[] Headers { get; init; } = [];
+}
 
 /// <summary>
 /// A minimal HTTP/1.1 server on 127.0.0.1 (or another address of this machine) over real sockets, one request per connection
@@ -138,7 +142,7 @@ public sealed class LoopbackServer : IDisposable
 
             if (reply is JsonReply { Status: 200 } whole && Streamed(request) && RecordedResponses.AsStream(whole.Body) is { } events)
             {
-                reply = Reply.Stream(events);
+                reply = (StreamReply)Reply.Stream(events) with { Headers = whole.Headers };
             }
 
             switch (reply)
@@ -241,7 +245,8 @@ public sealed class LoopbackServer : IDisposable
     /// <summary>Events written one chunk each, flushed, <see cref="StreamReply.Gap"/> apart; a cut stream ends without the last chunk.</summary>
     private async Task WriteStream(NetworkStream stream, StreamReply sse)
     {
-        await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"u8.ToArray()).ConfigureAwait(false);
+        var extra = string.Concat(sse.Headers.Select(h => $"{h.Name}: {h.Value}\r\n"));
+        await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n{extra}\r\n")).ConfigureAwait(false);
         await stream.FlushAsync().ConfigureAwait(false);
         foreach (var e in sse.Events)
         {

@@ -77,6 +77,43 @@ public sealed class JudgePipelineTests : IDisposable
     }
 
     [Fact]
+    public void Judge_calls_count_toward_the_tasks_MaxCostUsd_and_the_re_ask_that_would_pass_it_is_not_made()
+    {
+        const string Wrong = """{"passed":false,"reasoning":"Not the sum."}""";
+        _judge.Script( // each verdict costs $0.15 (a million input tokens of gpt-4o-mini); the rec model's answers are free
+            Reply.Json(200, RecordedResponses.OpenAIChat(Wrong, input: 1_000_000, output: 0)),
+            Reply.Json(200, RecordedResponses.OpenAIChat(Wrong, input: 1_000_000, output: 0)),
+            Reply.Json(200, RecordedResponses.OpenAIChat(Wrong, input: 1_000_000, output: 0)));
+        var answers = new RecordingProvider("5");
+        using var manager = Open(answers);
+        var done = Managers.WaitAll(manager, [manager.Start(Judged(maxAttempts: 5) with { MaxCostUsd = 0.20m }).Id]).Single();
+
+        // Answer 1, verdict ($0.15), answer 2, verdict ($0.30: it started under the cap), then the third answer would start past it.
+        Assert.Equal(LlmTaskState.Failed, done.State);
+        Assert.Equal("CostLimit", done.ErrorKind);
+        Assert.Equal(2, answers.Calls.Count);
+        Assert.Equal(2, _judge.Requests.Count);
+        Assert.Equal(0.30m, done.CostUsd);
+        Assert.Contains("-MaxCostUsd 0.2", done.Error);
+        Assert.Equal(4, manager.Store.GetAttempts(done.Id).Count); // two answers and two verdicts: no row for the call not made
+    }
+
+    [Fact]
+    public void A_judge_that_would_pass_the_MaxCostUsd_is_not_called_and_the_task_fails_as_CostLimit_keeping_the_answer()
+    {
+        var answers = new RecordingProvider("4");
+        using var manager = Open(answers);
+        // The judge's prompt alone, at gpt-4o-mini's price, is more than this cap.
+        var done = Managers.WaitAll(manager, [manager.Start(Judged() with { MaxCostUsd = 0.0000001m }).Id]).Single();
+
+        Assert.Equal(LlmTaskState.Failed, done.State);
+        Assert.Equal("CostLimit", done.ErrorKind);
+        Assert.Equal("4", done.Output);
+        Assert.Empty(_judge.Requests);
+        Assert.Single(answers.Calls);
+    }
+
+    [Fact]
     public void A_judge_that_cannot_be_called_fails_the_task_as_JudgeUnavailable_keeping_the_answer_and_never_re_asks()
     {
         _judge.Script(Reply.Json(503, RecordedResponses.OpenAIError("The server is overloaded.", "server_error")));

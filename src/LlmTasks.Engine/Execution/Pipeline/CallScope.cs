@@ -32,6 +32,18 @@ internal sealed class CallScope
 
     public required RetryOptions Retry { get; init; }
 
+    /// <summary>Paces the call's tries to the rate limits of its store's processes (null: not paced, as a judge's call).</summary>
+    public Limits.RateGovernor? Rates { get; init; }
+
+    /// <summary>True when the call's provider states its rate limits in its answers (<see cref="IChatClientProvider.ReportsRateLimits"/>).</summary>
+    public bool ReportsRateLimits { get; init; }
+
+    /// <summary>The task's -MaxCostUsd and what it has cost so far (null: no cap).</summary>
+    public Limits.TaskSpend? Spend { get; init; }
+
+    /// <summary>How long the tries waited for the rate limits, together.</summary>
+    public TimeSpan PacedFor { get; set; }
+
     public TimeProvider Time => Retry.TimeProvider;
 
     /// <summary>Keeps a failed try that will be retried as an attempt row of its own.</summary>
@@ -106,6 +118,12 @@ internal sealed class CallScope
     }
 
     /// <summary>The row of the latest try, which succeeded.</summary>
+    /// <summary>What an answer cost: as the provider said, else from the price map (null: unpriced).</summary>
+    public decimal? CostOf(ChatResponse response) =>
+        response.AdditionalProperties?.TryGetValue(ResponseProperties.CostUsd, out var cost) == true
+            ? Convert.ToDecimal(cost, System.Globalization.CultureInfo.InvariantCulture)
+            : Model is { } model ? ModelPrices.Cost(model, response.Usage?.InputTokenCount, response.Usage?.OutputTokenCount, response.Usage?.CachedInputTokenCount, batch: false) : null;
+
     public AttemptRecord Succeeded(ChatResponse response)
     {
         var input = response.Usage?.InputTokenCount;
@@ -115,9 +133,7 @@ internal sealed class CallScope
             Output = response.Text,
             InputTokens = input,
             OutputTokens = output,
-            CostUsd = response.AdditionalProperties?.TryGetValue(ResponseProperties.CostUsd, out var cost) == true
-                ? Convert.ToDecimal(cost, System.Globalization.CultureInfo.InvariantCulture)
-                : Model is { } model ? ModelPrices.Cost(model, input, output) : null,
+            CostUsd = CostOf(response),
             DetailsJson = WithDetails(response.AdditionalProperties?.TryGetValue(ResponseProperties.Details, out var details) == true ? details as string : null),
         };
     }

@@ -8,6 +8,8 @@ namespace LlmTasks.Execution.Pipeline;
 /// <list type="number">
 /// <item><see cref="CallLogging"/>: the narration (-Verbose/-Debug, OpenTelemetry logs);</item>
 /// <item><see cref="TransientRetry"/>: the Polly retry with its per-try timeout on the call's TimeProvider, each failed try an attempt row;</item>
+/// <item><see cref="SpendCap"/>: per try, the task's -MaxCostUsd: a try that would pass it is not sent (CostLimit), each answer's cost is counted;</item>
+/// <item><see cref="RatePacing"/>: per try, waits for the rate limits (configured, learned from the headers, shared by the store's processes);</item>
 /// <item><see cref="AttemptRecorder"/>: per try: latency, time to first token, tokens, cost, streaming and partial output, the attempt span;</item>
 /// <item><see cref="ErrorTranslation"/>: whatever the provider threw, classified (kind, transient or not);</item>
 /// <item><see cref="CallTelemetry"/>: the GenAI span and metrics of Microsoft.Extensions.AI's OpenTelemetry client (while something listens);</item>
@@ -24,6 +26,8 @@ internal static class ModelPipeline
         new ChatClientBuilder(services => Of(services).Provider)
             .Use((inner, services) => new CallLogging(inner, Of(services).Scope))
             .Use((inner, services) => new TransientRetry(inner, Of(services).Scope))
+            .Use((inner, services) => Of(services).Scope.Spend is null ? inner : new SpendCap(inner, Of(services).Scope))
+            .Use((inner, services) => Of(services).Scope.Rates is null ? inner : new RatePacing(inner, Of(services).Scope))
             .Use((inner, services) => new AttemptRecorder(inner, Of(services).Scope))
             .Use((inner, services) => new ErrorTranslation(inner, Of(services).Scope))
             .Use((inner, services) => Diagnostics.EngineTelemetry.ModelCallsObserved ? new CallTelemetry(inner, Of(services).Scope) : inner);

@@ -28,6 +28,9 @@ public sealed class AzureOpenAIProvider(ProviderEnvironment? environment = null)
     /// <summary>Answers stream (server-sent events; for max/*, the CLI's stream-json).</summary>
     public bool StreamsAnswers => true;
 
+    /// <summary>Its answers carry rate-limit headers that the pacing learns from.</summary>
+    public bool ReportsRateLimits => true;
+
     public void Validate(ModelId model)
     {
     }

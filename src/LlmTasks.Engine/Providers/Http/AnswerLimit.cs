@@ -59,6 +59,8 @@ internal sealed class AnswerLimit(long maxBytes) : DelegatingHandler
             exchange.MediaType = mediaType;
         }
 
+        RateLimitHeaders.Note(response, TimeProvider.System); // the pacing decorator reads what the headers say of the quota
+
         var max = string.Equals(mediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase) ? MaxBytes * StreamFraming : MaxBytes;
         if (response.Content.Headers.ContentLength is { } declared && declared > max)
         {

@@ -21,6 +21,9 @@ public sealed class OpenAICompatibleProvider(OpenAICompatibleEndpoint endpoint, 
     /// <summary>Answers stream (server-sent events; for max/*, the CLI's stream-json).</summary>
     public bool StreamsAnswers => true;
 
+    /// <summary>Its answers carry rate-limit headers that the pacing learns from.</summary>
+    public bool ReportsRateLimits => true;
+
     public OpenAICompatibleEndpoint Endpoint => endpoint;
 
     /// <summary>OpenAI's Batch API (openai/… only: the other OpenAI-compatible servers have none LlmTasks can rely on).</summary>

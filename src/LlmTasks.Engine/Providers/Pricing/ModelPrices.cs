@@ -1,55 +1,55 @@
-using System.Text.RegularExpressions;
-
 namespace LlmTasks.Providers.Pricing;
 
 /// <summary>
-/// Approximate list prices (USD per million input / output tokens) of a few well-known models, to
-/// estimate a call's cost from the usage the API returns. Not a bill: cached-token discounts and
-/// price changes are not modelled; batch calls are half the live price. Unknown models get no cost.
+/// A call's estimated cost (USD) from the price map in force (<see cref="ModelCatalog.Current"/>: LiteLLM's, shipped
+/// with the module, or $env:LLMTASKS_MODEL_PRICES's file). Not a bill. Input tokens read from the provider's cache are
+/// priced at the cached rate where the map has one; a batch call at the map's batch prices, else half the live ones.
+/// Models the map does not know get no cost (null), not zero.
 /// </summary>
-public static partial class ModelPrices
+public static class ModelPrices
 {
-    private static readonly Dictionary<string, (decimal Input, decimal Output)> PerMillion = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["openai/gpt-4o"] = (2.50m, 10.00m),
-        ["openai/gpt-4o-mini"] = (0.15m, 0.60m),
-        ["openai/gpt-4.1"] = (2.00m, 8.00m),
-        ["openai/gpt-4.1-mini"] = (0.40m, 1.60m),
-        ["openai/gpt-4.1-nano"] = (0.10m, 0.40m),
-        ["anthropic/claude-sonnet-4-5"] = (3.00m, 15.00m),
-        ["anthropic/claude-sonnet-4"] = (3.00m, 15.00m),
-        ["anthropic/claude-haiku-4-5"] = (1.00m, 5.00m),
-        ["anthropic/claude-opus-4-1"] = (15.00m, 75.00m),
-    };
+    /// <summary>The share of the live price a batch call costs when the price map gives no batch price (OpenAI's and Anthropic's batch discount).</summary>
+    public const decimal BatchShareWithoutPrice = 0.5m;
 
     /// <summary>The estimated cost of a call, or null when the model's price is not known or usage is missing.</summary>
-    public static decimal? Cost(ModelId model, long? inputTokens, long? outputTokens)
-    {
-        if (inputTokens is null && outputTokens is null)
-        {
-            return null;
-        }
+    public static decimal? Cost(ModelId model, long? inputTokens, long? outputTokens) => Cost(model, inputTokens, outputTokens, batch: false);
 
-        var name = $"{model.Provider}/{DatedSnapshot().Replace(model.Model, string.Empty)}";
-        if (!PerMillion.TryGetValue(name, out var price))
-        {
-            return null;
-        }
-
-        return ((inputTokens ?? 0) * price.Input + (outputTokens ?? 0) * price.Output) / 1_000_000m;
-    }
+    /// <summary>The estimated cost of a call, live or through the provider's batch API.</summary>
+    public static decimal? Cost(ModelId model, long? inputTokens, long? outputTokens, bool batch) =>
+        Cost(model, inputTokens, outputTokens, cachedInputTokens: null, batch);
 
     /// <summary>
-    /// The estimated cost of a call at the batch price when <paramref name="batch"/> is set: half the live price, the
-    /// rule OpenAI's Batch API and Anthropic's Message Batches both publish (input and output tokens alike).
+    /// The estimated cost of a call whose <paramref name="inputTokens"/> include <paramref name="cachedInputTokens"/> read from the
+    /// provider's prompt cache (as Microsoft.Extensions.AI counts them).
     /// </summary>
-    public static decimal? Cost(ModelId model, long? inputTokens, long? outputTokens, bool batch) =>
-        Cost(model, inputTokens, outputTokens) is { } live ? (batch ? live * BatchShare : live) : null;
+    public static decimal? Cost(ModelId model, long? inputTokens, long? outputTokens, long? cachedInputTokens, bool batch) =>
+        Cost(ModelCatalog.CurrentOrBuiltIn().Find(model), inputTokens, outputTokens, cachedInputTokens, batch);
 
-    /// <summary>What a batch costs of the live price (OpenAI and Anthropic: 50 %).</summary>
-    private const decimal BatchShare = 0.5m;
+    internal static decimal? Cost(LlmModelInfo? info, long? inputTokens, long? outputTokens, long? cachedInputTokens, bool batch)
+    {
+        if (info is null || (inputTokens is null && outputTokens is null))
+        {
+            return null;
+        }
 
-    /// <summary>A dated snapshot suffix: gpt-4o-mini-2024-07-18, claude-sonnet-4-5-20250929.</summary>
-    [GeneratedRegex(@"-(\d{4}-\d{2}-\d{2}|\d{8})$")]
-    private static partial Regex DatedSnapshot();
+        var input = inputTokens is > 0 ? inputTokens.Value : 0;
+        var output = outputTokens is > 0 ? outputTokens.Value : 0;
+        if ((input > 0 && info.InputPerToken is null) || (output > 0 && info.OutputPerToken is null))
+        {
+            return null; // half a price is no price
+        }
+
+        var cached = Math.Clamp(cachedInputTokens ?? 0, 0, input);
+        var cachedRate = info.CachedInputPerToken ?? info.InputPerToken ?? 0;
+        var inputRate = info.InputPerToken ?? 0;
+        var outputRate = info.OutputPerToken ?? 0;
+        if (batch)
+        {
+            inputRate = info.BatchInputPerToken ?? inputRate * BatchShareWithoutPrice;
+            outputRate = info.BatchOutputPerToken ?? outputRate * BatchShareWithoutPrice;
+            cachedRate = Math.Min(cachedRate, inputRate);
+        }
+
+        return (input - cached) * inputRate + cached * cachedRate + output * outputRate;
+    }
 }

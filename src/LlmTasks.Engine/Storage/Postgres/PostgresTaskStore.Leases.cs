@@ -178,6 +178,17 @@ internal sealed partial class PostgresTaskStore
         return (IReadOnlyList<LeaseHolder>)holders;
     });
 
+    public int ActiveHolders(string scope) => Read(connection =>
+    {
+        using var command = new NpgsqlCommand("""
+            SELECT count(DISTINCT lease_owner) FROM tasks
+            WHERE state IN ('Pending', 'Running') AND lease_owner IS NOT NULL AND lease_expires_at > (extract(epoch FROM clock_timestamp()) * 1000)::bigint
+              AND (model = @scope OR provider = @scope)
+            """, connection);
+        command.Parameters.AddWithValue("scope", scope);
+        return (int)(long)command.ExecuteScalar()!;
+    });
+
     public IReadOnlyList<LeaseState> LeaseStates(IReadOnlyCollection<long> ids) => ids.Count == 0 ? [] : Read(connection =>
     {
         using var command = new NpgsqlCommand("""

@@ -207,6 +207,19 @@ internal sealed partial class SqliteTaskStore
         return (IReadOnlyList<LeaseHolder>)holders;
     });
 
+    public int ActiveHolders(string scope) => Read(connection =>
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT count(DISTINCT lease_owner) FROM tasks
+            WHERE state IN ('Pending', 'Running') AND lease_owner IS NOT NULL AND lease_expires_at > $now
+              AND (model = $scope OR provider = $scope)
+            """;
+        command.Parameters.AddWithValue("$now", NowMs);
+        command.Parameters.AddWithValue("$scope", scope);
+        return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    });
+
     /// <summary>The leases of those of these tasks that are unfinished (finished and removed ones are left out).</summary>
     public IReadOnlyList<LeaseState> LeaseStates(IReadOnlyCollection<long> ids) => ids.Count == 0 ? [] : Read(connection =>
     {

@@ -79,6 +79,7 @@ internal sealed class JudgeModelCall
             Purpose = "judge",
             Details = new Dictionary<string, JsonNode?> { ["judge"] = true, ["check"] = _spec.Label },
             StartedAtMs = environment.Retry.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds(),
+            Spend = environment.Spend,
         };
 
         ChatResponse response;
@@ -96,6 +97,13 @@ internal sealed class JudgeModelCall
             var failure = CallErrors.Classify(e, scope.Time, context.CancellationToken);
             var gaveUp = failure.Transient && scope.Tries > 1 ? $" (gave up after {scope.Tries} tries)" : string.Empty;
             var row = scope.Failed(failure with { Message = failure.Message + gaveUp }, null);
+            if (failure.Kind == CallErrors.CostLimitKind)
+            {
+                // Not called: the task's -MaxCostUsd does not leave room for the judge. The task ends Failed with that kind, its answer kept.
+                Diagnostics.Narration.CallFinished(scope, row);
+                throw new CheckInfrastructureException(CallErrors.CostLimitKind, $"The judge {_spec.Model} was not called: {row.Error}", e);
+            }
+
             await Record(environment, row).ConfigureAwait(false);
             Diagnostics.Narration.CallFinished(scope, row);
             throw new CheckInfrastructureException(CheckInfrastructureException.JudgeUnavailable,
