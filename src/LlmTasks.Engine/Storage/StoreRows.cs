@@ -124,6 +124,39 @@ internal static class StoreRows
         return byTask.ToDictionary(p => p.Key, p => (IReadOnlyList<LlmCheckResult>)p.Value);
     }
 
+    /// <summary>Batch rows in the column order both backends select (<c>BatchColumns</c>).</summary>
+    public static List<LlmBatch> Batches(DbDataReader reader, string storePath)
+    {
+        var batches = new List<LlmBatch>();
+        while (reader.Read())
+        {
+            batches.Add(new LlmBatch
+            {
+                Id = reader.GetInt64(0),
+                Provider = reader.GetString(1),
+                Model = reader.GetString(2),
+                Endpoint = NullableString(reader, 3),
+                ProviderBatchId = NullableString(reader, 4),
+                State = Enum.Parse<LlmBatchState>(reader.GetString(5)),
+                ProviderStatus = NullableString(reader, 6),
+                RequestCount = reader.GetInt32(7),
+                CompletedCount = reader.GetInt32(8),
+                FailedCount = reader.GetInt32(9),
+                CreatedAt = UnixTime.Local(reader.GetInt64(10)),
+                SubmittedAt = UnixTime.Local(NullableLong(reader, 11)),
+                ExpiresAt = UnixTime.Local(NullableLong(reader, 12)),
+                EndedAt = UnixTime.Local(NullableLong(reader, 13)),
+                CostUsd = NullableUsd(reader, 14),
+                Error = NullableString(reader, 15),
+                Owner = NullableString(reader, 16),
+                LeaseExpiresMs = NullableLong(reader, 17),
+                StorePath = storePath,
+            });
+        }
+
+        return batches;
+    }
+
     public static string? NullableString(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 
     public static long? NullableLong(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetInt64(i);

@@ -222,33 +222,6 @@ internal sealed partial class PostgresTaskStore
     private List<LlmBatch> ReadBatches(NpgsqlCommand command)
     {
         using var reader = command.ExecuteReader();
-        var batches = new List<LlmBatch>();
-        while (reader.Read())
-        {
-            batches.Add(new LlmBatch
-            {
-                Id = reader.GetInt64(0),
-                Provider = reader.GetString(1),
-                Model = reader.GetString(2),
-                Endpoint = StoreRows.NullableString(reader, 3),
-                ProviderBatchId = StoreRows.NullableString(reader, 4),
-                State = Enum.Parse<LlmBatchState>(reader.GetString(5)),
-                ProviderStatus = StoreRows.NullableString(reader, 6),
-                RequestCount = reader.GetInt32(7),
-                CompletedCount = reader.GetInt32(8),
-                FailedCount = reader.GetInt32(9),
-                CreatedAt = UnixTime.Local(reader.GetInt64(10)),
-                SubmittedAt = UnixTime.Local(StoreRows.NullableLong(reader, 11)),
-                ExpiresAt = UnixTime.Local(StoreRows.NullableLong(reader, 12)),
-                EndedAt = UnixTime.Local(StoreRows.NullableLong(reader, 13)),
-                CostUsd = StoreRows.NullableUsd(reader, 14),
-                Error = StoreRows.NullableString(reader, 15),
-                Owner = StoreRows.NullableString(reader, 16),
-                LeaseExpiresMs = StoreRows.NullableLong(reader, 17),
-                StorePath = Path,
-            });
-        }
-
-        return batches;
+        return StoreRows.Batches(reader, Path);
     }
 }
