@@ -28,6 +28,9 @@
         'Set-LlmRateLimit'
         'Get-LlmRateLimit'
         'Remove-LlmRateLimit'
+        'Set-LlmBudget'
+        'Get-LlmBudget'
+        'Remove-LlmBudget'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

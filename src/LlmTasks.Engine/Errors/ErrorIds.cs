@@ -50,6 +50,10 @@ public static class ErrorIds
     public const string InvalidRateLimit = "LlmTaskInvalidRateLimit";
     /// <summary>Remove-LlmRateLimit was given a scope the session set no limit for.</summary>
     public const string RateLimitNotFound = "LlmTaskRateLimitNotFound";
+    /// <summary>Set-LlmBudget was given a scope, period or cap it cannot use.</summary>
+    public const string InvalidBudget = "LlmTaskInvalidBudget";
+    /// <summary>Remove-LlmBudget was given a scope and period the store has no budget for.</summary>
+    public const string BudgetNotFound = "LlmTaskBudgetNotFound";
     /// <summary>-Fallback or -FallbackOn was given something it cannot use.</summary>
     public const string InvalidFallback = "LlmTaskInvalidFallback";
     /// <summary>-MaxCostUsd is not more than 0 or is past the most a cap may say.</summary>

@@ -98,9 +98,15 @@ public sealed partial class TaskManager
             batches = _store.GetBatches(new BatchQuery { Ids = batchIds }).ToDictionary(b => BatchOwners.For(b.Id), b => b.Describe());
         }
 
+        IReadOnlyDictionary<string, string>? budgets = null;
+        if (heldElsewhere.Any(s => LlmTasks.Execution.Budgets.BudgetHolds.IsHold(s.Owner)))
+        {
+            budgets = _budgets.All().ToDictionary(b => b.HoldOwner, b => b.Describe(), StringComparer.Ordinal);
+        }
+
         foreach (var wait in _waits.Keys)
         {
-            wait.Observe(heldElsewhere, batches);
+            wait.Observe(heldElsewhere, batches, budgets);
         }
 
         var takeable = states.Where(Takeable).Select(s => s.Id).ToArray();

@@ -34,6 +34,7 @@ public sealed partial class TaskManager : IDisposable
 
     private readonly TaskOutputs _outputs;
     private readonly Limits.RateGovernor _rates;
+    private readonly LlmTasks.Execution.Budgets.BudgetGuard _budgets;
 
     /// <summary>The rate limits this manager's calls are paced to (Get-LlmRateLimit).</summary>
     internal Limits.RateGovernor Rates => _rates;
@@ -46,6 +47,7 @@ public sealed partial class TaskManager : IDisposable
         _outputs = new TaskOutputs(options.Time, options.PartialOutputInterval, options.PartialOutputChars, SavePartial, piece => OutputArrived?.Invoke(piece));
         _global = new ConcurrencyGate(options.Concurrency);
         _rates = new Limits.RateGovernor(store, options.RateLimits, options.Time);
+        _budgets = new LlmTasks.Execution.Budgets.BudgetGuard(store, options.Time);
         Owner = LeaseOwner.ForThisProcess();
         var interval = TimeSpan.FromTicks(Math.Min(options.PollInterval.Ticks, options.HeartbeatInterval.Ticks));
         _worker = new StoreWorker(store, interval, Periodic);
@@ -456,6 +458,11 @@ public sealed partial class TaskManager : IDisposable
             if (task.Reason != CancelReason.None || Volatile.Read(ref _disposed))
             {
                 return; // stopped while queued (the store already says Cancelled), handed back, or the process is ending: no call
+            }
+
+            if (HeldByBudget(task))
+            {
+                return; // held back by a budget until its period turns (or the cap is raised): not a call, not a failure
             }
 
             var marking = _worker.Submit(new MarkRunning(task.Id, Owner, LeaseMs));

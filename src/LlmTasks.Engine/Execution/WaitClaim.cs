@@ -10,10 +10,15 @@ public sealed record LeaseHolding(string Owner, int Count, DateTime? LeaseExpire
     /// <summary>For tasks in a provider batch: the batch as the provider last said ("batch_abc: in_progress, 1,200 of 5,000 done").</summary>
     public string? Batch { get; init; }
 
+    /// <summary>For tasks a budget holds back: the budget ("budget 'Day' of 'reviews*' (5.00 USD spent of 5.00)").</summary>
+    public string? Budget { get; init; }
+
     /// <summary>"3 held by process 1234 on host, lease until 21:08:15"; for a batch's tasks "3 in batch_abc: in_progress, 1 of 3 done".</summary>
     public override string ToString() => Batch is { } batch
         ? $"{Count} in {batch}"
-        : $"{Count} held by {LeaseOwner.Describe(Owner)}" + (LeaseExpiresAt is { } at ? $", lease until {at:HH:mm:ss}" : string.Empty);
+        : Budget is { } budget
+            ? $"{Count} waiting for {budget}" + (LeaseExpiresAt is { } turn ? $" until the period turns at {turn:HH:mm:ss}" : string.Empty)
+            : $"{Count} held by {LeaseOwner.Describe(Owner)}" + (LeaseExpiresAt is { } at ? $", lease until {at:HH:mm:ss}" : string.Empty);
 }
 
 /// <summary>
@@ -35,13 +40,14 @@ internal sealed class WaitClaim(IReadOnlyCollection<long> ids, string storePath)
     public IReadOnlyList<LeaseHolding> HeldElsewhere => _heldElsewhere;
 
     /// <summary>On the store worker thread: the unfinished tasks of all waits that live processes elsewhere hold.</summary>
-    public void Observe(IReadOnlyList<LeaseState> heldElsewhere, IReadOnlyDictionary<string, string>? batches = null)
+    public void Observe(IReadOnlyList<LeaseState> heldElsewhere, IReadOnlyDictionary<string, string>? batches = null, IReadOnlyDictionary<string, string>? budgets = null)
     {
         var mine = heldElsewhere.Where(s => _ids.ContainsKey(s.Id) && s.Owner is not null)
             .GroupBy(s => s.Owner!, StringComparer.Ordinal)
             .Select(g => new LeaseHolding(g.Key, g.Count(), g.Min(s => s.ExpiresMs) is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms).LocalDateTime : null)
             {
                 Batch = batches is not null && batches.TryGetValue(g.Key, out var batch) ? batch : null,
+                Budget = budgets is not null && budgets.TryGetValue(g.Key, out var budget) ? budget : null,
             })
             .OrderByDescending(h => h.Count)
             .ToArray();
@@ -52,7 +58,13 @@ internal sealed class WaitClaim(IReadOnlyCollection<long> ids, string storePath)
                 + $"{holding}. Their answers come when the provider ends the batch.", storePath);
         }
 
-        foreach (var holding in mine.Where(h => h.Batch is null && !_narrated.Contains(h.Owner)))
+        foreach (var holding in mine.Where(h => h.Budget is not null && !_narrated.Contains(h.Owner)))
+        {
+            EngineEvents.Verbose(() => $"Waiting for task(s) {TaskIds.Describe(heldElsewhere.Where(s => s.Owner == holding.Owner && _ids.ContainsKey(s.Id)).Select(s => s.Id))}: "
+                + $"{holding}. They run when the period turns, or when Set-LlmBudget raises the cap or Remove-LlmBudget removes it.", storePath);
+        }
+
+        foreach (var holding in mine.Where(h => h.Batch is null && h.Budget is null && !_narrated.Contains(h.Owner)))
         {
             EngineEvents.Verbose(() => $"Waiting for task(s) {TaskIds.Describe(heldElsewhere.Where(s => s.Owner == holding.Owner && _ids.ContainsKey(s.Id)).Select(s => s.Id))}: "
                 + $"{holding}. The wait leaves them to that process, and takes them over if it ends.", storePath);

@@ -9,7 +9,7 @@ namespace LlmTasks.Storage;
 /// compared there, never on a client's clock. Lease lengths are durations the store adds to its clock.
 /// Reads never write; every write is one transaction.
 /// </summary>
-public interface ITaskStore : IBatchStore, IDisposable
+public interface ITaskStore : IBatchStore, IBudgetStore, IDisposable
 {
     /// <summary>Which store this is; prints without its password.</summary>
     StoreReference Reference { get; }

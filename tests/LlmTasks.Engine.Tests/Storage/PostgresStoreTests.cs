@@ -173,13 +173,13 @@ public sealed class PostgresStoreTests : IDisposable
     {
         using (var store = TaskStore.Open(_temp.Path))
         {
-            Assert.Equal(5, store.SchemaVersion);
+            Assert.Equal(6, store.SchemaVersion);
             Assert.False(store.IsReadOnly);
         }
 
         var db = _temp.Inspector;
-        Assert.Equal(5L, db.Scalar<long>("SELECT max(version) FROM llmtasks.schema_version"));
-        Assert.Equal("attempts,batches,checks,schema_version,tasks", db.Scalar<string>("SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables WHERE table_schema = 'llmtasks'"));
+        Assert.Equal(6L, db.Scalar<long>("SELECT max(version) FROM llmtasks.schema_version"));
+        Assert.Equal("attempts,batches,budgets,checks,schema_version,tasks", db.Scalar<string>("SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables WHERE table_schema = 'llmtasks'"));
         Assert.Equal(0L, db.Scalar<long>("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"));
         Assert.True(db.Scalar<long>("SELECT count(*) FROM pg_indexes WHERE schemaname = 'llmtasks' AND indexname LIKE 'ix_%'") >= 7);
         Assert.True(StoreLocation.Exists(StoreLocation.Resolve(_temp.Path)));
@@ -188,7 +188,7 @@ public sealed class PostgresStoreTests : IDisposable
         {
         }
 
-        Assert.Equal(5L, db.Scalar<long>("SELECT count(*) FROM llmtasks.schema_version"));
+        Assert.Equal(6L, db.Scalar<long>("SELECT count(*) FROM llmtasks.schema_version"));
     }
 
     [Fact]
@@ -200,7 +200,7 @@ public sealed class PostgresStoreTests : IDisposable
             store.Dispose();
         }
 
-        Assert.Equal(5L, _temp.Inspector.Scalar<long>("SELECT count(*) FROM llmtasks.schema_version"));
+        Assert.Equal(6L, _temp.Inspector.Scalar<long>("SELECT count(*) FROM llmtasks.schema_version"));
     }
 
     [Fact]

@@ -52,7 +52,7 @@ public abstract class TaskStoreTests(StoreKind kind) : IDisposable
             Assert.Equal("kept", again.Get(id)!.Prompt);
         }
 
-        Assert.Equal(5L, _temp.Inspector.Scalar<long>("SELECT count(*) FROM schema_version"));
+        Assert.Equal(6L, _temp.Inspector.Scalar<long>("SELECT count(*) FROM schema_version"));
     }
 
     [Fact]

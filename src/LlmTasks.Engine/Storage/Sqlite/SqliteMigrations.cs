@@ -112,6 +112,17 @@ internal static class SqliteMigrations
             ALTER TABLE tasks ADD COLUMN batch_id INTEGER;
             CREATE INDEX ix_tasks_batch ON tasks (batch_id) WHERE batch_id IS NOT NULL;
             """),
+        (6, "budgets", """
+            CREATE TABLE budgets (
+                id               INTEGER PRIMARY KEY AUTOINCREMENT,
+                scope            TEXT    NOT NULL COLLATE NOCASE,
+                period           TEXT    NOT NULL,
+                max_cost_nanousd INTEGER NOT NULL,
+                updated_at       INTEGER NOT NULL,
+                UNIQUE (scope, period)
+            );
+            CREATE INDEX ix_attempts_started ON attempts (started_at);
+            """),
     ];
 
     public static int Latest => All[^1].Version;

@@ -1,0 +1,130 @@
+using System.Globalization;
+using LlmTasks.Storage;
+
+namespace LlmTasks.Execution.Budgets;
+
+/// <summary>
+/// The budgets of a store as a task manager checks them before each task's run: the caps are read from the store (at
+/// most once a second, and at once after this process changed them), the spend of a scope is the cost of its attempts
+/// that started in the current period (UTC, on the engine's clock), summed in the store, so every process agrees.
+/// A task whose scope has spent its cap (or would pass it with what its call is sure to cost) is held, not failed.
+/// </summary>
+internal sealed class BudgetGuard(ITaskStore store, TimeProvider time)
+{
+    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(1);
+    private readonly object _gate = new();
+    private IReadOnlyList<BudgetRow>? _rows;
+    private long _readAt;
+
+    /// <summary>Why a task may not run now, and for how long its hold lasts.</summary>
+    internal sealed record Hold(LlmBudget Budget, string Reason, long HoldMs);
+
+    /// <summary>The store's budgets with what their scope spent in the current period.</summary>
+    public IReadOnlyList<LlmBudget> All() => Measure(Rows(fresh: true));
+
+    /// <summary>Forget the cached caps (this process changed them).</summary>
+    public void Changed()
+    {
+        lock (_gate)
+        {
+            _rows = null;
+        }
+    }
+
+    /// <summary>The budget that holds this task back (the first of its scopes that would be passed), or null when it may run.</summary>
+    public Hold? Check(string? taskName, decimal sureCost)
+    {
+        var rows = Rows(fresh: false);
+        if (rows.Count == 0)
+        {
+            return null;
+        }
+
+        var now = time.GetUtcNow();
+        foreach (var budget in Measure(rows.Where(r => Covers(r, taskName)).ToList()))
+        {
+            if (budget.SpentUsd >= budget.MaxCostUsd || budget.SpentUsd + sureCost > budget.MaxCostUsd)
+            {
+                var holdMs = Math.Max(1000, (long)(budget.PeriodEnd - now).TotalMilliseconds);
+                return new Hold(budget, Reason(budget, sureCost), holdMs);
+            }
+        }
+
+        return null;
+    }
+
+    public static string Reason(LlmBudget budget, decimal sureCost)
+    {
+        var sure = sureCost > 0 && budget.SpentUsd < budget.MaxCostUsd
+            ? string.Create(CultureInfo.InvariantCulture, $"; its call would cost at least {sureCost:0.00####}")
+            : string.Empty;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"Waiting for budget '{budget.Period}' of '{budget.Scope}' ({budget.SpentUsd:0.00####} USD spent of {budget.MaxCostUsd:0.00####}{sure}; the period turns at {budget.PeriodEnd:yyyy-MM-dd HH:mm} UTC).")
+            + " The task runs then, or as soon as Set-LlmBudget raises the cap or Remove-LlmBudget removes it.";
+    }
+
+    private static bool Covers(BudgetRow row, string? taskName) =>
+        new LlmBudget { Id = row.Id, Scope = row.Scope, Period = Parse(row.Period), MaxCostUsd = row.MaxCostUsd }.Covers(taskName);
+
+    private IReadOnlyList<BudgetRow> Rows(bool fresh)
+    {
+        lock (_gate)
+        {
+            if (!fresh && _rows is { } cached && Environment.TickCount64 - _readAt < CacheFor.TotalMilliseconds)
+            {
+                return cached;
+            }
+        }
+
+        var rows = store.GetBudgets();
+        lock (_gate)
+        {
+            _rows = rows;
+            _readAt = Environment.TickCount64;
+        }
+
+        return rows;
+    }
+
+    private IReadOnlyList<LlmBudget> Measure(IReadOnlyList<BudgetRow> rows)
+    {
+        var now = time.GetUtcNow();
+        var spends = new Dictionary<DateTimeOffset, IReadOnlyList<(string? Name, decimal CostUsd)>>();
+        var budgets = new List<LlmBudget>();
+        foreach (var row in rows)
+        {
+            var period = Parse(row.Period);
+            var start = BudgetPeriods.Start(period, now);
+            if (!spends.TryGetValue(start, out var spend))
+            {
+                spends[start] = spend = store.SpendByName(start.ToUnixTimeMilliseconds());
+            }
+
+            var budget = new LlmBudget
+            {
+                Id = row.Id,
+                Scope = row.Scope,
+                Period = period,
+                MaxCostUsd = row.MaxCostUsd,
+                PeriodStart = start,
+                PeriodEnd = BudgetPeriods.End(period, now),
+                StorePath = store.Path,
+            };
+            budgets.Add(new LlmBudget
+            {
+                Id = budget.Id,
+                Scope = budget.Scope,
+                Period = budget.Period,
+                MaxCostUsd = budget.MaxCostUsd,
+                PeriodStart = budget.PeriodStart,
+                PeriodEnd = budget.PeriodEnd,
+                StorePath = budget.StorePath,
+                SpentUsd = spend.Where(s => budget.Covers(s.Name)).Sum(s => s.CostUsd),
+            });
+        }
+
+        return budgets;
+    }
+
+    private static BudgetPeriod Parse(string period) => Enum.Parse<BudgetPeriod>(period, ignoreCase: true);
+}
