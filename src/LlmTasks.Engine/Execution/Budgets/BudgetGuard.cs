@@ -32,9 +32,14 @@ internal sealed class BudgetGuard(ITaskStore store, TimeProvider time)
     }
 
     /// <summary>The budget that holds this task back (the first of its scopes that would be passed), or null when it may run.</summary>
-    public Hold? Check(string? taskName, decimal sureCost)
+    public Hold? Check(string? taskName, decimal sureCost) =>
+        // The caps are cached for a second; a hold lasts until the period turns, so it is only ever decided on caps read
+        // now (another process may have raised or removed the budget within that second).
+        Check(taskName, sureCost, fresh: false) is null ? null : Check(taskName, sureCost, fresh: true);
+
+    private Hold? Check(string? taskName, decimal sureCost, bool fresh)
     {
-        var rows = Rows(fresh: false);
+        var rows = Rows(fresh);
         if (rows.Count == 0)
         {
             return null;
