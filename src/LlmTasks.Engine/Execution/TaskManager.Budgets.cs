@@ -41,6 +41,11 @@ public sealed partial class TaskManager
         return removed;
     }
 
+    /// <summary>The secrets (-ApiKey) of tasks started here that a budget holds, for when this process takes them again.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, TaskSecrets> _heldSecrets = new();
+
+    private TaskSecrets? HeldSecrets(long id) => _heldSecrets.TryRemove(id, out var secrets) ? secrets : null;
+
     private void WritableStore()
     {
         if (_store.IsReadOnly)
@@ -85,7 +90,11 @@ public sealed partial class TaskManager
             return false;
         }
 
-        _store.HoldTask(task.Id, Owner, hold.Budget.HoldOwner, hold.HoldMs, hold.Reason);
+        if (_store.HoldTask(task.Id, Owner, hold.Budget.HoldOwner, hold.HoldMs, hold.Reason) is not null && task.Secrets is { } secrets)
+        {
+            _heldSecrets[task.Id] = secrets; // a key given to Start-LlmTask (-ApiKey) lives only here: the run after the hold needs it
+        }
+
         Diagnostics.EngineEvents.Verbose(() => $"Task {task.Id}: {hold.Reason}", StorePath);
         return true;
     }

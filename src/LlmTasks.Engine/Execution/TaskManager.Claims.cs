@@ -168,7 +168,7 @@ public sealed partial class TaskManager
         Narrate(claim, fresh.Select(t => t.Id).ToList(), worker); // before they are queued: "Claimed" comes before their calls
         foreach (var task in fresh)
         {
-            var active = Route(task);
+            var active = Route(task, HeldSecrets(task.Id));
             active.Worker = worker;
             worker?.Took(task.Id);
             Enqueue(active);
