@@ -500,6 +500,20 @@ Describe 'Rate limits' {
         Remove-LlmRateLimit ollama
         Get-LlmRateLimit | Where-Object Source -eq Session | Should -BeNullOrEmpty
     }
+
+    It 'Set-LlmBudget, Get-LlmBudget and Remove-LlmBudget round-trip through the pipeline and Import-Csv' {
+        Covers 'Set-LlmBudget/__AllParameterSets', 'Get-LlmBudget/__AllParameterSets', 'Remove-LlmBudget/__AllParameterSets'
+        $csv = Join-Path $script:folder 'budgets.csv'
+        @(
+            [pscustomobject]@{ Scope = 'store'; Period = 'Day'; MaxCostUsd = '5' }
+            [pscustomobject]@{ Scope = 'reviews*'; Period = 'Month'; MaxCostUsd = '40.5' }
+        ) | Export-Csv $csv -NoTypeInformation
+        $set = Import-Csv $csv | Set-LlmBudget -PassThru
+        $set.Scope | Should -Be @('store', 'reviews*')
+        (Get-LlmBudget -Scope 'rev*').MaxCostUsd | Should -Be 40.5
+        Get-LlmBudget | Remove-LlmBudget
+        Get-LlmBudget | Should -BeNullOrEmpty
+    }
 }
 
 Describe 'Coverage' {

@@ -82,10 +82,10 @@ public sealed partial class TaskManager
     private bool HeldByBudget(ActiveTask task)
     {
         var request = task.Task.Request;
-        var sure = task.Model is { } model && request.MockResponse is null
+        decimal Sure() => task.Model is { } model && request.MockResponse is null && ModelPrices.Cost(model, 1, 0) is not null
             ? ModelPrices.Cost(model, TokenEstimate.Count(request.Messages), request.MaxTokens ?? 0) ?? 0
             : 0;
-        if (_budgets.Check(task.Task.Name, sure) is not { } hold)
+        if (_budgets.Check(task.Task.Name, Sure) is not { } hold)
         {
             return false;
         }

@@ -24,7 +24,7 @@ public sealed class SqliteFileTests : IDisposable
         connection.Open();
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT max(version) FROM schema_version";
-        Assert.Equal(5L, command.ExecuteScalar());
+        Assert.Equal(6L, command.ExecuteScalar());
         command.CommandText = "PRAGMA journal_mode";
         Assert.Equal("wal", command.ExecuteScalar());
         command.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix_%'";

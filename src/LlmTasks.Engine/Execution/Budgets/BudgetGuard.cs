@@ -32,12 +32,12 @@ internal sealed class BudgetGuard(ITaskStore store, TimeProvider time)
     }
 
     /// <summary>The budget that holds this task back (the first of its scopes that would be passed), or null when it may run.</summary>
-    public Hold? Check(string? taskName, decimal sureCost) =>
+    public Hold? Check(string? taskName, Func<decimal> sureCost) =>
         // The caps are cached for a second; a hold lasts until the period turns, so it is only ever decided on caps read
         // now (another process may have raised or removed the budget within that second).
         Check(taskName, sureCost, fresh: false) is null ? null : Check(taskName, sureCost, fresh: true);
 
-    private Hold? Check(string? taskName, decimal sureCost, bool fresh)
+    private Hold? Check(string? taskName, Func<decimal> sureCostOf, bool fresh)
     {
         var rows = Rows(fresh);
         if (rows.Count == 0)
@@ -45,8 +45,15 @@ internal sealed class BudgetGuard(ITaskStore store, TimeProvider time)
             return null;
         }
 
+        var covering = rows.Where(r => Covers(r, taskName)).ToList();
+        if (covering.Count == 0)
+        {
+            return null; // no budget covers the task: nothing to read, no prompt to count
+        }
+
         var now = time.GetUtcNow();
-        foreach (var budget in Measure(rows.Where(r => Covers(r, taskName)).ToList()))
+        var sureCost = sureCostOf(); // counted only now: the tokenizer's first use is slow
+        foreach (var budget in Measure(covering))
         {
             if (budget.SpentUsd >= budget.MaxCostUsd || budget.SpentUsd + sureCost > budget.MaxCostUsd)
             {
