@@ -14,7 +14,6 @@ public sealed class GetLlmBudgetCommand : LlmTaskCommandBase
 {
     /// <summary>Only these scopes, as set (wildcards match the scope's text).</summary>
     [Parameter(Position = 0)]
-    [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     public string[]? Scope { get; set; }
 

@@ -15,14 +15,13 @@ public sealed class SetLlmBudgetCommand : LlmTaskCommandBase
 {
     /// <summary>'store' (every task of the store) or a task name; wildcards.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     public string[] Scope { get; set; } = [];
 
     /// <summary>Hour, Day, Week (from Monday) or Month, in UTC.</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
     [ValidateSet(nameof(BudgetPeriod.Hour), nameof(BudgetPeriod.Day), nameof(BudgetPeriod.Week), nameof(BudgetPeriod.Month))]
-    public string Period { get; set; } = nameof(BudgetPeriod.Day);
+    public string Period { get; set; } = null!;
 
     /// <summary>The cap in USD for each period.</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
