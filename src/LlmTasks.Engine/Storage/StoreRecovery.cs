@@ -18,6 +18,9 @@ public sealed record StoreRecoveryResult
     /// <summary>Provider batches (-AsBatch): their provider ids, states and leases, so that the batches still at the provider are collected from the new store.</summary>
     public int BatchesRecovered { get; init; }
     public int BatchesLost { get; init; }
+    /// <summary>Budgets (Set-LlmBudget): their scopes, periods and caps, so the repaired store holds tasks to the same caps.</summary>
+    public int BudgetsRecovered { get; init; }
+    public int BudgetsLost { get; init; }
 }
 
 /// <summary>
@@ -26,7 +29,7 @@ public sealed record StoreRecoveryResult
 /// read, one by one, so a damaged page costs the rows on it (or under it), not the whole table. What comes
 /// back must look like a task (known state, instance id, request JSON) to be kept; attempts and check results
 /// are kept with their task; provider batches are kept with their provider ids (tasks keep their batch ids), so a batch
-/// still at the provider is collected from the new store. Ids are kept, so ids in scripts and logs still name the same tasks. Source and
+/// still at the provider is collected from the new store; budgets are kept with their caps. Ids are kept, so ids in scripts and logs still name the same tasks. Source and
 /// destination may be of different backends (a SQLite file copied into a PostgreSQL database).
 /// </summary>
 public static class StoreRecovery
@@ -61,7 +64,7 @@ public static class StoreRecovery
         try
         {
             check = from.Check();
-            columns = new[] { "tasks", "attempts", "checks", "batches" }.ToDictionary(t => t, from.Columns);
+            columns = new[] { "tasks", "attempts", "checks", "batches", "budgets" }.ToDictionary(t => t, from.Columns);
         }
         catch (Exception e) when (e is not LlmTasksException)
         {
@@ -80,6 +83,7 @@ public static class StoreRecovery
         var attempts = Copy(from, to, "attempts", columns["attempts"], LooksLikeAttempt, tasks.Ids);
         var checks = Copy(from, to, "checks", columns["checks"], _ => true, tasks.Ids);
         var batches = Copy(from, to, "batches", columns["batches"], LooksLikeBatch, null); // none in a store from before migration 5
+        var budgets = Copy(from, to, "budgets", columns["budgets"], LooksLikeBudget, null); // none before migration 6
         to.Commit();
         return new StoreRecoveryResult
         {
@@ -94,6 +98,8 @@ public static class StoreRecovery
             ChecksLost = checks.Lost,
             BatchesRecovered = batches.Ids.Count,
             BatchesLost = batches.Lost,
+            BudgetsRecovered = budgets.Ids.Count,
+            BudgetsLost = budgets.Lost,
         };
     }
 
@@ -194,6 +200,10 @@ public static class StoreRecovery
     private static bool LooksLikeBatch(IReadOnlyDictionary<string, object> row) =>
         row.GetValueOrDefault("state") is string state && Enum.TryParse<LlmBatchState>(state, out _)
         && row.GetValueOrDefault("provider") is string && row.GetValueOrDefault("model") is string && row.GetValueOrDefault("created_at") is long;
+
+    private static bool LooksLikeBudget(IReadOnlyDictionary<string, object> row) =>
+        row.GetValueOrDefault("scope") is string { Length: > 0 } && row.GetValueOrDefault("period") is string period
+        && Enum.TryParse<Execution.Budgets.BudgetPeriod>(period, out _) && row.GetValueOrDefault("max_cost_nanousd") is long cap && cap >= 0;
 
     private static bool LooksLikeAttempt(IReadOnlyDictionary<string, object> row) =>
         row.GetValueOrDefault("outcome") is string outcome && Enum.TryParse<LlmAttemptOutcome>(outcome, out _)

@@ -130,4 +130,34 @@ public abstract class BudgetTests(StoreKind kind) : IDisposable
         Assert.Equal(DateTimeOffset.Parse(start, System.Globalization.CultureInfo.InvariantCulture), BudgetPeriods.Start(period, at));
         Assert.Equal(DateTimeOffset.Parse(end, System.Globalization.CultureInfo.InvariantCulture), BudgetPeriods.End(period, at));
     }
+    [Theory]
+    [InlineData(StoreKind.Sqlite)]
+    [InlineData(StoreKind.Postgres)]
+    public void Repair_carries_the_budgets_into_the_new_store_which_holds_tasks_to_the_same_caps(StoreKind into)
+    {
+        using (var manager = Open())
+        {
+            Spent(manager, "Reviews-1", 5m);
+            manager.SetBudget("Reviews*", BudgetPeriod.Day, 5m);
+            manager.SetBudget("store", BudgetPeriod.Month, 100m);
+        }
+
+        using var target = new TempStore(into);
+        var destination = into == StoreKind.Sqlite ? Path.Combine(target.Folder, "repaired.db") : target.Path;
+        var result = StoreRecovery.Recover(_temp.Path, destination);
+        Assert.Equal((1, 2, 0), (result.TasksRecovered, result.BudgetsRecovered, result.BudgetsLost));
+
+        using var repaired = Managers.Open(destination, new TaskManagerOptions { Time = _time });
+        Assert.Equal(
+            [("Reviews*", BudgetPeriod.Day, 5m, 5m), ("store", BudgetPeriod.Month, 100m, 5m)],
+            repaired.Budgets().Select(b => (b.Scope, b.Period, b.MaxCostUsd, b.SpentUsd)).OrderBy(b => b.Scope, StringComparer.Ordinal));
+        var held = repaired.Start(Managers.Request("next", name: "reviews-2")).Id; // the scope matches without regard to case, as before
+        Assert.Contains("Waiting for budget 'Day' of 'Reviews*'", HeldBack(repaired, held).Error);
+
+        repaired.SetBudget("reviews*", BudgetPeriod.Day, 10m); // the same budget (one per scope and period, any case), spelled as last set
+        repaired.SetBudget("other", BudgetPeriod.Hour, 1m); // a new row: the id counter is past the copied ids
+        Assert.Equal([("other", 1m), ("reviews*", 10m), ("store", 100m)],
+            repaired.Budgets().Select(b => (b.Scope, b.MaxCostUsd)).OrderBy(b => b.Scope, StringComparer.Ordinal));
+        Assert.Equal(LlmTaskState.Completed, Managers.WaitAll(repaired, [held]).Single().State);
+    }
 }

@@ -143,7 +143,16 @@ internal sealed class PostgresRecoveryTarget : IRecoveryTarget
     {
         using var batch = new NpgsqlBatch(_connection, _transaction);
         batch.BatchCommands.Add(new NpgsqlBatchCommand("SAVEPOINT row"));
-        var insert = new NpgsqlBatchCommand($"INSERT INTO llmtasks.{table} ({string.Join(", ", columns)}) OVERRIDING SYSTEM VALUE VALUES ({string.Join(", ", columns.Select((_, i) => "@p" + i))}) ON CONFLICT DO NOTHING");
+        var names = columns.ToList();
+        var placeholders = columns.Select((_, i) => "@p" + i).ToList();
+        var scope = names.FindIndex(c => c.Equals("scope", StringComparison.OrdinalIgnoreCase));
+        if (table == "budgets" && scope >= 0 && !names.Contains("scope_key", StringComparer.OrdinalIgnoreCase))
+        {
+            names.Add("scope_key"); // a SQLite store's budgets: the scope's key is what SetBudget writes, lower(scope)
+            placeholders.Add($"lower(@p{scope})");
+        }
+
+        var insert = new NpgsqlBatchCommand($"INSERT INTO llmtasks.{table} ({string.Join(", ", names)}) OVERRIDING SYSTEM VALUE VALUES ({string.Join(", ", placeholders)}) ON CONFLICT DO NOTHING");
         for (var i = 0; i < columns.Count; i++)
         {
             insert.Parameters.Add(new NpgsqlParameter("p" + i, values[i] is string s ? s.Replace('\0', '\uFFFD') : values[i]));
@@ -166,7 +175,7 @@ internal sealed class PostgresRecoveryTarget : IRecoveryTarget
 
     public void Commit()
     {
-        foreach (var table in new[] { "tasks", "attempts", "checks", "batches" })
+        foreach (var table in new[] { "tasks", "attempts", "checks", "batches", "budgets" })
         {
             using var sequence = new NpgsqlCommand(
                 $"SELECT setval(pg_get_serial_sequence('llmtasks.{table}', 'id'), coalesce(max(id), 1), max(id) IS NOT NULL) FROM llmtasks.{table}", _connection, _transaction);

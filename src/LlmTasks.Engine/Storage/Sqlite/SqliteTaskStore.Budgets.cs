@@ -28,7 +28,7 @@ internal sealed partial class SqliteTaskStore
     {
         var command = Prepared(connection, transaction, """
             INSERT INTO budgets (scope, period, max_cost_nanousd, updated_at) VALUES ($scope, $period, $cap, $now)
-            ON CONFLICT (scope, period) DO UPDATE SET max_cost_nanousd = excluded.max_cost_nanousd, updated_at = excluded.updated_at
+            ON CONFLICT (scope, period) DO UPDATE SET scope = excluded.scope, max_cost_nanousd = excluded.max_cost_nanousd, updated_at = excluded.updated_at
             RETURNING id, scope, period, max_cost_nanousd
             """);
         Bind(command, "$scope", scope);
