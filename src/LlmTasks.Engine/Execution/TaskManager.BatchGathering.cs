@@ -103,7 +103,7 @@ public sealed partial class TaskManager
     {
         try
         {
-            var tasks = gathering.Tasks.Where(t => t.Reason == CancelReason.None).ToList();
+            var tasks = NotHeldByBudget(gathering.Tasks.Where(t => t.Reason == CancelReason.None).ToList());
             var first = tasks.FirstOrDefault() ?? gathering.Tasks[0];
             var batch = _store.CreateBatch(new NewBatch(gathering.Model.Provider, gathering.Model.ToString(), first.Task.Request.ApiBase),
                 tasks.Select(t => t.Id).ToArray(), Owner, LeaseMs);

@@ -81,21 +81,55 @@ public sealed partial class TaskManager
     /// </summary>
     private bool HeldByBudget(ActiveTask task)
     {
-        var request = task.Task.Request;
-        decimal Sure() => task.Model is { } model && request.MockResponse is null && ModelPrices.Cost(model, 1, 0) is not null
-            ? ModelPrices.Cost(model, TokenEstimate.Count(request.Messages), request.MaxTokens ?? 0) ?? 0
-            : 0;
-        if (_budgets.Check(task.Task.Name, Sure) is not { } hold)
+        if (_budgets.Check(task.Task.Name, () => SureCost(task, batch: false)) is not { } hold)
         {
             return false;
         }
 
+        Hold(task, hold);
+        return true;
+    }
+
+    /// <summary>
+    /// Before gathered batch tasks are sent: those a budget holds back (their scope's spend, with what the tasks before them
+    /// in the batch are sure to cost, would pass a cap) are held as a live task would be; the others are returned to go.
+    /// </summary>
+    private List<ActiveTask> NotHeldByBudget(List<ActiveTask> tasks)
+    {
+        var holds = _budgets.CheckGathered(tasks.Select(t => (t.Task.Name, (Func<decimal>)(() => SureCost(t, batch: true)))).ToList());
+        var going = new List<ActiveTask>(tasks.Count);
+        for (var i = 0; i < tasks.Count; i++)
+        {
+            if (holds[i] is { } hold)
+            {
+                Hold(tasks[i], hold);
+            }
+            else
+            {
+                going.Add(tasks[i]);
+            }
+        }
+
+        return going;
+    }
+
+    /// <summary>What a task's call is sure to cost: its prompt, and -MaxTokens of answer (nothing for unpriced models).</summary>
+    private static decimal SureCost(ActiveTask task, bool batch)
+    {
+        var request = task.Task.Request;
+        return task.Model is { } model && request.MockResponse is null && ModelPrices.Cost(model, 1, 0, batch) is not null
+            ? ModelPrices.Cost(model, TokenEstimate.Count(request.Messages), request.MaxTokens ?? 0, batch) ?? 0
+            : 0;
+    }
+
+    /// <summary>Holds the task Pending, leased to the budget until its period turns, with the reason as its Error.</summary>
+    private void Hold(ActiveTask task, BudgetGuard.Hold hold)
+    {
         if (_store.HoldTask(task.Id, Owner, hold.Budget.HoldOwner, hold.HoldMs, hold.Reason) is not null && task.Secrets is { } secrets)
         {
             _heldSecrets[task.Id] = secrets; // a key given to Start-LlmTask (-ApiKey) lives only here: the run after the hold needs it
         }
 
         Diagnostics.EngineEvents.Verbose(() => $"Task {task.Id}: {hold.Reason}", StorePath);
-        return true;
     }
 }

@@ -160,4 +160,33 @@ public abstract class BudgetTests(StoreKind kind) : IDisposable
             repaired.Budgets().Select(b => (b.Scope, b.MaxCostUsd)).OrderBy(b => b.Scope, StringComparer.Ordinal));
         Assert.Equal(LlmTaskState.Completed, Managers.WaitAll(repaired, [held]).Single().State);
     }
+    [Fact]
+    public async Task Batch_tasks_a_budget_would_pass_are_held_before_the_batch_is_sent_counting_the_sure_cost_of_those_that_go()
+    {
+        var fake = new FakeBatchProvider();
+        var quick = new TaskManagerOptions { BatchWindow = TimeSpan.FromMilliseconds(300), BatchPollMin = TimeSpan.FromMilliseconds(50), BatchPollMax = TimeSpan.FromMilliseconds(200) };
+        using var manager = Managers.Open(_temp.Path, quick, fake);
+        Spent(manager, "reviews-0", 1m);
+        // Each call of openai/gpt-4o-mini with -MaxTokens 10,000 is sure to cost over 0.003 USD at the batch price (0.30 per
+        // million output tokens, half the live price): room for two of the three, not for the third.
+        manager.SetBudget("reviews*", BudgetPeriod.Day, 1.007m);
+        LlmTaskRequest Batched(string prompt, string name) => Managers.Request(prompt, "openai/gpt-4o-mini", name) with { Batch = true, MaxTokens = 10_000 };
+        var ids = new[] { ("r1", "reviews-1"), ("r2", "reviews-2"), ("r3", "reviews-3"), ("o1", "other") }.Select(t => manager.Start(Batched(t.Item1, t.Item2)).Id).ToList();
+
+        var sent = fake.WaitForBatches(1).Single();
+        Assert.Equal(["o1", "r1", "r2"], sent.Requests.Select(r => r.Request.Prompt).Order(StringComparer.Ordinal));
+        var held = HeldBack(manager, ids[2]);
+        Assert.Equal(LlmTaskState.Pending, held.State);
+        Assert.Contains("Waiting for budget 'Day' of 'reviews*' (1.00 USD spent of 1.007; its call would cost at least 0.003", held.Error);
+
+        sent.Complete();
+        Assert.All(Managers.WaitAll(manager, [ids[0], ids[1], ids[3]]), t => Assert.Equal(LlmTaskState.Completed, t.State));
+        manager.SetBudget("reviews*", BudgetPeriod.Day, 10m); // raised: the held task, taken by a wait, is gathered into a batch of its own
+        var waiting = Task.Run(() => Managers.WaitAll(manager, [ids[2]]));
+        var next = fake.WaitForBatches(2).Single(b => !ReferenceEquals(b, sent));
+        Assert.Equal(["r3"], next.Requests.Select(r => r.Request.Prompt));
+        next.Complete();
+        var ran = (await waiting).Single();
+        Assert.Equal((LlmTaskState.Completed, (string?)null), (ran.State, ran.Error));
+    }
 }

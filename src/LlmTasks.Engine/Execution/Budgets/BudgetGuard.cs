@@ -65,6 +65,48 @@ internal sealed class BudgetGuard(ITaskStore store, TimeProvider time)
         return null;
     }
 
+    /// <summary>
+    /// Batch tasks gathered to go together (-AsBatch), in order: each is held when its scope's spend, plus what the tasks
+    /// before it that go are sure to cost, has reached a cap or would pass it with its own sure cost (a batch's answers all
+    /// come at once, so none of them counts before the batch ends). One hold or null per task.
+    /// </summary>
+    public IReadOnlyList<Hold?> CheckGathered(IReadOnlyList<(string? Name, Func<decimal> SureCost)> tasks)
+    {
+        var holds = new Hold?[tasks.Count];
+        var cached = Rows(fresh: false);
+        if (!tasks.Any(t => cached.Any(r => Covers(r, t.Name))))
+        {
+            return holds; // no budget covers any of them: nothing to read, no prompt to count
+        }
+
+        var budgets = Measure(Rows(fresh: true));
+        var going = budgets.ToDictionary(b => b.Id, _ => 0m); // what the tasks that go are sure to cost, per budget
+        var now = time.GetUtcNow();
+        for (var i = 0; i < tasks.Count; i++)
+        {
+            var covering = budgets.Where(b => b.Covers(tasks[i].Name)).ToList();
+            if (covering.Count == 0)
+            {
+                continue;
+            }
+
+            var sure = tasks[i].SureCost();
+            var passed = covering.FirstOrDefault(b => b.SpentUsd + going[b.Id] >= b.MaxCostUsd || b.SpentUsd + going[b.Id] + sure > b.MaxCostUsd);
+            if (passed is not null)
+            {
+                holds[i] = new Hold(passed, Reason(passed, sure), Math.Max(1000, (long)(passed.PeriodEnd - now).TotalMilliseconds));
+                continue;
+            }
+
+            foreach (var budget in covering)
+            {
+                going[budget.Id] += sure;
+            }
+        }
+
+        return holds;
+    }
+
     public static string Reason(LlmBudget budget, decimal sureCost)
     {
         var sure = sureCost > 0 && budget.SpentUsd < budget.MaxCostUsd
