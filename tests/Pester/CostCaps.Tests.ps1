@@ -12,7 +12,7 @@ BeforeAll {
     $script:savedPrices = $env:LLMTASKS_MODEL_PRICES
     Remove-Item Env:LLMTASKS_MODEL_PRICES -ErrorAction SilentlyContinue # the shipped map prices the calls
 
-    . (Join-Path $PSScriptRoot 'PricedServer.ps1')
+    . (Join-Path $PSScriptRoot 'LoopbackServers.ps1')
 }
 
 AfterAll {
