@@ -51,37 +51,8 @@ public sealed partial class TaskManager
             return (attempt with { Outcome = LlmAttemptOutcome.Failed, Error = "The answer's checks were cut short before they decided; Restart-LlmTask sends the task again.", ErrorKind = "Interrupted" }, LlmTaskState.Failed);
         }
 
-        if (result.Passed)
-        {
-            return (attempt with { Checks = result.Checks }, LlmTaskState.Completed);
-        }
-
-        var failed = result.FailedChecks.ToArray();
-        if (failed.FirstOrDefault(c => c.ErrorKind is not null) is { } broken)
-        {
-            return (attempt with
-            {
-                Checks = result.Checks,
-                Outcome = LlmAttemptOutcome.Failed,
-                Error = $"Attempt {n}'s answer could not be verified: check {broken.Index} ({broken.Label}) could not run. {broken.Reason} "
-                    + "The answer is kept as the task's output; Restart-LlmTask runs the task again, Invoke-LlmVerification checks the answer again.",
-                ErrorKind = broken.ErrorKind,
-            }, LlmTaskState.Failed);
-        }
-
-        var summary = Verification.FeedbackPrompt.Summary(failed);
-        var checkedAttempt = attempt with { Checks = result.Checks, Outcome = LlmAttemptOutcome.Failed, Error = $"Attempt {n} of {plan.MaxAttempts}: {summary}", ErrorKind = "VerificationFailed" };
-        if (failed.Any(c => c.Unavailable) || n >= plan.ReviewAfter)
-        {
-            return (checkedAttempt with { Error = $"Needs review after attempt {n} of {plan.MaxAttempts}. {summary}" }, LlmTaskState.NeedsReview);
-        }
-
-        if (n >= plan.MaxAttempts)
-        {
-            return (checkedAttempt with { Error = $"Verification failed after {n} attempt(s). {summary}" }, LlmTaskState.Failed);
-        }
-
-        return (ReaskResume.Mark(checkedAttempt), null);
+        var (decided, state, _) = AttemptVerdict.Of(attempt, result, n, plan);
+        return state is null ? (ReaskResume.Mark(decided), null) : (decided, state);
     }
 
     /// <summary>Tasks whose batch answers failed their checks went back to Pending: they are taken here at once and gathered into a new batch.</summary>

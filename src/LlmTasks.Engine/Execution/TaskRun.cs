@@ -98,36 +98,10 @@ internal sealed class TaskRun(ActiveTask task, ProviderRegistry providers, Model
                 task.EndRun();
             }
 
-            if (result.Passed)
+            var (checkedAttempt, verdict, failed) = AttemptVerdict.Of(attempt, result, n, plan);
+            if (verdict is not null)
             {
-                return (attempt with { Checks = result.Checks }, LlmTaskState.Completed);
-            }
-
-            var failed = result.FailedChecks.ToArray();
-            if (failed.FirstOrDefault(c => c.ErrorKind is not null) is { } broken)
-            {
-                // The check could not run (its judge's model is down): no verdict on the answer, so no re-ask and no
-                // review. The task fails with the check's own kind, keeping its answer; Restart-LlmTask tries again.
-                return (attempt with
-                {
-                    Checks = result.Checks,
-                    Outcome = LlmAttemptOutcome.Failed,
-                    Error = $"Attempt {n}'s answer could not be verified: check {broken.Index} ({broken.Label}) could not run. {broken.Reason} "
-                        + "The answer is kept as the task's output; Restart-LlmTask runs the task again, Invoke-LlmVerification checks the answer again.",
-                    ErrorKind = broken.ErrorKind,
-                }, LlmTaskState.Failed);
-            }
-
-            var summary = FeedbackPrompt.Summary(failed);
-            var checkedAttempt = attempt with { Checks = result.Checks, Outcome = LlmAttemptOutcome.Failed, Error = $"Attempt {n} of {plan.MaxAttempts}: {summary}", ErrorKind = "VerificationFailed" };
-            if (failed.Any(c => c.Unavailable) || n >= plan.ReviewAfter)
-            {
-                return (checkedAttempt with { Error = $"Needs review after attempt {n} of {plan.MaxAttempts}. {summary}" }, LlmTaskState.NeedsReview);
-            }
-
-            if (n >= plan.MaxAttempts)
-            {
-                return (checkedAttempt with { Error = $"Verification failed after {n} attempt(s). {summary}" }, LlmTaskState.Failed);
+                return (checkedAttempt, verdict);
             }
 
             if (task.Reason != CancelReason.None)
