@@ -230,6 +230,29 @@ public sealed class RateLimitTests
     }
 
     [Fact]
+    public void The_calls_waiting_for_the_first_ones_headers_go_when_they_arrive_not_when_its_long_answer_ends()
+    {
+        // The limit is unknown, so the first call goes alone. Its headers come at once and state the limit; its answer then
+        // streams for about three seconds (less than the five the others would wait for it at most). The other calls go as
+        // soon as those headers are read, paced to what they say, and end before it.
+        using var server = new LoopbackServer();
+        (string, string)[] headers = [("x-ratelimit-limit-requests", "6000"), ("x-ratelimit-remaining-requests", "99")];
+        var seen = 0;
+        server.Script(Reply.From(_ => Interlocked.Increment(ref seen) == 1
+            ? (StreamReply)Reply.Stream(RecordedResponses.OpenAIStream(["slow ", "answer ", "in ", "pieces"]), TimeSpan.FromMilliseconds(500)) with { Headers = headers }
+            : Reply.Json(200, RecordedResponses.OpenAIChat("quick"), headers)));
+        var limits = new RateLimitOptions(new EngineEnvironment(_ => null));
+        using var h = new HttpHarness(Retries, options: o => o with { Concurrency = 4, RateLimits = limits, Streaming = true });
+        var ids = Enumerable.Range(0, 4).Select(i => h.Manager.Start(Call(i) with { ApiBase = server.Url + "/v1" }, new TaskSecrets(HttpHarness.Key)).Id).ToList();
+        var done = Managers.WaitAll(h.Manager, ids, 120);
+        Assert.All(done, t => Assert.Equal(LlmTaskState.Completed, t.State));
+        var slow = Assert.Single(done, t => t.Output == "slow answer in pieces");
+        Assert.All(done.Where(t => t.Id != slow.Id), t =>
+            Assert.True(t.CompletedAt < slow.CompletedAt, $"task {t.Id} ended at {t.CompletedAt:HH:mm:ss.fff}, after the first call's answer ({slow.CompletedAt:HH:mm:ss.fff})"));
+        Assert.Equal(6000, Assert.Single(h.Manager.Rates.Lanes).LearnedRequestsPerMinute);
+    }
+
+    [Fact]
     public void A_429_pauses_the_model_and_the_retries_are_paced_rather_than_draining_the_quota_again()
     {
         // Another client has just spent the quota: the first call (which goes alone, the limit being unknown) gets a 429

@@ -10,7 +10,8 @@ namespace LlmTasks.Execution.Pipeline;
 /// (<see cref="RateGovernor"/>): before the try it reserves a request and its estimated tokens (the prompt counted with
 /// <see cref="TokenEstimate"/>, plus -MaxTokens or the answers' average size) and waits as long as the quota asks, on the
 /// call's clock; after it, the estimate is corrected from the usage reported and what the provider's headers said is
-/// learned (its limits, what is left, and after a 429 the pause that every call of the model then waits out).
+/// learned (its limits, what is left, and after a 429 the pause that every call of the model then waits out). The first
+/// call of a scope whose limit is not known yet goes alone, and the others wait for its response's headers.
 /// </summary>
 internal sealed class RatePacing(IChatClient inner, CallScope scope) : DelegatingChatClient(inner)
 {
@@ -58,6 +59,23 @@ internal sealed class RatePacing(IChatClient inner, CallScope scope) : Delegatin
 
         var previous = RateLimitHeaders.Current.Value;
         var box = new RateLimitHeaders.Box();
+        if (probing.Count > 0)
+        {
+            // The limit is in the first answer's headers, which come long before a long (streamed) answer's end: the calls
+            // waiting for this probe go as soon as they are read, paced to what they said.
+            box.HeadersArrived = report =>
+            {
+                foreach (var lane in probing)
+                {
+                    if (report is not null)
+                    {
+                        lane.Learn(report, scope.Retry.MaxDelay);
+                    }
+
+                    lane.Probed();
+                }
+            };
+        }
         try
         {
             await WaitAsync(wait, lanes, cancellationToken).ConfigureAwait(false);

@@ -27,14 +27,25 @@ internal static partial class RateLimitHeaders
     internal sealed class Box
     {
         public RateLimitReport? Report { get; set; }
+
+        /// <summary>Called as each response's headers arrive (with what they said, or null), before its body is read.</summary>
+        public Action<RateLimitReport?>? HeadersArrived { get; set; }
     }
 
     public static void Note(HttpResponseMessage response, TimeProvider time)
     {
-        if (Current.Value is { } box && Read((int)response.StatusCode, response.Headers, time) is { SaysAnything: true } report)
+        if (Current.Value is not { } box)
+        {
+            return;
+        }
+
+        var report = Read((int)response.StatusCode, response.Headers, time) is { SaysAnything: true } read ? read : null;
+        if (report is not null)
         {
             box.Report = report;
         }
+
+        box.HeadersArrived?.Invoke(report);
     }
 
     public static RateLimitReport Read(int status, HttpResponseHeaders headers, TimeProvider time)
