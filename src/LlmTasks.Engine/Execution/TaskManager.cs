@@ -100,7 +100,12 @@ public sealed partial class TaskManager : IDisposable
         options.Retry.Validate();
         options.RateLimits.Validate();
         Diagnostics.TelemetryExport.Start(); // only when $env:OTEL_EXPORTER_OTLP_* asks for it
-        var store = StoreBackends.Default.Open(reference, options.Store);
+        return Open(StoreBackends.Default.Open(reference, options.Store), options, providers);
+    }
+
+    /// <summary>Runs work on a store already open (the tests' store doubles wrap a real one); the manager owns it from here.</summary>
+    internal static TaskManager Open(ITaskStore store, TaskManagerOptions options, ProviderRegistry? providers)
+    {
         var manager = new TaskManager(store, providers ?? ProviderRegistry.CreateDefault(), options);
         Diagnostics.EngineTelemetry.Register(manager);
         Diagnostics.Narration.StoreOpened(store);
@@ -581,10 +586,15 @@ public sealed partial class TaskManager : IDisposable
             _lastHeartbeatMs = now;
             if (!_active.IsEmpty)
             {
-                var (stopRequested, lost) = _store.RenewLeases(Owner, _active.Keys.ToArray(), leaseMs);
-                foreach (var id in stopRequested.Concat(lost))
+                // The entries are taken before the store is read, and only those are cancelled: a task stopped while
+                // queued and restarted meanwhile has a new entry (its restart committed after this read began), which
+                // the renewal's "lost" (read while it was still Cancelled) must not cancel, or it never runs.
+                var held = _active.ToArray();
+                var (stopRequested, lost) = _store.RenewLeases(Owner, held.Select(e => e.Key).ToArray(), leaseMs);
+                var told = stopRequested.Concat(lost).ToHashSet();
+                foreach (var (id, task) in held)
                 {
-                    if (_active.TryGetValue(id, out var task))
+                    if (told.Contains(id))
                     {
                         task.Cancel(CancelReason.User); // a result for a lost task can only become a Discarded attempt
                     }

@@ -264,6 +264,45 @@ public abstract class SharedStoreTests(StoreKind kind) : IDisposable
         Assert.Equal([LlmAttemptOutcome.Succeeded], manager.Store.GetAttempts(queued.Id).Select(a => a.Outcome));
     }
     [Fact]
+    public void A_task_restarted_while_a_lease_renewal_that_found_it_stopped_is_under_way_still_runs()
+    {
+        // The renewal reads the store while the queued task is Cancelled (so it is "lost" to this owner);
+        // the restart lands before the renewal acts on that answer. Only the entry the renewal read may be
+        // cancelled, not the restart's new one. (On PostgreSQL the stop's notification starts such a renewal
+        // at once, which is how this failed one CI run in many.)
+        var gate = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var provider = new ScriptedProvider { Behaviour = (p, _) => p == "first" ? gate.Task : Task.FromResult("ran: " + p) };
+        long queuedId = 0;
+        using var renewalRead = new ManualResetEventSlim();
+        using var restarted = new ManualResetEventSlim();
+        var options = new TaskManagerOptions { Concurrency = 1, Lease = TimeSpan.FromSeconds(3), PollInterval = TimeSpan.FromMilliseconds(50) }.WithOneClock();
+        var store = InterceptingStore.Wrap(StoreBackends.Default.Open(StoreLocation.Resolve(_temp.Path), options.Store), nameof(ITaskStore.RenewLeases), result =>
+        {
+            var (_, lost) = ((IReadOnlyList<long>, IReadOnlyList<long>))result!;
+            if (lost.Contains(Volatile.Read(ref queuedId)) && !renewalRead.IsSet)
+            {
+                renewalRead.Set();
+                restarted.Wait(TimeSpan.FromSeconds(30)); // the restart happens here, between the read and its use
+            }
+        });
+        using var manager = TaskManager.Open(store, options, new LlmTasks.Providers.ProviderRegistry([new LlmTasks.Providers.Mock.MockProvider(), provider]));
+        var first = manager.Start(Managers.Request("first", "test/x"));
+        var queued = manager.Start(Managers.Request("queued", "test/x"));
+        Volatile.Write(ref queuedId, queued.Id);
+        Assert.True(SpinWait.SpinUntil(() => provider.Calls == 1, TimeSpan.FromSeconds(30)));
+
+        Assert.Equal([queued.Id], manager.Stop([queued.Id]).Cancelled.Select(t => t.Id));
+        Assert.True(renewalRead.Wait(TimeSpan.FromSeconds(30)), "no lease renewal read the stopped task"); // one comes within a heartbeat (1 s)
+        Assert.Equal([queued.Id], manager.Restart([queued.Id]).Select(t => t.Id));
+        restarted.Set();
+        gate.SetResult("first done");
+
+        Assert.Equal(LlmTaskState.Completed, Managers.WaitAll(manager, [first.Id]).Single().State);
+        Assert.True(SpinWait.SpinUntil(() => manager.Store.Get(queued.Id)!.State.IsTerminal(), TimeSpan.FromSeconds(15)), "the restarted task never ran");
+        Assert.Equal((LlmTaskState.Completed, "ran: queued"), (manager.Store.Get(queued.Id)!.State, manager.Store.Get(queued.Id)!.Output));
+    }
+
+    [Fact]
     public void A_running_task_stopped_and_restarted_at_once_runs_its_new_series()
     {
         // The stopped call takes a moment to give up (as an HTTP call does), so its Cancelled result
