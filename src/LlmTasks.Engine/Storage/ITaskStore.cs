@@ -41,6 +41,9 @@ public interface ITaskStore : IBatchStore, IBudgetStore, IDisposable
 
     IReadOnlyList<LlmTask> Query(TaskQuery query);
 
+    /// <summary>How many tasks match a query's filters (its Newest, Sort, Skip and Take aside): a list's total beside its page.</summary>
+    long Count(TaskQuery query);
+
     /// <summary>Tasks that reached a terminal state at or after an instant (store clock, UTC ms), oldest first.</summary>
     IReadOnlyList<LlmTask> FinishedSince(long sinceMs);
 

@@ -18,6 +18,16 @@ public sealed record TaskQuery
     public DateTime? FinishedBefore { get; init; }
     /// <summary>Only the newest N matching tasks (still returned oldest first).</summary>
     public int? Newest { get; init; }
+    /// <summary>Text the prompt or the output contains, case-insensitive (no wildcards).</summary>
+    public string? Text { get; init; }
+    /// <summary>The order to read in (default: by creation). With Sort, Skip or Take the tasks come in this order, not oldest first.</summary>
+    public TaskSort? Sort { get; init; }
+    /// <summary>With <see cref="Sort"/>: newest, largest or last first.</summary>
+    public bool Descending { get; init; }
+    /// <summary>Leaves out the first N matching tasks (in <see cref="Sort"/> order): a page's start.</summary>
+    public int? Skip { get; init; }
+    /// <summary>At most N tasks (in <see cref="Sort"/> order): a page's length.</summary>
+    public int? Take { get; init; }
 
     public static TaskQuery All { get; } = new();
 }

@@ -16,12 +16,32 @@ internal sealed partial class SqliteTaskStore
         // An invalid pattern is refused before the store is read.
         var names = query.Names?.Select(Wildcard.Parse).ToArray();
         var models = query.Models?.Select(Wildcard.Parse).ToArray();
+        TaskPaging.Validate(query);
         return Read(connection => Query(connection, query, names, models));
     }
 
-    private IReadOnlyList<LlmTask> Query(SqliteConnection connection, TaskQuery query, Wildcard.Parsed[]? names, Wildcard.Parsed[]? models)
+    public long Count(TaskQuery query)
     {
-        using var command = connection.CreateCommand();
+        var names = query.Names?.Select(Wildcard.Parse).ToArray();
+        var models = query.Models?.Select(Wildcard.Parse).ToArray();
+        var all = query with { Newest = null, Sort = null, Skip = null, Take = null };
+        return Read(connection =>
+        {
+            using var command = connection.CreateCommand();
+            var (where, nameRegexes, modelRegexes) = Where(command, all, names, models);
+            if (nameRegexes is not null || modelRegexes is not null)
+            {
+                return (long)Query(connection, all, names, models).Count; // sets ([a-z]) are matched after the read
+            }
+
+            command.CommandText = "SELECT count(*) FROM tasks" + where;
+            return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        });
+    }
+
+    /// <summary>The WHERE clause of a query's filters (empty when none), and the wildcard sets matched after the read.</summary>
+    private static (string Sql, List<Regex>? Names, List<Regex>? Models) Where(SqliteCommand command, TaskQuery query, Wildcard.Parsed[]? names, Wildcard.Parsed[]? models)
+    {
         var where = new List<string>();
         if (query.Ids is { Count: > 0 })
         {
@@ -62,15 +82,30 @@ internal sealed partial class SqliteTaskStore
             command.Parameters.AddWithValue("$finishedBefore", UnixTime.Ms(finishedBefore));
         }
 
-        var sql = new StringBuilder("SELECT ").Append(TaskColumns).Append(" FROM tasks");
-        if (where.Count > 0)
+        if (TaskPaging.Needle(query) is { } needle)
         {
-            sql.Append(" WHERE ").Append(string.Join(" AND ", where));
+            where.Add("(instr(lower(prompt), $text) > 0 OR instr(lower(coalesce(output, '')), $text) > 0)");
+            command.Parameters.AddWithValue("$text", needle);
+        }
+
+        return (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : string.Empty, nameRegexes, modelRegexes);
+    }
+
+    private IReadOnlyList<LlmTask> Query(SqliteConnection connection, TaskQuery query, Wildcard.Parsed[]? names, Wildcard.Parsed[]? models)
+    {
+        using var command = connection.CreateCommand();
+        var (where, nameRegexes, modelRegexes) = Where(command, query, names, models);
+        var sql = new StringBuilder("SELECT ").Append(TaskColumns).Append(" FROM tasks").Append(where);
+        var paged = TaskPaging.IsPaged(query);
+        var sliceInMemory = paged && (nameRegexes is not null || modelRegexes is not null);
+        if (paged)
+        {
+            sql.Append(TaskPaging.OrderBy(query)).Append(sliceInMemory ? string.Empty : TaskPaging.Limit(query));
         }
 
         // With a regex post-filter the LIMIT would count rows the filter drops, so apply Newest afterwards.
-        var limitInSql = query.Newest is { } n && nameRegexes is null && modelRegexes is null;
-        sql.Append(limitInSql ? " ORDER BY id DESC LIMIT $newest" : " ORDER BY id");
+        var limitInSql = !paged && query.Newest is { } n && nameRegexes is null && modelRegexes is null;
+        sql.Append(paged ? string.Empty : limitInSql ? " ORDER BY id DESC LIMIT $newest" : " ORDER BY id");
         if (limitInSql)
         {
             command.Parameters.AddWithValue("$newest", query.Newest!.Value);
@@ -88,7 +123,11 @@ internal sealed partial class SqliteTaskStore
             tasks = tasks.Where(t => Matches(models!, t.Model)).ToList();
         }
 
-        if (!limitInSql && query.Newest is { } newest && tasks.Count > newest)
+        if (sliceInMemory)
+        {
+            tasks = TaskPaging.Slice(tasks, query);
+        }
+        else if (!paged && !limitInSql && query.Newest is { } newest && tasks.Count > newest)
         {
             tasks = tasks.GetRange(tasks.Count - newest, newest);
         }
