@@ -58,4 +58,11 @@ public static class ErrorIds
     public const string InvalidFallback = "LlmTaskInvalidFallback";
     /// <summary>-MaxCostUsd is not more than 0 or is past the most a cap may say.</summary>
     public const string InvalidMaxCost = "LlmTaskInvalidMaxCost";
+    // The task board (Start-LlmTaskBoard).
+    /// <summary>A board option (-Port …) is out of range.</summary>
+    public const string InvalidBoardOption = "LlmTaskInvalidBoardOption";
+    /// <summary>The port asked for is in use or cannot be listened on.</summary>
+    public const string BoardPortUnavailable = "LlmTaskBoardPortUnavailable";
+    /// <summary>Get-/Stop-LlmTaskBoard was given an id no board of this session has.</summary>
+    public const string BoardNotFound = "LlmTaskBoardNotFound";
 }
