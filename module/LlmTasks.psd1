@@ -31,6 +31,9 @@
         'Set-LlmBudget'
         'Get-LlmBudget'
         'Remove-LlmBudget'
+        'Start-LlmTaskBoard'
+        'Get-LlmTaskBoard'
+        'Stop-LlmTaskBoard'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -10,7 +10,7 @@ namespace LlmTasks.PowerShell;
 /// On import: route the engine into its own load context. Importing runs no task: work left in a
 /// store runs where someone asks for it (a wait on those tasks, or Invoke-LlmTaskWorker).
 /// When the last runspace using the module closes, or Remove-Module runs in it: hand this process's
-/// unfinished work back to the store and close the script-check runspaces
+/// unfinished work back to the store, stop its task boards, and close the script-check runspaces
 /// (<see cref="ModuleRunspaces"/>), so an embedding host can exit.
 /// </summary>
 public sealed class ModuleLifetime : IModuleAssemblyInitializer, IModuleAssemblyCleanup
@@ -27,6 +27,7 @@ public sealed class ModuleLifetime : IModuleAssemblyInitializer, IModuleAssembly
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ShutdownEngine()
     {
+        Board.TaskBoards.StopAll();
         TaskManagers.ShutdownAll();
         (Verification.VerificationServices.Default.ScriptRunner as IDisposable)?.Dispose();
     }

@@ -72,7 +72,7 @@ public sealed class ModuleTests : IDisposable
     public void The_manifest_exports_the_cmdlets_and_loads_the_views()
     {
         var commands = _ps.Run("(Get-Module LlmTasks).ExportedCmdlets.Keys").Ok();
-        Assert.Equal(["Approve-LlmTask", "Get-LlmBudget", "Get-LlmModel", "Get-LlmRateLimit", "Get-LlmTask", "Get-LlmTaskAttempt", "Get-LlmTaskBatch", "Invoke-LlmTaskWorker", "Invoke-LlmVerification", "Receive-LlmTask", "Remove-LlmBudget", "Remove-LlmRateLimit", "Remove-LlmTask", "Repair-LlmTaskStore", "Restart-LlmTask", "Set-LlmBudget", "Set-LlmRateLimit", "Start-LlmTask", "Stop-LlmTask", "Wait-LlmTask"],
+        Assert.Equal(["Approve-LlmTask", "Get-LlmBudget", "Get-LlmModel", "Get-LlmRateLimit", "Get-LlmTask", "Get-LlmTaskAttempt", "Get-LlmTaskBatch", "Get-LlmTaskBoard", "Invoke-LlmTaskWorker", "Invoke-LlmVerification", "Receive-LlmTask", "Remove-LlmBudget", "Remove-LlmRateLimit", "Remove-LlmTask", "Repair-LlmTaskStore", "Restart-LlmTask", "Set-LlmBudget", "Set-LlmRateLimit", "Start-LlmTask", "Start-LlmTaskBoard", "Stop-LlmTask", "Stop-LlmTaskBoard", "Wait-LlmTask"],
             commands.Output.Select(o => o.ToString()).Order());
         var views = _ps.Run("$t = Start-LlmTask 'x' -Model mock/echo -Wait; $t.PSStandardMembers.DefaultDisplayPropertySet.ReferencedPropertyNames -join ','").Ok();
         Assert.Equal("Id,Name,State,Model,Duration,Output", views.Output.Single().ToString());

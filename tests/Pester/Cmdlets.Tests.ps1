@@ -516,6 +516,102 @@ Describe 'Rate limits' {
     }
 }
 
+Describe 'Task boards' {
+    It 'Start-, Get- and Stop-LlmTaskBoard serve the store with its token, list the board and stop it' {
+        Covers 'Start-LlmTaskBoard/__AllParameterSets', 'Get-LlmTaskBoard/__AllParameterSets', 'Stop-LlmTaskBoard/__AllParameterSets'
+        $p = New-Prefix
+        'one', 'two' | Start-LlmTask -Model mock/echo -Name $p -Wait | Out-Null
+        $board = Start-LlmTaskBoard -NoBrowser
+        $board.Url | Should -Match '^http://127\.0\.0\.1:\d+/\?token=[A-Za-z0-9_-]{43}$'
+        $board.StorePath | Should -Be $script:store
+        $base = "http://127.0.0.1:$($board.Port)"
+
+        (Invoke-WebRequest "$base/tasks" -SkipHttpErrorCheck).StatusCode | Should -Be 403
+        (Invoke-WebRequest "$base/tasks?token=guess" -SkipHttpErrorCheck).StatusCode | Should -Be 403
+        $null = Invoke-WebRequest $board.Url -SessionVariable web
+        $page = Invoke-WebRequest "$base/tasks?name=$p" -WebSession $web
+        $page.Content | Should -Match 'of 2 tasks'
+        (Invoke-WebRequest "$base/tasks/1/remove" -Method Post -WebSession $web -SkipHttpErrorCheck).StatusCode | Should -Be 403
+
+        $listed = Get-LlmTaskBoard | Select-Object Id, Port, AllowActions, StorePath | ConvertTo-Json | ConvertFrom-Json
+        $listed.Port | Should -Be $board.Port
+        $listed.AllowActions | Should -BeFalse
+        (Show (Get-LlmTaskBoard -Id $board.Id) 120) | Should -Match "$($board.Id)\s+no\s+http://127\.0\.0\.1:$($board.Port)/\?token="
+
+        Stop-LlmTaskBoard -WhatIf
+        (Get-LlmTaskBoard).Count | Should -Be 1
+        Get-LlmTaskBoard -Id $board.Id | Stop-LlmTaskBoard
+        Get-LlmTaskBoard | Should -BeNullOrEmpty
+        $board.IsRunning | Should -BeFalse
+        { Invoke-WebRequest $board.Url -TimeoutSec 5 } | Should -Throw
+    }
+
+    It 'refuses a bad port and an unknown board with their own errors, and keeps the store' {
+        $before = @(Get-LlmTask).Count
+        { Start-LlmTaskBoard -Port 70000 -NoBrowser } | Should -Throw -ErrorId 'LlmTaskInvalidBoardOption,*'
+        $first = Start-LlmTaskBoard -NoBrowser
+        try {
+            $err = { Start-LlmTaskBoard -Port $first.Port -NoBrowser } | Should -Throw -PassThru
+            $err.FullyQualifiedErrorId | Should -BeLike 'LlmTaskBoardPortUnavailable,*'
+            $err.CategoryInfo.Category | Should -Be 'ResourceUnavailable'
+            $err.Exception.Message | Should -Match "Port $($first.Port) on 127.0.0.1 is in use"
+        } finally {
+            $first | Stop-LlmTaskBoard
+        }
+
+        Get-LlmTaskBoard -Id 4242 -ErrorVariable missing -ErrorAction SilentlyContinue
+        $missing[0].FullyQualifiedErrorId | Should -BeLike 'LlmTaskBoardNotFound,*'
+        $missing[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        Stop-LlmTaskBoard 4242 -ErrorAction SilentlyContinue -ErrorVariable stopMissing
+        $stopMissing[0].FullyQualifiedErrorId | Should -BeLike 'LlmTaskBoardNotFound,*'
+        @(Get-LlmTask).Count | Should -Be $before
+    }
+
+    It 'opens the browser with xdg-open where a desktop runs, and says why not where none does' -Skip:(-not $IsLinux) {
+        $bin = Join-Path $script:folder 'fake-bin'
+        New-Item -ItemType Directory $bin -Force | Out-Null
+        $opened = Join-Path $script:folder 'opened.txt'
+        Set-Content (Join-Path $bin 'xdg-open') "#!/bin/sh`necho `"`$1`" > '$opened'" -NoNewline
+        chmod +x (Join-Path $bin 'xdg-open')
+        $saved = $env:PATH, $env:DISPLAY, $env:WAYLAND_DISPLAY
+        try {
+            $env:PATH = "$bin$([IO.Path]::PathSeparator)$env:PATH"
+            $env:DISPLAY = ':99'
+            $board = Start-LlmTaskBoard
+            $deadline = [DateTime]::UtcNow.AddSeconds(10)
+            while (-not (Test-Path $opened) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+            (Get-Content $opened -Raw).Trim() | Should -Be $board.Url
+            $board | Stop-LlmTaskBoard
+
+            $env:DISPLAY = $null
+            $env:WAYLAND_DISPLAY = $null
+            $quiet = Start-LlmTaskBoard -Verbose 4>&1
+            ($quiet | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message | Should -Match 'DISPLAY'
+            $quiet | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] } | Stop-LlmTaskBoard
+        } finally {
+            $env:PATH, $env:DISPLAY, $env:WAYLAND_DISPLAY = $saved
+        }
+    }
+
+    It 'serves until the pipeline is stopped with -Wait, then closes its port' {
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module '$script:manifest'; Start-LlmTaskBoard -StorePath '$script:store' -NoBrowser -Wait")
+            $output = [System.Management.Automation.PSDataCollection[psobject]]::new()
+            $run = $ps.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]::new(), $output)
+            $deadline = [DateTime]::UtcNow.AddSeconds(30)
+            while ($output.Count -eq 0 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+            $board = $output[0]
+            (Invoke-WebRequest $board.Url).StatusCode | Should -Be 200
+            $ps.Stop()
+            $board.IsRunning | Should -BeFalse
+            { Invoke-WebRequest $board.Url -TimeoutSec 5 } | Should -Throw
+        } finally {
+            $ps.Dispose()
+        }
+    }
+}
+
 Describe 'Coverage' {
     It 'ran every parameter set of every cmdlet' {
         $sets = foreach ($command in Get-Command -Module LlmTasks -CommandType Cmdlet) {
