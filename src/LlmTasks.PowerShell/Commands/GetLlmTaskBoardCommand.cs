@@ -11,6 +11,7 @@ public sealed class GetLlmTaskBoardCommand : PSCmdlet
 {
     /// <summary>Only these boards.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty] // an empty variable is refused, not read as "every board"
     public int[] Id { get; set; } = [];
 
     protected override void ProcessRecord()

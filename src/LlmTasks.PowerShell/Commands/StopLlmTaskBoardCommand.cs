@@ -11,6 +11,7 @@ public sealed class StopLlmTaskBoardCommand : PSCmdlet
 {
     /// <summary>The boards to stop (every board of the session when not given); binds the Id of piped boards.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty] // an empty variable is refused, not read as "every board"
     public int[] Id { get; set; } = [];
 
     protected override void ProcessRecord()
