@@ -5,7 +5,7 @@ namespace LlmTasks.Bench;
 /// <summary>Counts and switches; every count has a flag so a quick run can shrink it (README: Performance).</summary>
 internal sealed record BenchOptions
 {
-    public static readonly string[] AllScenarios = ["overhead", "latency", "memory", "queries", "durability", "streaming", "workers", "batches", "quota"];
+    public static readonly string[] AllScenarios = ["overhead", "latency", "memory", "queries", "durability", "streaming", "workers", "batches", "quota", "board"];
 
     public static readonly string[] AllBackends = ["sqlite", "postgres"];
 
@@ -108,7 +108,7 @@ internal sealed record BenchOptions
 
           dotnet run --project bench/LlmTasks.Bench -c Release [-- options]
 
-        --scenarios a,b     overhead, latency, memory, queries, durability, streaming, workers, batches, quota (default: all)
+        --scenarios a,b     overhead, latency, memory, queries, durability, streaming, workers, batches, quota, board (default: all)
         --backends a,b      sqlite, postgres: the stores scenarios 1 and 2 run on (default: both;
                             postgres starts a throw-away PostgreSQL 15 server, Debian's binaries)
         --runs N            measured runs per scenario after one warm-up (default 5)

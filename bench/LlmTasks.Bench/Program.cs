@@ -319,6 +319,7 @@ internal static class Worker
             "workers" => Workers.Run(o, work),
             "batches" => BatchOverhead.Run(o, work),
             "quota" => Quota.Run(o, work),
+            "board" => BoardPages.Run(o, work),
             _ => throw new ArgumentException($"No worker for '{scenario}'."),
         };
 

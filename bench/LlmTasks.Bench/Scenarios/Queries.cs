@@ -72,7 +72,7 @@ internal static class Queries
     }
 
     /// <summary>Finished tasks as the engine writes them: a request, an output, one attempt each.</summary>
-    private static void Seed(string path, int count)
+    internal static void Seed(string path, int count)
     {
         using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ConnectionString);
         connection.Open();

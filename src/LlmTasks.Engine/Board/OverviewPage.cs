@@ -21,11 +21,12 @@ internal static class OverviewPage
         }
 
         sb.Append("</div>");
+        // Newest first by id (the index on state and id): a sort by finish time would sort every completed task to show ten.
         Section(sb, board, "Running now", new TaskQuery { States = [LlmTaskState.Running], Sort = TaskSort.Created, Take = 20 }, "Nothing is running.", LlmTaskState.Running);
         Section(sb, board, "Waiting to run", new TaskQuery { States = [LlmTaskState.Pending], Sort = TaskSort.Created, Take = 10 }, "Nothing is waiting.", LlmTaskState.Pending);
-        Section(sb, board, "Needs review", new TaskQuery { States = [LlmTaskState.NeedsReview], Sort = TaskSort.Finished, Descending = true, Take = 10 }, "Nothing needs review.", LlmTaskState.NeedsReview);
-        Section(sb, board, "Failed last", new TaskQuery { States = [LlmTaskState.Failed], Sort = TaskSort.Finished, Descending = true, Take = 10 }, "Nothing failed.", LlmTaskState.Failed);
-        Section(sb, board, "Finished last", new TaskQuery { States = [LlmTaskState.Completed], Sort = TaskSort.Finished, Descending = true, Take = 10 }, "Nothing finished yet.", LlmTaskState.Completed);
+        Section(sb, board, "Needs review", new TaskQuery { States = [LlmTaskState.NeedsReview], Sort = TaskSort.Created, Descending = true, Take = 10 }, "Nothing needs review.", LlmTaskState.NeedsReview);
+        Section(sb, board, "Newest failed", new TaskQuery { States = [LlmTaskState.Failed], Sort = TaskSort.Created, Descending = true, Take = 10 }, "Nothing failed.", LlmTaskState.Failed);
+        Section(sb, board, "Newest completed", new TaskQuery { States = [LlmTaskState.Completed], Sort = TaskSort.Created, Descending = true, Take = 10 }, "Nothing finished yet.", LlmTaskState.Completed);
         return new BoardPage("Board", "/", sb.ToString());
     }
 

@@ -28,7 +28,7 @@ internal static class TaskPaging
         }
     }
 
-    /// <summary>The text filter's needle, lower case (both backends compare lower-cased prompt and output).</summary>
+    /// <summary>The text filter's needle, lower case (PostgreSQL compares it with lower-cased prompt and output; SQLite uses LIKE).</summary>
     public static string? Needle(TaskQuery query) => string.IsNullOrEmpty(query.Text) ? null : query.Text.ToLowerInvariant();
 
     public static string OrderBy(TaskQuery query)

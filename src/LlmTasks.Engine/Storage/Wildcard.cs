@@ -69,18 +69,19 @@ internal static class Wildcard
         {
             return Parse(prefix) switch
             {
-                { Literal: { } literal } => Escape(literal),
+                { Literal: { } literal } => EscapeLike(literal),
                 { Like: { } like } => like,
-                _ => Escape(prefix),
+                _ => EscapeLike(prefix),
             };
         }
         catch (LlmTasksException)
         {
-            return Escape(prefix);
+            return EscapeLike(prefix);
         }
-
-        static string Escape(string text) => text.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
     }
+
+    /// <summary>Text that a LIKE pattern (escape character \) matches as itself: its %, _ and \ escaped.</summary>
+    public static string EscapeLike(string text) => text.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
 
     private static List<Token> Tokens(string pattern)
     {

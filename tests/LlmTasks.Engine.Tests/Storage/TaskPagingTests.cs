@@ -15,6 +15,20 @@ public abstract class TaskPagingTests(StoreKind kind) : IDisposable
     public void Dispose() => _temp.Dispose();
 
     [Fact]
+    public void Text_with_percent_underscore_or_backslash_matches_only_itself()
+    {
+        using var manager = Managers.Open(_temp.Path);
+        string[] prompts = ["50% off", "500 offers", "a_b", "axb", @"C:\temp", "C:temp"];
+        var ids = prompts.Select(p => manager.Start(Managers.Request(p)).Id).ToList();
+        Managers.WaitAll(manager, ids);
+
+        Assert.Equal([ids[0]], manager.Store.Query(new TaskQuery { Text = "50%" }).Select(t => t.Id));
+        Assert.Equal([ids[2]], manager.Store.Query(new TaskQuery { Text = "A_B" }).Select(t => t.Id));
+        Assert.Equal([ids[4]], manager.Store.Query(new TaskQuery { Text = @"c:\t" }).Select(t => t.Id));
+        Assert.Equal(1, manager.Store.Count(new TaskQuery { Text = "50%" }));
+    }
+
+    [Fact]
     public void A_page_comes_in_the_order_asked_and_the_count_is_of_every_match()
     {
         using var manager = Managers.Open(_temp.Path);

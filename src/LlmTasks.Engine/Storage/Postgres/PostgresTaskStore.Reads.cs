@@ -163,7 +163,7 @@ internal sealed partial class PostgresTaskStore
         var i = 0;
         foreach (var pattern in patterns.Where(p => p.Literal is null || !exactInSql))
         {
-            var like = pattern.Like ?? (pattern.Literal is { } literal ? literal.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_") : null);
+            var like = pattern.Like ?? (pattern.Literal is { } literal ? Wildcard.EscapeLike(literal) : null);
             if (like is not null)
             {
                 alternatives.Add($"{folded} LIKE @{column}{i} ESCAPE '\\'");
