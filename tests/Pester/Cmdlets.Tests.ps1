@@ -223,7 +223,9 @@ Describe 'Receive-LlmTask' {
         $p = New-Prefix
         $tasks = 'p1', 'p2' | ForEach-Object -Parallel { Import-Module $using:script:manifest; Start-LlmTask $_ -Model mock/delay:100 -Name $using:p -StorePath $using:script:store } |
             Sort-Object Id
-        ($tasks | Receive-LlmTask -Wait) | Should -Be @('p1', 'p2')
+        # The parallel runspaces may store p2 first: the answers come in the order of the tasks piped in.
+        ($tasks | Receive-LlmTask -Wait) | Should -Be @($tasks.Prompt)
+        @($tasks.Prompt | Sort-Object) | Should -Be @('p1', 'p2')
         $failed = Start-LlmTask 'broken' -Model mock/fail -Wait
         $failed | Receive-LlmTask -ErrorAction SilentlyContinue -ErrorVariable problems
         $problems[0].FullyQualifiedErrorId | Should -BeLike 'LlmTaskFailed,*'
