@@ -524,7 +524,7 @@ Describe 'Task boards' {
         $p = New-Prefix
         'one', 'two' | Start-LlmTask -Model mock/echo -Name $p -Wait | Out-Null
         $board = Start-LlmTaskBoard -NoBrowser
-        $board.Url | Should -Match '^http://127\.0\.0\.1:\d+/\?token=[A-Za-z0-9_-]{43}$'
+        $board.Url | Should -Match '^http://127\.0\.0\.1:\d+/\?token=[A-Za-z0-9_-]{32}$'
         $board.StorePath | Should -Be $script:store
         $base = "http://127.0.0.1:$($board.Port)"
 
@@ -539,6 +539,7 @@ Describe 'Task boards' {
         $listed.Port | Should -Be $board.Port
         $listed.AllowActions | Should -BeFalse
         (Show (Get-LlmTaskBoard -Id $board.Id) 120) | Should -Match "$($board.Id)\s+no\s+http://127\.0\.0\.1:$($board.Port)/\?token="
+        (Show (Get-LlmTaskBoard -Id $board.Id) 80) | Should -Match ([regex]::Escape($board.Url)) # the whole URL, to copy from an 80-column console
 
         Stop-LlmTaskBoard -WhatIf
         (Get-LlmTaskBoard).Count | Should -Be 1

@@ -18,7 +18,7 @@ internal sealed class BoardAccess
     public BoardAccess(int port)
     {
         Port = port;
-        Token = Base64Url(RandomNumberGenerator.GetBytes(32));
+        Token = Base64Url(RandomNumberGenerator.GetBytes(24)); // 192 bits; 32 characters, so the URL fits an 80-column table
         _token = Encoding.ASCII.GetBytes(Token);
         // Cookies are not kept per port: each board's has its own name, so two boards on one machine do not clobber each other's.
         CookieName = $"llmtasks-board-{port}";
