@@ -109,7 +109,9 @@ public abstract class SharedStoreTests(StoreKind kind) : IDisposable
     {
         var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var slow = new ScriptedProvider { Behaviour = (_, _) => release.Task };
-        var options = new TaskManagerOptions { Lease = TimeSpan.FromMilliseconds(300) };
+        // A 1 s lease, renewed every 333 ms: at 300 ms a CI box that stalled the owner's store thread for one lease length
+        // (two cores, parallel test classes, a PostgreSQL commit) let the thief take over rightly, and the test failed.
+        var options = new TaskManagerOptions { Lease = TimeSpan.FromSeconds(1) };
         using var owner = Managers.Open(_temp.Path, options, slow);
         var id = owner.Start(Managers.Request("long", "test/x")).Id;
         SpinWait.SpinUntil(() => slow.Calls == 1, TimeSpan.FromSeconds(30));
@@ -118,7 +120,7 @@ public abstract class SharedStoreTests(StoreKind kind) : IDisposable
         using var thief = Managers.Open(_temp.Path, options, other);
         using var thiefWorker = thief.StartWorker(); // it takes whatever no live process holds
         using var thiefWait = thief.Watch([id]); // and a wait there would take it too, if it were not held
-        Thread.Sleep(1500); // five lease lengths: without renewal the other manager would take it
+        Thread.Sleep(3500); // three and a half lease lengths: without renewal the other manager would take it
 
         Assert.Equal(0, other.Calls);
         Assert.Equal(LlmTaskState.Running, owner.Store.Get(id)!.State);
