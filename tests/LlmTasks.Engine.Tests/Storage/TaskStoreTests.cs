@@ -39,6 +39,60 @@ public abstract class TaskStoreTests(StoreKind kind) : IDisposable
     }
 
     [Fact]
+    public void Inserts_applied_together_get_ids_in_their_order_and_each_keeps_its_own_request()
+    {
+        // PostgreSQL writes a burst's inserts as one statement: every task must still be the one its write asked for.
+        using var store = TaskStore.Open(_temp.Path);
+        const string owner = "host:1:1:test";
+        var running = store.Insert(Request("already there"), "mock", owner, 60_000);
+        var prompts = Enumerable.Range(1, 40).Select(i => $"prompt {i}").ToArray();
+        var writes = new List<StoreWrite> { new MarkRunning(running.Id, owner, 60_000) };
+        writes.AddRange(prompts.Select((p, i) => new InsertTask(Request(p, i % 3 == 0 ? null : $"name-{i}"), "mock", i % 2 == 0 ? owner : null, i % 2 == 0 ? 60_000 : null)));
+
+        var results = store.Apply(writes);
+
+        Assert.Equal((running.Id, LlmTaskState.Running), (results[0]!.Id, results[0]!.State));
+        var inserted = results.Skip(1).Select(t => t!).ToArray();
+        Assert.Equal(prompts, inserted.Select(t => t.Prompt));
+        Assert.Equal(inserted.Select(t => t.Id).Order(), inserted.Select(t => t.Id)); // ids rise in input order
+        Assert.Equal(inserted.Length, inserted.Select(t => t.InstanceId).Distinct().Count());
+        for (var i = 0; i < inserted.Length; i++)
+        {
+            var stored = store.Get(inserted[i].Id)!;
+            Assert.Equal((prompts[i], i % 3 == 0 ? null : $"name-{i}", i % 2 == 0 ? owner : null), (stored.Prompt, stored.Name, stored.Owner));
+            Assert.Equal(i % 2 == 0, stored.LeaseExpiresAt is not null);
+            Assert.Equal(inserted[i].InstanceId, stored.InstanceId);
+            Assert.Equal(prompts[i], stored.Request.Prompt);
+        }
+    }
+
+    [Fact]
+    public void A_result_and_the_tries_before_it_are_numbered_in_order_and_a_result_for_a_lost_task_is_kept_as_discarded()
+    {
+        using var store = TaskStore.Open(_temp.Path);
+        const string owner = "host:1:1:test";
+        var task = store.Insert(Request("numbered"), "mock", owner, 60_000);
+        var lost = store.Insert(Request("lost"), "mock", owner, 60_000);
+        store.Apply([new MarkRunning(task.Id, owner, 60_000), new MarkRunning(lost.Id, owner, 60_000)]);
+        AttemptRecord Call(LlmAttemptOutcome outcome, string? output, string? error = null) =>
+            new() { Outcome = outcome, Output = output, Error = error, StartedAtMs = 1, LatencyMs = 5, InputTokens = 3, OutputTokens = 4 };
+
+        var written = store.Apply([
+            new RecordAttempt(task.Id, owner, Call(LlmAttemptOutcome.Failed, null, "429")),
+            new FinishAttempt(task.Id, owner, Call(LlmAttemptOutcome.Succeeded, "the answer"), LlmTaskState.Completed),
+            new FinishAttempt(lost.Id, "another-host:2:2:x", Call(LlmAttemptOutcome.Succeeded, "too late"), LlmTaskState.Completed),
+        ]);
+
+        Assert.Equal((LlmTaskState.Completed, "the answer", 2, 8L), (written[1]!.State, written[1]!.Output, written[1]!.Attempts, written[1]!.OutputTokens));
+        Assert.Null(written[2]);
+        Assert.Equal([(1, LlmAttemptOutcome.Failed, (string?)null), (2, LlmAttemptOutcome.Succeeded, "the answer")],
+            store.GetAttempts(task.Id).Select(a => (a.Number, a.Outcome, a.Output)));
+        var discarded = store.GetAttempts(lost.Id).Single();
+        Assert.Equal((1, LlmAttemptOutcome.Discarded, "too late"), (discarded.Number, discarded.Outcome, discarded.Output));
+        Assert.Equal(LlmTaskState.Running, store.Get(lost.Id)!.State);
+    }
+
+    [Fact]
     public void Reopening_keeps_tasks_and_does_not_migrate_again()
     {
         long id;

@@ -70,9 +70,17 @@ internal sealed partial class PostgresTaskStore
         foreach (var round in rounds)
         {
             var order = round.OrderBy(i => writes[i].TaskId).ToArray();
+            var inserts = order.Where(i => writes[i] is InsertTask).ToArray();
+            var updates = inserts.Length > 1 ? order.Where(i => writes[i] is not InsertTask).ToArray() : order;
+            Guid[] keys = [];
             using (var batch = tx.Batch())
             {
-                foreach (var i in order)
+                if (inserts.Length > 1)
+                {
+                    batch.BatchCommands.Add(InsertManyCommand(inserts.Select(i => (InsertTask)writes[i]).ToArray(), out keys));
+                }
+
+                foreach (var i in updates)
                 {
                     batch.BatchCommands.Add(writes[i] switch
                     {
@@ -91,7 +99,13 @@ internal sealed partial class PostgresTaskStore
                 }
 
                 using var reader = batch.ExecuteReader();
-                foreach (var i in order)
+                if (inserts.Length > 1)
+                {
+                    ReadInsertedMany(reader, inserts, keys, writes, results);
+                    reader.NextResult();
+                }
+
+                foreach (var i in updates)
                 {
                     results[i] = writes[i] switch
                     {
@@ -133,7 +147,7 @@ internal sealed partial class PostgresTaskStore
                 {
                     switch (writes[i])
                     {
-                        case FinishAttempt { Attempt.CallMade: true } finish when results[i] is { } written:
+                        case FinishAttempt { Attempt.CallMade: true } finish when results[i] is { } written && !WritesItsAttempt(finish):
                             AddAttempt(rows, finish.TaskId, written.Attempts, finish.Attempt, finish.Owner);
                             break;
                         case FinishAttempt finish when lost.TryGetValue(i, out var gone):
@@ -173,13 +187,51 @@ internal sealed partial class PostgresTaskStore
             Long("lease", insert.LeaseMs));
     }
 
-    private LlmTask? ReadInserted(NpgsqlDataReader reader, InsertTask insert)
+    /// <summary>
+    /// The inserts of a burst (piped prompts, a batch of Start-LlmTask calls) as one statement: a row per element of the
+    /// arrays, in their order, so the ids rise in input order; the server starts one insert, not one per task. Each row
+    /// is told from the others by its instance id (<paramref name="keys"/>), not by the order RETURNING gives them in.
+    /// </summary>
+    private static NpgsqlBatchCommand InsertManyCommand(InsertTask[] inserts, out Guid[] keys)
     {
-        if (!reader.Read())
+        keys = inserts.Select(_ => Guid.NewGuid()).ToArray();
+        return BatchCommand($"""
+            INSERT INTO tasks (instance_id, name, state, model, provider, prompt, request_json, created_at, lease_owner, lease_expires_at)
+            SELECT iid, name, 'Pending', model, provider, prompt, request, {Now}, owner, CASE WHEN lease IS NULL THEN NULL ELSE {Now} + lease END
+            FROM unnest(@iid, @name, @model, @provider, @prompt, @request, @owner, @lease) WITH ORDINALITY
+                AS t(iid, name, model, provider, prompt, request, owner, lease, n)
+            ORDER BY n
+            RETURNING id, instance_id, created_at, lease_expires_at
+            """,
+            Texts("iid", keys.Select(k => k.ToString("D"))),
+            Texts("name", inserts.Select(i => i.Request.Name!)),
+            Texts("model", inserts.Select(i => i.Request.Model)),
+            Texts("provider", inserts.Select(i => i.Provider)),
+            Texts("prompt", inserts.Select(i => i.Request.Prompt)),
+            Texts("request", inserts.Select(i => StoreJson.Serialize(i.Request))),
+            Texts("owner", inserts.Select(i => i.Owner!)),
+            NullableLongs("lease", inserts.Select(i => i.LeaseMs)));
+    }
+
+    private void ReadInsertedMany(NpgsqlDataReader reader, int[] inserts, Guid[] keys, IReadOnlyList<StoreWrite> writes, LlmTask?[] results)
+    {
+        var at = new Dictionary<Guid, int>(keys.Length);
+        for (var k = 0; k < keys.Length; k++)
         {
-            return null;
+            at[keys[k]] = inserts[k];
         }
 
+        while (reader.Read())
+        {
+            var i = at[Guid.Parse(reader.GetString(1))];
+            results[i] = Inserted(reader, (InsertTask)writes[i]);
+        }
+    }
+
+    private LlmTask? ReadInserted(NpgsqlDataReader reader, InsertTask insert) => reader.Read() ? Inserted(reader, insert) : null;
+
+    private LlmTask Inserted(NpgsqlDataReader reader, InsertTask insert)
+    {
         var request = insert.Request;
         return new LlmTask
         {
@@ -203,7 +255,30 @@ internal sealed partial class PostgresTaskStore
         RETURNING {TaskColumns}
         """, Long("lease", run.LeaseMs), Long("id", run.TaskId), Text("owner", run.Owner));
 
+    /// <summary>
+    /// A result whose attempt row goes in the same statement (a call was made, no check rows to add): the row takes its
+    /// number from the task row the update returns, so the result and its attempt are one statement and one round trip.
+    /// </summary>
+    private static bool WritesItsAttempt(FinishAttempt finish) => finish.Attempt is { CallMade: true, Checks: null or { Count: 0 } };
+
     private static NpgsqlBatchCommand FinishCommand(FinishAttempt finish)
+    {
+        var update = FinishUpdate(finish);
+        if (!WritesItsAttempt(finish))
+        {
+            return update;
+        }
+
+        update.CommandText = $"""
+            WITH done AS ({update.CommandText}),
+            attempt AS ({AttemptInsert} SELECT {AttemptValues.Replace("@number", "done.attempts", StringComparison.Ordinal)} FROM done)
+            SELECT * FROM done
+            """;
+        update.Parameters.AddRange(AttemptParameters(finish.TaskId, null, finish.Attempt, finish.Owner));
+        return update;
+    }
+
+    private static NpgsqlBatchCommand FinishUpdate(FinishAttempt finish)
     {
         var attempt = finish.Attempt;
         var usage = new[]
@@ -254,30 +329,39 @@ internal sealed partial class PostgresTaskStore
         Text("text", Secrets.RedactKnown(partial.Text)), // the store boundary: no key this process read is written
         Long("id", partial.TaskId), Text("owner", partial.Owner));
 
+    private const string AttemptInsert = """
+        INSERT INTO attempts (task_id, number, outcome, request_json, output, error, error_kind, started_at,
+                              latency_ms, input_tokens, output_tokens, cost_nanousd, owner, structured_output, details, first_token_ms)
+        """;
+
+    private const string AttemptValues =
+        "@a_task, @number, @a_outcome, @a_request, @a_output, @a_error, @a_kind, @a_started, @a_latency, @a_in, @a_out, @a_cost, @a_owner, @a_structured, @a_details, @a_first";
+
+    /// <summary>An attempt row's values (its number as @number, unless <paramref name="number"/> is null: then the statement gives it).</summary>
+    private static NpgsqlParameter[] AttemptParameters(long taskId, int? number, AttemptRecord attempt, string? owner) =>
+    [
+        Long("a_task", taskId),
+        .. number is { } n ? [Int("number", n)] : Array.Empty<NpgsqlParameter>(),
+        Text("a_outcome", attempt.Outcome.ToString()),
+        Text("a_request", attempt.RequestJson),
+        Text("a_output", Secrets.RedactKnownOrNull(attempt.Output)),
+        Text("a_error", Secrets.RedactOrNull(attempt.Error)),
+        Text("a_kind", attempt.ErrorKind),
+        Long("a_started", attempt.StartedAtMs),
+        Real("a_latency", attempt.LatencyMs),
+        Long("a_in", attempt.InputTokens),
+        Long("a_out", attempt.OutputTokens),
+        Long("a_cost", NanoUsd.FromUsd(attempt.CostUsd)),
+        Text("a_owner", owner),
+        Text("a_structured", Secrets.RedactKnownOrNull(attempt.StructuredOutput)),
+        Text("a_details", Secrets.RedactOrNull(attempt.DetailsJson)),
+        Real("a_first", attempt.FirstTokenMs),
+    ];
+
     /// <summary>Adds the attempt row (and its check rows) to a batch.</summary>
     private static void AddAttempt(NpgsqlBatch batch, long taskId, int number, AttemptRecord attempt, string? owner)
     {
-        batch.BatchCommands.Add(BatchCommand("""
-            INSERT INTO attempts (task_id, number, outcome, request_json, output, error, error_kind, started_at,
-                                  latency_ms, input_tokens, output_tokens, cost_nanousd, owner, structured_output, details, first_token_ms)
-            VALUES (@task, @number, @outcome, @request, @output, @error, @kind, @started, @latency, @in, @out, @cost, @owner, @structured, @details, @first)
-            """,
-            Long("task", taskId),
-            Int("number", number),
-            Text("outcome", attempt.Outcome.ToString()),
-            Text("request", attempt.RequestJson),
-            Text("output", Secrets.RedactKnownOrNull(attempt.Output)),
-            Text("error", Secrets.RedactOrNull(attempt.Error)),
-            Text("kind", attempt.ErrorKind),
-            Long("started", attempt.StartedAtMs),
-            Real("latency", attempt.LatencyMs),
-            Long("in", attempt.InputTokens),
-            Long("out", attempt.OutputTokens),
-            Long("cost", NanoUsd.FromUsd(attempt.CostUsd)),
-            Text("owner", owner),
-            Text("structured", Secrets.RedactKnownOrNull(attempt.StructuredOutput)),
-            Text("details", Secrets.RedactOrNull(attempt.DetailsJson)),
-            Real("first", attempt.FirstTokenMs)));
+        batch.BatchCommands.Add(BatchCommand($"{AttemptInsert} VALUES ({AttemptValues})", AttemptParameters(taskId, number, attempt, owner)));
         if (attempt.Checks is { Count: > 0 } checks)
         {
             AddChecks(batch, taskId, number, checks);

@@ -63,7 +63,7 @@ internal sealed partial class PostgresTaskStore : ITaskStore
     public static PostgresTaskStore Open(StoreReference reference, StoreOptions options)
     {
         var builder = new NpgsqlConnectionStringBuilder(reference.Connection);
-        var data = PostgresReference.DataSource(reference.Connection);
+        var data = PostgresReference.DataSource(reference.Connection, PreparesItsStatements);
         try
         {
             using var connection = data.OpenConnection();
@@ -93,6 +93,20 @@ internal sealed partial class PostgresTaskStore : ITaskStore
         {
             data.Dispose();
             throw PostgresErrors.From(reference.Display, e, builder);
+        }
+    }
+
+    /// <summary>
+    /// The store sends a few statements over and over (an insert, a claim, a Running mark, a result, an attempt row):
+    /// Npgsql prepares those a connection sends often, so the server parses and plans each once per connection, not once
+    /// per task. A connection string that sets Max Auto Prepare itself wins (0 for a pooler in transaction mode).
+    /// </summary>
+    private static void PreparesItsStatements(NpgsqlConnectionStringBuilder builder)
+    {
+        if (!builder.ContainsKey("Max Auto Prepare"))
+        {
+            builder.MaxAutoPrepare = 64;
+            builder.AutoPrepareMinUsages = 2;
         }
     }
 
@@ -399,6 +413,8 @@ internal sealed partial class PostgresTaskStore : ITaskStore
     internal static NpgsqlParameter Real(string name, double? value) => new(name, NpgsqlDbType.Double) { Value = value is { } v ? v : DBNull.Value };
 
     internal static NpgsqlParameter Longs(string name, IEnumerable<long> values) => new(name, NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = values.ToArray() };
+
+    internal static NpgsqlParameter NullableLongs(string name, IEnumerable<long?> values) => new(name, NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = values.ToArray() };
 
     internal static NpgsqlParameter Texts(string name, IEnumerable<string> values) => new(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = values.Select(v => Clean(v)!).ToArray() };
 
