@@ -22,6 +22,18 @@ public sealed class PostgresStoreTests : IDisposable
 
     private string Database => new Npgsql.NpgsqlConnectionStringBuilder(_temp.Path).Database!;
 
+    [Theory]
+    [InlineData("Host=db.example;Database=llmtasks", 64)]
+    [InlineData("Host=db.example;Database=llmtasks;Max Auto Prepare=0", 0)] // behind a pooler in transaction mode
+    [InlineData("Host=db.example;Database=llmtasks;maxautoprepare=0", 0)]
+    [InlineData("Host=db.example;Database=llmtasks;Max Auto Prepare=8", 8)]
+    public void The_store_prepares_its_statements_unless_the_reference_says_otherwise(string connection, int expected)
+    {
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(connection);
+        LlmTasks.Storage.Postgres.PostgresTaskStore.PreparesItsStatements(builder);
+        Assert.Equal(expected, builder.MaxAutoPrepare);
+    }
+
     [Fact]
     public void References_name_the_same_store_whatever_their_form_and_print_without_the_password()
     {

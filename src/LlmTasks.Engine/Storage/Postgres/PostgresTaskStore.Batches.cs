@@ -28,7 +28,7 @@ internal sealed partial class PostgresTaskStore
         int moved;
         using (var move = tx.Command($"""
             UPDATE tasks SET state = 'Running', started_at = {Now}, batch_id = @batch, lease_owner = @batchOwner, lease_expires_at = NULL
-            WHERE id = ANY(@ids) AND state = 'Pending' AND lease_owner = @owner AND cancel_requested = 0
+            WHERE id = ANY(@ids) AND state = 'Pending' AND {HeldBy} AND cancel_requested = 0
             """, Long("batch", id), Text("batchOwner", BatchOwners.For(id)), Longs("ids", taskIds), Text("owner", owner)))
         {
             moved = move.ExecuteNonQuery();

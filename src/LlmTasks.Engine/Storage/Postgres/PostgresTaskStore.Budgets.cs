@@ -82,7 +82,7 @@ internal sealed partial class PostgresTaskStore
     {
         using var command = tx.Command($"""
             UPDATE tasks SET lease_owner = @hold, lease_expires_at = {Now} + @ms, error = @reason, error_kind = 'BudgetHold'
-            WHERE id = @id AND state = 'Pending' AND lease_owner = @owner AND cancel_requested = 0
+            WHERE id = @id AND state = 'Pending' AND {HeldBy} AND cancel_requested = 0
             RETURNING {TaskColumns}
             """, Text("hold", holdOwner), Long("ms", holdMs), Text("reason", reason), Long("id", id), Text("owner", owner));
         return ReadTasks(command).FirstOrDefault();

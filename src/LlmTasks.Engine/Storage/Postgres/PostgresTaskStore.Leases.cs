@@ -212,17 +212,17 @@ internal sealed partial class PostgresTaskStore
     {
         // The reads first (the renewal changes neither answer), so the batch's result sets are the two reads.
         using var batch = tx.Batch();
-        batch.BatchCommands.Add(BatchCommand("""
+        batch.BatchCommands.Add(BatchCommand($"""
             SELECT id FROM tasks
-            WHERE id = ANY(@ids) AND lease_owner = @owner AND cancel_requested = 1 AND state IN ('Pending', 'Running')
+            WHERE id = ANY(@ids) AND {HeldBy} AND cancel_requested = 1 AND state IN ('Pending', 'Running')
             """, Longs("ids", held), Text("owner", owner)));
-        batch.BatchCommands.Add(BatchCommand("""
+        batch.BatchCommands.Add(BatchCommand($"""
             SELECT held FROM unnest(@ids) AS held
-            WHERE held NOT IN (SELECT id FROM tasks WHERE id = ANY(@ids) AND lease_owner = @owner AND state IN ('Pending', 'Running'))
+            WHERE held NOT IN (SELECT id FROM tasks WHERE id = ANY(@ids) AND {HeldBy} AND state IN ('Pending', 'Running'))
             """, Longs("ids", held), Text("owner", owner)));
         batch.BatchCommands.Add(BatchCommand($"""
             UPDATE tasks SET lease_expires_at = {Now} + @lease
-            WHERE id IN (SELECT id FROM tasks WHERE id = ANY(@ids) AND lease_owner = @owner AND state IN ('Pending', 'Running') ORDER BY id FOR UPDATE)
+            WHERE id IN (SELECT id FROM tasks WHERE id = ANY(@ids) AND {HeldBy} AND state IN ('Pending', 'Running') ORDER BY id FOR UPDATE)
             """, Long("lease", leaseMs), Longs("ids", held), Text("owner", owner)));
         using var reader = batch.ExecuteReader();
         var stop = ReadIds(reader);

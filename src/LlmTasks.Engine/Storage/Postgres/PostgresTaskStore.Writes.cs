@@ -251,7 +251,7 @@ internal sealed partial class PostgresTaskStore
 
     private static NpgsqlBatchCommand MarkRunningCommand(MarkRunning run) => BatchCommand($"""
         UPDATE tasks SET state = 'Running', started_at = {Now}, lease_expires_at = {Now} + @lease
-        WHERE id = @id AND state = 'Pending' AND lease_owner = @owner AND cancel_requested = 0
+        WHERE id = @id AND state = 'Pending' AND {HeldBy} AND cancel_requested = 0
         RETURNING {TaskColumns}
         """, Long("lease", run.LeaseMs), Long("id", run.TaskId), Text("owner", run.Owner));
 
@@ -290,7 +290,7 @@ internal sealed partial class PostgresTaskStore
         {
             return BatchCommand($"""
                 UPDATE tasks SET attempts = attempts + @calls, {AddUsage}, {BackToPendingUnlessStopped}
-                WHERE id = @id AND state = 'Running' AND lease_owner = @owner
+                WHERE id = @id AND state = 'Running' AND {HeldBy}
                 RETURNING {TaskColumns}
                 """, usage);
         }
@@ -300,7 +300,7 @@ internal sealed partial class PostgresTaskStore
             UPDATE tasks SET state = @state, output = @output, structured_output = @structured, error = @error, error_kind = @kind,
                 attempts = attempts + @calls, {AddUsage},
                 completed_at = {Now}, partial_output = NULL, lease_owner = NULL, lease_expires_at = NULL
-            WHERE id = @id AND state = 'Running' AND lease_owner = @owner
+            WHERE id = @id AND state = 'Running' AND {HeldBy}
             RETURNING {TaskColumns}
             """,
             [.. usage,
@@ -313,7 +313,7 @@ internal sealed partial class PostgresTaskStore
 
     private static NpgsqlBatchCommand RecordCommand(RecordAttempt record) => BatchCommand($"""
         UPDATE tasks SET attempts = attempts + 1, {AddUsage}, partial_output = NULL
-        WHERE id = @id AND state = 'Running' AND lease_owner = @owner
+        WHERE id = @id AND state = 'Running' AND {HeldBy}
         RETURNING {TaskColumns}
         """,
         Long("in", record.Attempt.InputTokens), Long("out", record.Attempt.OutputTokens), Long("cost", NanoUsd.FromUsd(record.Attempt.CostUsd)),
@@ -325,7 +325,7 @@ internal sealed partial class PostgresTaskStore
     /// hand every later write of the batch the result of the one after it).
     /// </summary>
     private static NpgsqlBatchCommand PartialCommand(SavePartialOutput partial) => BatchCommand(
-        "UPDATE tasks SET partial_output = @text WHERE id = @id AND state = 'Running' AND lease_owner = @owner RETURNING id",
+        $"UPDATE tasks SET partial_output = @text WHERE id = @id AND state = 'Running' AND {HeldBy} RETURNING id",
         Text("text", Secrets.RedactKnown(partial.Text)), // the store boundary: no key this process read is written
         Long("id", partial.TaskId), Text("owner", partial.Owner));
 
