@@ -179,6 +179,12 @@ Describe 'Task names with wildcard characters, as -like and Get-ChildItem -Path 
         $err = try { Get-LlmTask -Name $Pattern -StorePath $script:nameStore } catch { $_ }
         $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
         $err.Exception.Message | Should -Match 'backtick'
+        $err.Exception.Message | Should -BeLike "-Name '*"
+        # the error names the parameter the pattern was given to
+        $err = try { Get-LlmTask -Model $Pattern -StorePath $script:nameStore -ErrorAction Stop } catch { $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'LlmTaskInvalidWildcard,*'
+        $err.Exception.Message | Should -BeLike "-Model '*"
+        $err.Exception.Message | Should -Not -Match '-Name'
     }
 
     It 'an escaped name that matches nothing is reported as not found' {

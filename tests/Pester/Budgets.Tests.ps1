@@ -65,6 +65,9 @@ Describe 'Set-LlmBudget, Get-LlmBudget, Remove-LlmBudget' {
         $err = $null
         Set-LlmBudget -Scope 'a[b' -Period Day -MaxCostUsd 1 -ErrorVariable err -ErrorAction SilentlyContinue
         $err[0].FullyQualifiedErrorId | Should -BeLike 'LlmTaskInvalidBudget,*'
+        $err[0].Exception.Message | Should -BeLike "Invalid budget: -Scope 'a``[b' is not a valid wildcard pattern*"
+        $err[0].Exception.Message | Should -Match "for example -Scope '"
+        $err[0].Exception.Message | Should -Not -Match '-Name'
         @(Get-LlmBudget) | Should -HaveCount 0
 
         { Set-LlmBudget -Scope store -Period Year -MaxCostUsd 1 -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'

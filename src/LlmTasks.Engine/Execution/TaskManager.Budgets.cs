@@ -65,11 +65,11 @@ public sealed partial class TaskManager
 
         try
         {
-            _ = Wildcard.Parse(trimmed);
+            _ = Wildcard.Parse(trimmed, "-Scope");
         }
         catch (LlmTasksException e)
         {
-            throw new LlmTasksException(ErrorIds.InvalidBudget, LlmErrorCategory.InvalidArgument, $"Invalid budget: -Scope '{trimmed}' is not a valid wildcard. {e.Message}", e) { Target = scope };
+            throw new LlmTasksException(ErrorIds.InvalidBudget, LlmErrorCategory.InvalidArgument, $"Invalid budget: {e.Message}", e) { Target = scope };
         }
 
         return string.Equals(trimmed, LlmBudget.StoreScope, StringComparison.OrdinalIgnoreCase) ? LlmBudget.StoreScope : trimmed;

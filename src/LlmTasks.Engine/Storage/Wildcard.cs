@@ -22,9 +22,12 @@ internal static class Wildcard
     private sealed record Set(string RegexClass) : Token;
 
     /// <summary>Parses a -Name value; an invalid pattern is an <see cref="ErrorIds.InvalidWildcard"/> error saying how to match it literally.</summary>
-    public static Parsed Parse(string pattern)
+    public static Parsed Parse(string pattern) => Parse(pattern, "-Name");
+
+    /// <summary>Parses the value of <paramref name="parameter"/> (-Model, -Scope …), which the error for an invalid pattern names.</summary>
+    public static Parsed Parse(string pattern, string parameter)
     {
-        var tokens = Tokens(pattern);
+        var tokens = Tokens(pattern, parameter);
         if (tokens.All(t => t is Char))
         {
             return new Parsed(string.Concat(tokens.Cast<Char>().Select(c => c.Value)), null, null);
@@ -83,7 +86,7 @@ internal static class Wildcard
     /// <summary>Text that a LIKE pattern (escape character \) matches as itself: its %, _ and \ escaped.</summary>
     public static string EscapeLike(string text) => text.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
 
-    private static List<Token> Tokens(string pattern)
+    private static List<Token> Tokens(string pattern, string parameter)
     {
         var tokens = new List<Token>();
         for (var i = 0; i < pattern.Length; i++)
@@ -101,7 +104,7 @@ internal static class Wildcard
                     tokens.Add(new AnyOne());
                     break;
                 case '[':
-                    i = ParseSet(pattern, i, tokens);
+                    i = ParseSet(pattern, i, tokens, parameter);
                     break;
                 default:
                     tokens.Add(new Char(c)); // a trailing backtick, and a ] outside a set, are themselves
@@ -113,7 +116,7 @@ internal static class Wildcard
     }
 
     /// <summary>Reads [ … ] from <paramref name="start"/>; returns the index of its ].</summary>
-    private static int ParseSet(string pattern, int start, List<Token> tokens)
+    private static int ParseSet(string pattern, int start, List<Token> tokens, string parameter)
     {
         var members = new List<(char Value, bool Escaped)>();
         var i = start + 1;
@@ -121,7 +124,7 @@ internal static class Wildcard
         {
             if (i >= pattern.Length)
             {
-                throw Invalid(pattern, "a [ is not closed by ]");
+                throw Invalid(pattern, "a [ is not closed by ]", parameter);
             }
 
             var c = pattern[i];
@@ -147,7 +150,7 @@ internal static class Wildcard
                 var (low, high) = (members[k].Value, members[k + 2].Value);
                 if (low > high)
                 {
-                    throw Invalid(pattern, $"the range {low}-{high} runs backwards");
+                    throw Invalid(pattern, $"the range {low}-{high} runs backwards", parameter);
                 }
 
                 set.Append(InClass(low)).Append('-').Append(InClass(high));
@@ -165,8 +168,8 @@ internal static class Wildcard
 
     private static string InClass(char c) => c is '\\' or ']' or '[' or '^' or '-' ? "\\" + c : c.ToString();
 
-    private static LlmTasksException Invalid(string pattern, string why) =>
+    private static LlmTasksException Invalid(string pattern, string why, string parameter) =>
         new(ErrorIds.InvalidWildcard, LlmErrorCategory.InvalidArgument,
-            $"-Name '{pattern}' is not a valid wildcard pattern: {why}. To match the characters [ ] * ? literally, escape each with a backtick, for example -Name '`[draft`]'.")
+            $"{parameter} '{pattern}' is not a valid wildcard pattern: {why}. To match the characters [ ] * ? literally, escape each with a backtick, for example {parameter} '`[draft`]'.")
         { Target = pattern };
 }

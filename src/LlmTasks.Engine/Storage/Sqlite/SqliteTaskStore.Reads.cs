@@ -15,7 +15,7 @@ internal sealed partial class SqliteTaskStore
     {
         // An invalid pattern is refused before the store is read.
         var names = query.Names?.Select(Wildcard.Parse).ToArray();
-        var models = query.Models?.Select(Wildcard.Parse).ToArray();
+        var models = query.Models?.Select(m => Wildcard.Parse(m, "-Model")).ToArray();
         TaskPaging.Validate(query);
         return Read(connection => Query(connection, query, names, models));
     }
@@ -23,7 +23,7 @@ internal sealed partial class SqliteTaskStore
     public long Count(TaskQuery query)
     {
         var names = query.Names?.Select(Wildcard.Parse).ToArray();
-        var models = query.Models?.Select(Wildcard.Parse).ToArray();
+        var models = query.Models?.Select(m => Wildcard.Parse(m, "-Model")).ToArray();
         var all = query with { Newest = null, Sort = null, Skip = null, Take = null };
         return Read(connection =>
         {
