@@ -120,6 +120,35 @@ public sealed class RateLimitTests
     }
 
     [Fact]
+    public async Task A_response_seen_under_the_provider_handler_is_read_on_the_calls_clock_not_the_machines()
+    {
+        // The HTTP handler is shared by every client of the process; the clock comes with the call's box (the pipeline's TimeProvider).
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero));
+        var box = new RateLimitHeaders.Box { Time = time };
+        RateLimitHeaders.Current.Value = box;
+        try
+        {
+            using var response = new HttpResponseMessage(System.Net.HttpStatusCode.OK);
+            response.Headers.TryAddWithoutValidation("anthropic-ratelimit-requests-limit", "50");
+            response.Headers.TryAddWithoutValidation("anthropic-ratelimit-requests-reset", "2026-01-01T12:00:07Z");
+            using var handler = new LlmTasks.Providers.Http.AnswerLimit(1 << 20) { InnerHandler = new Answering(response) };
+            using var client = new HttpClient(handler);
+            using var _ = await client.GetAsync("http://127.0.0.1/never-sent");
+            Assert.Equal(TimeSpan.FromSeconds(7), box.Report?.RequestsReset);
+        }
+        finally
+        {
+            RateLimitHeaders.Current.Value = null;
+        }
+    }
+
+    /// <summary>An inner handler that answers every request with one response, without a socket.</summary>
+    private sealed class Answering(HttpResponseMessage response) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) => Task.FromResult(response);
+    }
+
+    [Fact]
     public void The_environment_variable_takes_scopes_with_their_limits_and_a_bad_value_names_it()
     {
         var options = new RateLimitOptions(new EngineEnvironment(n => n == RateLimitOptions.LimitsVariable ? "OpenAI=3000rpm,1_000_000tpm; anthropic/claude-haiku-4-5=50rpm" : null));

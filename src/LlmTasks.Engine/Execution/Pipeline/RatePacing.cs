@@ -58,7 +58,7 @@ internal sealed class RatePacing(IChatClient inner, CallScope scope) : Delegatin
         }
 
         var previous = RateLimitHeaders.Current.Value;
-        var box = new RateLimitHeaders.Box();
+        var box = new RateLimitHeaders.Box { Time = scope.Retry.TimeProvider };
         if (probing.Count > 0)
         {
             // The limit is in the first answer's headers, which come long before a long (streamed) answer's end: the calls

@@ -59,7 +59,7 @@ internal sealed class AnswerLimit(long maxBytes) : DelegatingHandler
             exchange.MediaType = mediaType;
         }
 
-        RateLimitHeaders.Note(response, TimeProvider.System); // the pacing decorator reads what the headers say of the quota
+        RateLimitHeaders.Note(response); // the pacing decorator reads what the headers say of the quota, on the call's clock
 
         var max = string.Equals(mediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase) ? MaxBytes * StreamFraming : MaxBytes;
         if (response.Content.Headers.ContentLength is { } declared && declared > max)

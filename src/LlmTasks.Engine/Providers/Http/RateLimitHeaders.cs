@@ -30,16 +30,20 @@ internal static partial class RateLimitHeaders
 
         /// <summary>Called as each response's headers arrive (with what they said, or null), before its body is read.</summary>
         public Action<RateLimitReport?>? HeadersArrived { get; set; }
+
+        /// <summary>The call's clock (the pipeline's <see cref="TimeProvider"/>), which a reset given as an instant is read against.</summary>
+        public TimeProvider Time { get; init; } = TimeProvider.System;
     }
 
-    public static void Note(HttpResponseMessage response, TimeProvider time)
+    /// <summary>Notes a response's headers in the calling flow's box, read on that call's clock; no box, nothing to do.</summary>
+    public static void Note(HttpResponseMessage response)
     {
         if (Current.Value is not { } box)
         {
             return;
         }
 
-        var report = Read((int)response.StatusCode, response.Headers, time) is { SaysAnything: true } read ? read : null;
+        var report = Read((int)response.StatusCode, response.Headers, box.Time) is { SaysAnything: true } read ? read : null;
         if (report is not null)
         {
             box.Report = report;
