@@ -271,7 +271,7 @@ internal sealed partial class PostgresTaskStore
 
         update.CommandText = $"""
             WITH done AS ({update.CommandText}),
-            attempt AS ({AttemptInsert} SELECT {AttemptValues.Replace("@number", "done.attempts", StringComparison.Ordinal)} FROM done)
+            attempt AS ({AttemptInsert} SELECT {AttemptValuesNumberedByDone} FROM done)
             SELECT * FROM done
             """;
         update.Parameters.AddRange(AttemptParameters(finish.TaskId, null, finish.Attempt, finish.Owner));
@@ -336,6 +336,9 @@ internal sealed partial class PostgresTaskStore
 
     private const string AttemptValues =
         "@a_task, @number, @a_outcome, @a_request, @a_output, @a_error, @a_kind, @a_started, @a_latency, @a_in, @a_out, @a_cost, @a_owner, @a_structured, @a_details, @a_first";
+
+    /// <summary>The attempt row's values with its number taken from the task row a result's update returned (CTE <c>done</c>).</summary>
+    private static readonly string AttemptValuesNumberedByDone = AttemptValues.Replace("@number", "done.attempts", StringComparison.Ordinal);
 
     /// <summary>An attempt row's values (its number as @number, unless <paramref name="number"/> is null: then the statement gives it).</summary>
     private static NpgsqlParameter[] AttemptParameters(long taskId, int? number, AttemptRecord attempt, string? owner) =>
