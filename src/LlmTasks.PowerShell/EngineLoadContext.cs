@@ -7,7 +7,11 @@ namespace LlmTasks.PowerShell;
 /// Loads LlmTasks.Engine and its dependencies (Microsoft.Data.Sqlite with its native library,
 /// Microsoft.Extensions.AI, System.Text.Json …) from the module's deps/ folder into a context of
 /// their own, so they never clash with the versions PowerShell or other modules load. Only the
-/// engine assembly is handed to the default context; everything it needs resolves in here.
+/// engine assembly is handed to the default context; everything it needs resolves in here, except a
+/// library the running .NET itself ships at the same or a newer version (System.Text.Json on .NET 10):
+/// that one comes from the shared framework, which is precompiled (ReadyToRun), where the NuGet copy in
+/// deps/ is IL that every process would compile again as it warms up. Nothing PowerShell or another module
+/// loaded can stand in for it: only the framework's own files are considered.
 /// <para>
 /// Rule for public types of this assembly (cmdlets, completers): no field or auto-property of an
 /// engine <em>value</em> type (enum, struct). Import-Module lists this assembly's exported types
@@ -21,6 +25,8 @@ internal sealed class EngineLoadContext : AssemblyLoadContext
     private static readonly object Lock = new();
     private static EngineLoadContext? _instance;
     private static bool _registered;
+    /// <summary>The folder of the running .NET's own libraries.</summary>
+    private static readonly string FrameworkFolder = System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory();
     private readonly AssemblyDependencyResolver _resolver;
 
     private EngineLoadContext(string enginePath)
@@ -63,9 +69,29 @@ internal sealed class EngineLoadContext : AssemblyLoadContext
 
     protected override Assembly? Load(AssemblyName assemblyName)
     {
-        // Framework assemblies are not in the engine's deps.json: null sends them to the default context.
+        // Framework assemblies are not in the engine's deps.json, and a package the framework ships no older is
+        // served by it: null sends both to the default context, which loads them from the shared framework.
         var path = _resolver.ResolveAssemblyToPath(assemblyName);
-        return path is null ? null : LoadFromAssemblyPath(path);
+        return path is null || FrameworkShipsNoOlder(path) ? null : LoadFromAssemblyPath(path);
+    }
+
+    /// <summary>True when the shared framework has this file's library at its version or a newer one.</summary>
+    internal static bool FrameworkShipsNoOlder(string depsPath, string? frameworkFolder = null)
+    {
+        var framework = Path.Combine(frameworkFolder ?? FrameworkFolder, Path.GetFileName(depsPath));
+        if (!File.Exists(framework))
+        {
+            return false;
+        }
+
+        try
+        {
+            return AssemblyName.GetAssemblyName(framework).Version >= AssemblyName.GetAssemblyName(depsPath).Version;
+        }
+        catch (Exception e) when (e is BadImageFormatException or IOException)
+        {
+            return false; // not a readable assembly: the module's own copy is the safe choice
+        }
     }
 
     protected override IntPtr LoadUnmanagedDll(string unmanagedDllName)

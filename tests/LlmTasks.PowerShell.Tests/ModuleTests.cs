@@ -26,6 +26,28 @@ public sealed class ModuleTests : IDisposable
     }
 
     [Fact]
+    public void A_library_the_running_dotnet_ships_no_older_comes_from_the_framework_and_the_rest_from_the_modules_folder()
+    {
+        // System.Text.Json: deps/ has the NuGet copy the engine was built with (IL only); .NET 10's own is the
+        // same version, precompiled. Npgsql is nowhere in the framework: it must stay the module's, isolated.
+        var result = _ps.Run("""
+            $task = Start-LlmTask 'x' -Model mock/echo -Wait
+            $engine = [System.Runtime.Loader.AssemblyLoadContext]::GetLoadContext($task.GetType().Assembly)
+            $json = $engine.LoadFromAssemblyName([System.Reflection.AssemblyName]'System.Text.Json')
+            $npgsql = $engine.LoadFromAssemblyName([System.Reflection.AssemblyName]'Npgsql')
+            [System.IO.Path]::GetDirectoryName($json.Location)
+            [System.Runtime.Loader.AssemblyLoadContext]::GetLoadContext($json).Name
+            [System.IO.Path]::GetDirectoryName($npgsql.Location)
+            [System.Runtime.Loader.AssemblyLoadContext]::GetLoadContext($npgsql).Name
+            """).Ok();
+        var framework = System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory().TrimEnd('/', '\\');
+        Assert.Equal(framework, result.Output[0].ToString());
+        Assert.Equal("Default", result.Output[1].ToString());
+        Assert.EndsWith("deps", result.Output[2].ToString());
+        Assert.Equal("LlmTasks.Engine", result.Output[3].ToString());
+    }
+
+    [Fact]
     public void Model_completion_offers_providers_and_models_seen_in_the_store()
     {
         _ps.Run("Start-LlmTask 'x' -Model mock/delay:7 -Wait").Ok();

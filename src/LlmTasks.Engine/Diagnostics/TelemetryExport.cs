@@ -40,6 +40,7 @@ internal static class TelemetryExport
     }
 
     private static bool _started;
+    private static bool _exporting;
 
     /// <summary>Starts exporting if the environment asks for it (once; later calls do nothing).</summary>
     public static void Start()
@@ -64,35 +65,46 @@ internal static class TelemetryExport
                 return;
             }
 
-            if (options.ExportTraces)
-            {
-                _traces = Sdk.CreateTracerProviderBuilder()
-                    .ConfigureResource(r => Resource(r, options))
-                    .AddSource(EngineTelemetry.SourceName)
-                    .AddProcessor(new RedactingProcessor())
-                    .AddOtlpExporter()
-                    .Build();
-            }
+            _exporting = true;
+            Export(options);
+        }
+    }
 
-            if (options.ExportMetrics)
-            {
-                _metrics = Sdk.CreateMeterProviderBuilder()
-                    .ConfigureResource(r => Resource(r, options))
-                    .AddMeter(EngineTelemetry.SourceName)
-                    .AddOtlpExporter()
-                    .Build();
-            }
+    /// <summary>
+    /// Builds the exporters. A method of its own, so a process that exports nothing never loads the OpenTelemetry SDK
+    /// (compiling <see cref="Start"/> would otherwise resolve its types).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void Export(TelemetryOptions options)
+    {
+        if (options.ExportTraces)
+        {
+            _traces = Sdk.CreateTracerProviderBuilder()
+                .ConfigureResource(r => Resource(r, options))
+                .AddSource(EngineTelemetry.SourceName)
+                .AddProcessor(new RedactingProcessor())
+                .AddOtlpExporter()
+                .Build();
+        }
 
-            if (options.ExportLogs)
+        if (options.ExportMetrics)
+        {
+            _metrics = Sdk.CreateMeterProviderBuilder()
+                .ConfigureResource(r => Resource(r, options))
+                .AddMeter(EngineTelemetry.SourceName)
+                .AddOtlpExporter()
+                .Build();
+        }
+
+        if (options.ExportLogs)
+        {
+            EngineLog.Export(builder => builder.AddOpenTelemetry(o =>
             {
-                EngineLog.Export(builder => builder.AddOpenTelemetry(o =>
-                {
-                    var resource = ResourceBuilder.CreateDefault();
-                    Resource(resource, options);
-                    o.SetResourceBuilder(resource);
-                    o.AddOtlpExporter();
-                }));
-            }
+                var resource = ResourceBuilder.CreateDefault();
+                Resource(resource, options);
+                o.SetResourceBuilder(resource);
+                o.AddOtlpExporter();
+            }));
         }
     }
 
@@ -107,21 +119,31 @@ internal static class TelemetryExport
             }
 
             _started = false;
-            try
+            if (_exporting)
             {
-                _traces?.ForceFlush(5000);
-                _metrics?.ForceFlush(5000);
+                _exporting = false;
+                StopExport();
             }
-            finally
+        }
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void StopExport()
+    {
+        try
+        {
+            _traces?.ForceFlush(5000);
+            _metrics?.ForceFlush(5000);
+        }
+        finally
+        {
+            _traces?.Dispose();
+            _metrics?.Dispose();
+            _traces = null;
+            _metrics = null;
+            if (EngineLog.Exporting)
             {
-                _traces?.Dispose();
-                _metrics?.Dispose();
-                _traces = null;
-                _metrics = null;
-                if (EngineLog.Exporting)
-                {
-                    EngineLog.Export(null);
-                }
+                EngineLog.Export(null);
             }
         }
     }
