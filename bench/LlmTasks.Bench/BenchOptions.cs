@@ -14,6 +14,8 @@ internal sealed record BenchOptions
     /// <summary>Scenario 7: tasks the worker processes drain, and each worker's -ThrottleLimit.</summary>
     public int WorkerTasks { get; init; } = 2_000;
     public int WorkerLimit { get; init; } = 8;
+    /// <summary>Scenario 7: the numbers of worker processes compared; the first is the one the others are measured against.</summary>
+    public IReadOnlyList<int> WorkerCounts { get; init; } = [1, 2, 4];
     /// <summary>Scenario 8: tasks through the quota-enforcing endpoint, and its requests per minute.</summary>
     public int QuotaTasks { get; init; } = 5_000;
     public int QuotaRpm { get; init; } = 12_000;
@@ -66,6 +68,7 @@ internal sealed record BenchOptions
                 "backends" or "backend" => o with { Backends = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(CheckBackend).ToArray() },
                 "worker-tasks" => o with { WorkerTasks = Int() },
                 "worker-limit" => o with { WorkerLimit = Int() },
+                "worker-counts" => o with { WorkerCounts = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(c => int.Parse(c, NumberStyles.None, CultureInfo.InvariantCulture)).ToArray() },
                 "quota-tasks" => o with { QuotaTasks = Int() },
                 "quota-rpm" => o with { QuotaRpm = Int() },
                 "quota-part" => o with { QuotaPart = Int() },
@@ -98,6 +101,7 @@ internal sealed record BenchOptions
         "--runs", I(Runs), "--tasks", I(Tasks), "--http-tasks", I(HttpTasks), "--concurrency", I(Concurrency),
         "--latency-ms", I(LatencyMs), "--pending", I(Pending), "--completed", I(Completed), "--batch", I(Batch),
         "--store-tasks", I(StoreTasks), "--query-runs", I(QueryRuns), "--worker-tasks", I(WorkerTasks), "--worker-limit", I(WorkerLimit),
+        "--worker-counts", string.Join(',', WorkerCounts.Select(I)),
         "--quota-tasks", I(QuotaTasks), "--quota-rpm", I(QuotaRpm),
     ];
 
@@ -122,6 +126,7 @@ internal sealed record BenchOptions
         --query-runs N      scenario 4: timed queries of each kind (30)
         --worker-tasks N    scenario 7: tasks 1, 2 and 4 worker processes drain (2000)
         --worker-limit N    scenario 7: each worker's -ThrottleLimit (8); --latency-ms is the call's delay
+        --worker-counts a,b scenario 7: the worker processes compared (1,2,4; the target needs 1 and 4)
         --quota-tasks N     scenario 8: tasks through the quota-enforcing endpoint (5000)
         --quota-rpm N       scenario 8: the requests per minute it allows (12000)
         --quick             small counts for a smoke run
