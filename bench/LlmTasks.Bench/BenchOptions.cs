@@ -16,6 +16,8 @@ internal sealed record BenchOptions
     public int WorkerLimit { get; init; } = 8;
     /// <summary>Scenario 7: the numbers of worker processes compared; the first is the one the others are measured against.</summary>
     public IReadOnlyList<int> WorkerCounts { get; init; } = [1, 2, 4];
+    /// <summary>Scenario 7, warm runs: tasks each worker process drains from a store of its own before the timing starts.</summary>
+    public int WorkerWarmup { get; init; } = 400;
     /// <summary>Scenario 8: tasks through the quota-enforcing endpoint, and its requests per minute.</summary>
     public int QuotaTasks { get; init; } = 5_000;
     public int QuotaRpm { get; init; } = 12_000;
@@ -43,6 +45,7 @@ internal sealed record BenchOptions
     public string? ResultFile { get; init; }
     public string? DrainStore { get; init; }
     public string? DrainGo { get; init; }
+    public string? DrainWarmStore { get; init; }
 
     public static BenchOptions Parse(string[] args)
     {
@@ -74,9 +77,11 @@ internal sealed record BenchOptions
                 "quota-part" => o with { QuotaPart = Int() },
                 "drain-store" => o with { DrainStore = Value() },
                 "drain-go" => o with { DrainGo = Value() },
+                "drain-warm-store" => o with { DrainWarmStore = Value() },
+                "worker-warmup" => o with { WorkerWarmup = Int() },
                 "out" => o with { Out = Value() },
                 "no-write" => o with { Write = false },
-                "quick" => o with { Runs = 2, Tasks = 1_000, HttpTasks = 200, Pending = 1_000, Completed = 5_000, Batch = 1_000, StoreTasks = 10_000, QueryRuns = 10, WorkerTasks = 400, QuotaTasks = 1_000, QuotaRpm = 6_000 },
+                "quick" => o with { Runs = 2, Tasks = 1_000, HttpTasks = 200, Pending = 1_000, Completed = 5_000, Batch = 1_000, StoreTasks = 10_000, QueryRuns = 10, WorkerTasks = 400, WorkerWarmup = 100, QuotaTasks = 1_000, QuotaRpm = 6_000 },
                 "worker" => o with { Worker = Value() },
                 "result" => o with { ResultFile = Value() },
                 "help" or "h" or "?" => throw new HelpRequested(),
@@ -101,7 +106,7 @@ internal sealed record BenchOptions
         "--runs", I(Runs), "--tasks", I(Tasks), "--http-tasks", I(HttpTasks), "--concurrency", I(Concurrency),
         "--latency-ms", I(LatencyMs), "--pending", I(Pending), "--completed", I(Completed), "--batch", I(Batch),
         "--store-tasks", I(StoreTasks), "--query-runs", I(QueryRuns), "--worker-tasks", I(WorkerTasks), "--worker-limit", I(WorkerLimit),
-        "--worker-counts", string.Join(',', WorkerCounts.Select(I)),
+        "--worker-counts", string.Join(',', WorkerCounts.Select(I)), "--worker-warmup", I(WorkerWarmup),
         "--quota-tasks", I(QuotaTasks), "--quota-rpm", I(QuotaRpm),
     ];
 
@@ -127,6 +132,7 @@ internal sealed record BenchOptions
         --worker-tasks N    scenario 7: tasks 1, 2 and 4 worker processes drain (2000)
         --worker-limit N    scenario 7: each worker's -ThrottleLimit (8); --latency-ms is the call's delay
         --worker-counts a,b scenario 7: the worker processes compared (1,2,4; the target needs 1 and 4)
+        --worker-warmup N   scenario 7, warm runs: tasks each worker drains from a store of its own first (400)
         --quota-tasks N     scenario 8: tasks through the quota-enforcing endpoint (5000)
         --quota-rpm N       scenario 8: the requests per minute it allows (12000)
         --quick             small counts for a smoke run
